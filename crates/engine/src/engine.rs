@@ -1,0 +1,423 @@
+//! The engine: one deterministic state machine over every market and account.
+//!
+//! `apply` takes a sequenced command and either refuses it (changing nothing) or applies it
+//! completely and reports what happened as events. It reads no clock, does no I/O, uses no
+//! randomness, and never lets hash-map iteration order reach a result, so the same journal
+//! always produces the same state and the same [`Engine::state_hash`].
+//!
+//! Balances cannot overflow once a command is accepted: deposits are refused if an asset's
+//! total outstanding would pass `i64::MAX`, and since no balance is negative and all of them
+//! sum to that total, every single balance stays below it.
+
+use rucksack_types::{
+    AccountId, Amount, AssetId, AssetSpec, CancelTarget, ClientId, Command, Event, ExpiryReason, Lots, MarketId,
+    MarketScale, MarketSpec, OrderId, OrderStatus, Reject, Seq, Sequenced, Side, Timestamp, TxId,
+};
+use rustc_hash::FxHashMap;
+
+use crate::book::Book;
+use crate::book::arena::{AccountIndex, Handle, NIL, OrderArena};
+use crate::ledger::{Balance, Ledger};
+
+/// A listed market: its spec, its exact scale and its book.
+#[derive(Clone, Debug)]
+pub(crate) struct Market {
+    pub spec: MarketSpec,
+    pub scale: MarketScale,
+    pub book: Book,
+}
+
+#[derive(Clone, Debug)]
+pub struct Engine {
+    pub(crate) last_seq: Seq,
+    pub(crate) time: Timestamp,
+    pub(crate) next_order_id: u64,
+    pub(crate) assets: Vec<AssetSpec>,
+    pub(crate) markets: Vec<Market>,
+    pub(crate) ledger: Ledger,
+    pub(crate) orders: OrderArena,
+    pub(crate) order_index: FxHashMap<OrderId, Handle>,
+    pub(crate) client_index: FxHashMap<(AccountIndex, ClientId), Handle>,
+    pub(crate) events: Vec<Event>,
+    check_invariants: bool,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine {
+            last_seq: Seq(0),
+            time: Timestamp(0),
+            next_order_id: 1,
+            assets: Vec::new(),
+            markets: Vec::new(),
+            ledger: Ledger::default(),
+            orders: OrderArena::default(),
+            order_index: FxHashMap::default(),
+            client_index: FxHashMap::default(),
+            events: Vec::with_capacity(256),
+            check_invariants: cfg!(debug_assertions),
+        }
+    }
+
+    /// Reserves room for `orders` resting orders, so a venue that knows its scale never
+    /// allocates while matching.
+    pub fn reserve_orders(&mut self, orders: usize) {
+        self.orders.reserve(orders);
+        self.order_index.reserve(orders);
+        self.client_index.reserve(orders);
+    }
+
+    /// Turns the full invariant check after every command on or off (on in debug builds).
+    pub fn set_invariant_checks(&mut self, on: bool) {
+        self.check_invariants = on;
+    }
+
+    /// Applies one command. On `Err` nothing changed except that `seq` was consumed.
+    pub fn apply(&mut self, command: &Sequenced) -> Result<&[Event], Reject> {
+        debug_assert!(command.seq > self.last_seq, "commands must arrive in sequence order");
+        self.last_seq = command.seq;
+        self.time = command.time;
+        self.events.clear();
+        let result = match &command.command {
+            Command::ListAsset(spec) => self.list_asset(spec),
+            Command::ListMarket(spec) => self.list_market(spec),
+            Command::Deposit {
+                account,
+                asset,
+                amount,
+                tx,
+            } => self.deposit(*account, *asset, *amount, *tx),
+            Command::Withdraw {
+                account,
+                asset,
+                amount,
+                tx,
+            } => self.withdraw(*account, *asset, *amount, *tx),
+            Command::PlaceOrder(order) => self.place_order(order),
+            Command::CancelOrder {
+                account,
+                market,
+                target,
+            } => self.cancel_order(*account, *market, *target),
+            Command::CancelAll { account, market } => self.cancel_all(*account, *market),
+        };
+        if self.check_invariants {
+            if let Err(violation) = self.check() {
+                panic!("invariant violated after seq {}: {violation}", command.seq);
+            }
+        }
+        match result {
+            Ok(()) => Ok(&self.events),
+            Err(reject) => {
+                debug_assert!(self.events.is_empty(), "a refused command must not emit events");
+                Err(reject)
+            }
+        }
+    }
+
+    pub fn last_seq(&self) -> Seq {
+        self.last_seq
+    }
+
+    pub fn assets(&self) -> &[AssetSpec] {
+        &self.assets
+    }
+
+    pub fn market_specs(&self) -> impl Iterator<Item = &MarketSpec> {
+        self.markets.iter().map(|m| &m.spec)
+    }
+
+    pub fn balance(&self, account: AccountId, asset: AssetId) -> Balance {
+        match self.ledger.find(account) {
+            Some(index) if usize::from(asset.0) < self.ledger.asset_count() => self.ledger.balance(index, asset),
+            _ => Balance::default(),
+        }
+    }
+
+    /// Fees collected minus rebates paid, in `asset`.
+    pub fn fee_balance(&self, asset: AssetId) -> Amount {
+        self.ledger.fees.get(usize::from(asset.0)).copied().unwrap_or_default()
+    }
+
+    /// Rounding residue held by the house, in `asset`.
+    pub fn dust_balance(&self, asset: AssetId) -> Amount {
+        self.ledger.dust.get(usize::from(asset.0)).copied().unwrap_or_default()
+    }
+
+    /// Price levels of one side of a market, best first, as (price, total remaining).
+    pub fn depth(&self, market: MarketId, side: Side) -> Vec<(rucksack_types::Ticks, Lots)> {
+        let Some(market) = self.markets.get(usize::from(market.0)) else {
+            return Vec::new();
+        };
+        market
+            .book
+            .ladder(side)
+            .iter_best_first()
+            .map(|(price, level)| (price, market.book.level(level).total))
+            .collect()
+    }
+
+    /// Number of orders resting on all books.
+    pub fn open_orders(&self) -> usize {
+        self.orders.live()
+    }
+
+    fn list_asset(&mut self, spec: &AssetSpec) -> Result<(), Reject> {
+        if usize::from(spec.id.0) != self.assets.len() {
+            return Err(Reject::InvalidListingId);
+        }
+        if self.assets.iter().any(|a| a.symbol == spec.symbol) {
+            return Err(Reject::DuplicateSymbol);
+        }
+        if spec.decimals > rucksack_types::spec::MAX_ASSET_DECIMALS {
+            return Err(Reject::InvalidSpec(rucksack_types::SpecError::TooManyDecimals));
+        }
+        self.assets.push(*spec);
+        self.ledger.add_asset();
+        self.events.push(Event::AssetListed(*spec));
+        Ok(())
+    }
+
+    fn list_market(&mut self, spec: &MarketSpec) -> Result<(), Reject> {
+        if usize::from(spec.id.0) != self.markets.len() {
+            return Err(Reject::InvalidListingId);
+        }
+        if self.markets.iter().any(|m| m.spec.symbol == spec.symbol) {
+            return Err(Reject::DuplicateSymbol);
+        }
+        let base = self.assets.get(usize::from(spec.base.0)).ok_or(Reject::UnknownAsset)?;
+        let quote = self.assets.get(usize::from(spec.quote.0)).ok_or(Reject::UnknownAsset)?;
+        let scale = spec.scale(base, quote).map_err(Reject::InvalidSpec)?;
+        self.markets.push(Market {
+            spec: *spec,
+            scale,
+            book: Book::default(),
+        });
+        self.events.push(Event::MarketListed(*spec));
+        Ok(())
+    }
+
+    fn deposit(&mut self, account: AccountId, asset: AssetId, amount: Amount, tx: TxId) -> Result<(), Reject> {
+        let asset_index = self.asset_index(asset)?;
+        if !amount.is_positive() {
+            return Err(Reject::NonPositiveAmount);
+        }
+        if self.ledger.deposits_seen.contains(&tx) {
+            return Ok(());
+        }
+        let custody = self.ledger.custody[asset_index];
+        let outstanding = custody.deposited - custody.withdrawn + i128::from(amount.0);
+        if outstanding > i128::from(i64::MAX) {
+            return Err(Reject::Overflow);
+        }
+        let index = self.ledger.find_or_open(account);
+        self.ledger.balance_mut(index, asset).available.0 += amount.0;
+        self.ledger.custody[asset_index].deposited += i128::from(amount.0);
+        self.ledger.deposits_seen.insert(tx);
+        self.events.push(Event::Deposited {
+            account,
+            asset,
+            amount,
+            tx,
+        });
+        Ok(())
+    }
+
+    fn withdraw(&mut self, account: AccountId, asset: AssetId, amount: Amount, tx: TxId) -> Result<(), Reject> {
+        let asset_index = self.asset_index(asset)?;
+        if !amount.is_positive() {
+            return Err(Reject::NonPositiveAmount);
+        }
+        if self.ledger.withdrawals_seen.contains(&tx) {
+            return Ok(());
+        }
+        let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
+        let balance = self.ledger.balance_mut(index, asset);
+        if balance.available < amount {
+            return Err(Reject::InsufficientFunds);
+        }
+        balance.available.0 -= amount.0;
+        self.ledger.custody[asset_index].withdrawn += i128::from(amount.0);
+        self.ledger.withdrawals_seen.insert(tx);
+        self.events.push(Event::Withdrawn {
+            account,
+            asset,
+            amount,
+            tx,
+        });
+        Ok(())
+    }
+
+    fn asset_index(&self, asset: AssetId) -> Result<usize, Reject> {
+        let index = usize::from(asset.0);
+        if index < self.assets.len() {
+            Ok(index)
+        } else {
+            Err(Reject::UnknownAsset)
+        }
+    }
+
+    pub(crate) fn market_index(&self, market: MarketId) -> Result<usize, Reject> {
+        let index = usize::from(market.0);
+        if index < self.markets.len() {
+            Ok(index)
+        } else {
+            Err(Reject::UnknownMarket)
+        }
+    }
+
+    fn cancel_order(&mut self, account: AccountId, market: MarketId, target: CancelTarget) -> Result<(), Reject> {
+        self.market_index(market)?;
+        let account_index = self.ledger.find(account).ok_or(Reject::OrderNotFound)?;
+        let handle = match target {
+            CancelTarget::Order(id) => self.order_index.get(&id).copied(),
+            CancelTarget::Client(id) => self.client_index.get(&(account_index, id)).copied(),
+        }
+        .ok_or(Reject::OrderNotFound)?;
+        let order = self.orders.get(handle);
+        if order.account != account_index || order.market != market {
+            return Err(Reject::OrderNotFound);
+        }
+        self.close_resting(handle, OrderStatus::Cancelled, None);
+        Ok(())
+    }
+
+    fn cancel_all(&mut self, account: AccountId, market: MarketId) -> Result<(), Reject> {
+        self.market_index(market)?;
+        let Some(account_index) = self.ledger.find(account) else {
+            return Ok(());
+        };
+        let mut handle = self.ledger.account(account_index).orders_head;
+        while handle != NIL {
+            let order = self.orders.get(handle);
+            let next = order.account_next;
+            if order.market == market {
+                self.close_resting(handle, OrderStatus::Cancelled, None);
+            }
+            handle = next;
+        }
+        Ok(())
+    }
+
+    /// What a resting order keeps locked: quote at its price plus the largest fee it could
+    /// pay for a bid, the base quantity for an ask.
+    pub(crate) fn reservation(
+        &self,
+        market_index: usize,
+        side: Side,
+        price: rucksack_types::Ticks,
+        lots: Lots,
+    ) -> Result<Amount, Reject> {
+        let market = &self.markets[market_index];
+        Ok(match side {
+            Side::Bid => bid_reservation_per_lot(market, price)?.checked_mul(lots.0)?,
+            Side::Ask => market.scale.base_amount(lots)?,
+        })
+    }
+
+    /// Takes a resting order off its book, releases what it still reserves and reports its
+    /// final status.
+    pub(crate) fn close_resting(&mut self, handle: Handle, status: OrderStatus, reason: Option<ExpiryReason>) {
+        let order = self.orders.get(handle).clone();
+        let market_index = usize::from(order.market.0);
+        // Unwrap-free: this reservation was computed successfully when the order was locked.
+        let released = self
+            .reservation(market_index, order.side, order.price, order.remaining)
+            .unwrap_or_default();
+        let asset = self.side_asset(market_index, order.side);
+        let balance = self.ledger.balance_mut(order.account, asset);
+        balance.locked.0 -= released.0;
+        balance.available.0 += released.0;
+        self.markets[market_index].book.unlink(&mut self.orders, handle);
+        self.forget_resting(handle);
+        self.events.push(Event::OrderClosed {
+            order: order.id,
+            account: self.ledger.account(order.account).id,
+            market: order.market,
+            status,
+            reason,
+            executed: order.executed(),
+            executed_quote: order.executed_quote,
+        });
+    }
+
+    /// Removes an order, already unlinked from its level, from the indices, its account's list
+    /// and the arena.
+    pub(crate) fn forget_resting(&mut self, handle: Handle) {
+        let (id, account, client_id, prev, next) = {
+            let order = self.orders.get(handle);
+            (
+                order.id,
+                order.account,
+                order.client_id,
+                order.account_prev,
+                order.account_next,
+            )
+        };
+        self.order_index.remove(&id);
+        if let Some(client_id) = client_id {
+            self.client_index.remove(&(account, client_id));
+        }
+        if prev != NIL {
+            self.orders.get_mut(prev).account_next = next;
+        } else {
+            self.ledger.account_mut(account).orders_head = next;
+        }
+        if next != NIL {
+            self.orders.get_mut(next).account_prev = prev;
+        } else {
+            self.ledger.account_mut(account).orders_tail = prev;
+        }
+        self.orders.remove(handle);
+    }
+
+    /// Puts an order into the indices and at the tail of its account's list. Order ids only
+    /// grow, so account lists stay in id order.
+    pub(crate) fn remember_resting(&mut self, handle: Handle) {
+        let (id, account, client_id) = {
+            let order = self.orders.get(handle);
+            (order.id, order.account, order.client_id)
+        };
+        self.order_index.insert(id, handle);
+        if let Some(client_id) = client_id {
+            self.client_index.insert((account, client_id), handle);
+        }
+        let tail = self.ledger.account(account).orders_tail;
+        {
+            let order = self.orders.get_mut(handle);
+            order.account_prev = tail;
+            order.account_next = NIL;
+        }
+        if tail != NIL {
+            self.orders.get_mut(tail).account_next = handle;
+        } else {
+            self.ledger.account_mut(account).orders_head = handle;
+        }
+        self.ledger.account_mut(account).orders_tail = handle;
+    }
+
+    /// The asset an order on `side` spends: quote for a bid, base for an ask.
+    pub(crate) fn side_asset(&self, market_index: usize, side: Side) -> AssetId {
+        let spec = &self.markets[market_index].spec;
+        match side {
+            Side::Bid => spec.quote,
+            Side::Ask => spec.base,
+        }
+    }
+}
+
+/// Quote a bid reserves per lot at `price`: the lot's cost rounded up plus the taker fee on it
+/// rounded up. Because ceilings are superadditive, `lots` times this covers the cost and fee
+/// of any fills of those lots at `price` or better, as maker or taker.
+pub(crate) fn bid_reservation_per_lot(market: &Market, price: rucksack_types::Ticks) -> Result<Amount, Reject> {
+    let scale = &market.scale;
+    let cost = scale.quote_amount(price, Lots(1), rucksack_types::Rounding::Up)?;
+    let fee = scale.fee(price, Lots(1), market.spec.taker_fee_bps, rucksack_types::Rounding::Up)?;
+    Ok(cost.checked_add(fee)?)
+}

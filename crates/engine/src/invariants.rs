@@ -1,0 +1,158 @@
+//! The invariants that must hold after every command. Tests run them after each step, and
+//! debug builds after every `apply`.
+//!
+//! 1. Conservation, per asset: the sum over accounts of available + locked, plus the fee and
+//!    dust accounts, equals deposits minus withdrawals.
+//! 2. Every account's locked balance equals what its open orders reserve.
+//! 3. No balance is negative.
+//! 4. No book is crossed, and every level's total and count match its orders.
+
+use std::fmt;
+
+use rucksack_types::{Amount, Side};
+
+use crate::book::arena::NIL;
+use crate::engine::Engine;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvariantViolation(pub String);
+
+impl fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InvariantViolation {}
+
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            return Err(InvariantViolation(format!($($arg)*)));
+        }
+    };
+}
+
+impl Engine {
+    /// Checks every invariant against the whole state. O(state): for tests and debug builds.
+    pub fn check(&self) -> Result<(), InvariantViolation> {
+        let assets = self.assets.len();
+        let accounts = self.ledger.accounts.len();
+        // What the open orders of each account should have locked, per asset.
+        let mut expected_locked = vec![0i128; accounts * assets];
+        let mut resting = 0usize;
+        for (market_index, market) in self.markets.iter().enumerate() {
+            let book = &market.book;
+            if let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) {
+                ensure!(
+                    bid < ask,
+                    "market {} is crossed: bid {bid} >= ask {ask}",
+                    market.spec.symbol
+                );
+            }
+            for side in [Side::Bid, Side::Ask] {
+                let asset = usize::from(self.side_asset(market_index, side).0);
+                for (price, level_index) in book.ladder(side).iter_best_first() {
+                    let level = book.level(level_index);
+                    ensure!(level.price == price, "level price mismatch at {price}");
+                    let (mut total, mut count, mut handle, mut prev) = (0i64, 0u32, level.head, NIL);
+                    while handle != NIL {
+                        let order = self.orders.get(handle);
+                        ensure!(order.prev == prev, "broken level links at order {}", order.id);
+                        ensure!(
+                            order.price == price && order.side == side,
+                            "order {} on the wrong level",
+                            order.id
+                        );
+                        ensure!(
+                            order.remaining.is_positive(),
+                            "order {} rests with nothing left",
+                            order.id
+                        );
+                        ensure!(
+                            self.order_index.get(&order.id) == Some(&handle),
+                            "order {} not indexed",
+                            order.id
+                        );
+                        let reserved = self
+                            .reservation(market_index, side, order.price, order.remaining)
+                            .map_err(|e| InvariantViolation(format!("reservation of order {}: {e}", order.id)))?;
+                        expected_locked[order.account as usize * assets + asset] += i128::from(reserved.0);
+                        total += order.remaining.0;
+                        count += 1;
+                        prev = handle;
+                        handle = order.next;
+                    }
+                    ensure!(level.tail == prev, "level {price} tail is not its last order");
+                    ensure!(
+                        level.total.0 == total && level.orders == count,
+                        "level {price} totals disagree with its orders"
+                    );
+                    resting += count as usize;
+                }
+            }
+        }
+        ensure!(
+            resting == self.orders.live(),
+            "{} orders in the arena, {resting} on books",
+            self.orders.live()
+        );
+        ensure!(
+            resting == self.order_index.len(),
+            "order index holds {} entries for {resting} orders",
+            self.order_index.len()
+        );
+
+        let mut listed = 0usize;
+        for (index, account) in self.ledger.accounts.iter().enumerate() {
+            let mut handle = account.orders_head;
+            let mut last_id = 0u64;
+            while handle != NIL {
+                let order = self.orders.get(handle);
+                ensure!(
+                    order.account as usize == index,
+                    "order {} on another account's list",
+                    order.id
+                );
+                ensure!(order.id.0 > last_id, "account {} orders out of id order", account.id);
+                last_id = order.id.0;
+                listed += 1;
+                handle = order.account_next;
+            }
+        }
+        ensure!(listed == resting, "account lists hold {listed} orders, books {resting}");
+
+        for asset in 0..assets {
+            let mut total: i128 = 0;
+            for (index, account) in self.ledger.accounts.iter().enumerate() {
+                let balance = account.balances[asset];
+                ensure!(
+                    balance.available >= Amount::ZERO && balance.locked >= Amount::ZERO,
+                    "account {} has a negative balance of asset {asset}: {balance:?}",
+                    account.id
+                );
+                ensure!(
+                    i128::from(balance.locked.0) == expected_locked[index * assets + asset],
+                    "account {} locks {} of asset {asset} but its orders reserve {}",
+                    account.id,
+                    balance.locked,
+                    expected_locked[index * assets + asset]
+                );
+                total += i128::from(balance.available.0) + i128::from(balance.locked.0);
+            }
+            let (fees, dust) = (self.ledger.fees[asset], self.ledger.dust[asset]);
+            ensure!(
+                fees >= Amount::ZERO && dust >= Amount::ZERO,
+                "house accounts negative for asset {asset}"
+            );
+            total += i128::from(fees.0) + i128::from(dust.0);
+            let custody = self.ledger.custody[asset];
+            ensure!(
+                total == custody.deposited - custody.withdrawn,
+                "asset {asset} does not balance: accounts and house hold {total}, custody {}",
+                custody.deposited - custody.withdrawn
+            );
+        }
+        Ok(())
+    }
+}

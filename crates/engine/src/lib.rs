@@ -1,0 +1,25 @@
+//! The rucksack engine: a pure, deterministic state machine over every market and account.
+//!
+//! ```text
+//! Sequenced command ──► Engine::apply ──► Ok(events) | Err(reject, nothing changed)
+//! ```
+//!
+//! - `book`: price ladders over a shared order arena (price-time priority, O(1) cancel).
+//! - [`ledger`]: available and locked balances, fee and dust accounts, custody totals.
+//! - `matching`: order validation, reservation, matching and settlement.
+//! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
+//! - [`invariants`]: conservation and consistency checks run after every command in tests.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![deny(clippy::float_arithmetic)]
+
+mod book;
+mod engine;
+pub mod invariants;
+pub mod ledger;
+mod matching;
+pub mod snapshot;
+
+pub use engine::Engine;
+pub use invariants::InvariantViolation;
+pub use ledger::{Balance, Custody};
+pub use snapshot::SnapshotError;

@@ -1,0 +1,285 @@
+//! The canonical encoding of the whole engine state. It is both the snapshot format and the
+//! input of the state hash, so two engines hash equal exactly when everything observable about
+//! them is equal: sequence, clock, assets, markets, every resting order in book order, every
+//! balance, the house accounts, custody totals and the sets of seen transaction ids.
+//!
+//! Internal layout (arena slots, level slots, hash-map capacity) is not encoded; a restored
+//! engine rebuilds it, and nothing that depends on it can change a result.
+
+use rucksack_types::codec::{self, CodecError, Reader, Writer};
+use rucksack_types::{
+    AccountId, Amount, AssetId, AssetSpec, ClientId, Lots, MarketId, MarketSpec, OrderId, Seq, Side, Ticks, Timestamp,
+    TxId,
+};
+
+use crate::book::Book;
+use crate::book::arena::{NIL, RestingOrder};
+use crate::engine::{Engine, Market};
+use crate::ledger::{Balance, Custody};
+
+const MAGIC: &[u8; 8] = b"RKSNAP01";
+/// Magic, sequence number and clock.
+const HEADER_LEN: usize = 8 + 8 + 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a rucksack snapshot")]
+    BadMagic,
+    #[error("snapshot is malformed: {0}")]
+    Codec(#[from] CodecError),
+    #[error("snapshot is inconsistent: {0}")]
+    Inconsistent(&'static str),
+}
+
+impl Engine {
+    /// The canonical encoding of the state; see the module docs.
+    pub fn encode_snapshot(&self) -> Vec<u8> {
+        let mut out = Writer::with_capacity(4096 + self.orders.live() * 96);
+        out.bytes(MAGIC);
+        out.u64(self.last_seq.0);
+        out.u64(self.time.0);
+        out.u64(self.next_order_id);
+        out.u32(self.assets.len() as u32);
+        for asset in &self.assets {
+            out.u16(asset.id.0);
+            out.symbol(&asset.symbol);
+            out.u8(asset.decimals);
+        }
+        out.u32(self.markets.len() as u32);
+        for market in &self.markets {
+            encode_market_spec(&mut out, &market.spec);
+            out.u64(market.book.next_trade_id);
+            for side in [Side::Bid, Side::Ask] {
+                out.u32(market.book.ladder(side).len() as u32);
+                let mut count = 0u64;
+                market.book.for_each_order(&self.orders, side, |_| count += 1);
+                out.u64(count);
+                market.book.for_each_order(&self.orders, side, |handle| {
+                    let order = self.orders.get(handle);
+                    encode_order(&mut out, order, self.ledger.account(order.account).id);
+                });
+            }
+        }
+        out.u32(self.ledger.accounts.len() as u32);
+        for account in &self.ledger.accounts {
+            out.u64(account.id.0);
+            for balance in &account.balances {
+                out.i64(balance.available.0);
+                out.i64(balance.locked.0);
+            }
+        }
+        for asset in 0..self.assets.len() {
+            out.i64(self.ledger.fees[asset].0);
+            out.i64(self.ledger.dust[asset].0);
+            out.i128(self.ledger.custody[asset].deposited);
+            out.i128(self.ledger.custody[asset].withdrawn);
+        }
+        for set in [&self.ledger.deposits_seen, &self.ledger.withdrawals_seen] {
+            out.u64(set.len() as u64);
+            for tx in set {
+                out.bytes(&tx.0);
+            }
+        }
+        out.bytes
+    }
+
+    /// BLAKE3 of [`Engine::encode_snapshot`]: equal for two engines exactly when their whole
+    /// state, sequence number included, is equal.
+    pub fn state_hash(&self) -> [u8; 32] {
+        *blake3::hash(&self.encode_snapshot()).as_bytes()
+    }
+
+    /// BLAKE3 of the state without the sequence number and clock. A refused command consumes
+    /// a sequence number but must leave this unchanged.
+    pub fn content_hash(&self) -> [u8; 32] {
+        *blake3::hash(&self.encode_snapshot()[HEADER_LEN..]).as_bytes()
+    }
+
+    /// Rebuilds an engine from [`Engine::encode_snapshot`] output.
+    pub fn decode_snapshot(bytes: &[u8]) -> Result<Engine, SnapshotError> {
+        let mut r = Reader::new(bytes);
+        if r.take::<8>()? != *MAGIC {
+            return Err(SnapshotError::BadMagic);
+        }
+        let mut engine = Engine::new();
+        engine.last_seq = Seq(r.u64()?);
+        engine.time = Timestamp(r.u64()?);
+        engine.next_order_id = r.u64()?;
+        let asset_count = r.u32()?;
+        for _ in 0..asset_count {
+            let spec = AssetSpec {
+                id: AssetId(r.u16()?),
+                symbol: r.symbol()?,
+                decimals: r.u8()?,
+            };
+            if usize::from(spec.id.0) != engine.assets.len() {
+                return Err(SnapshotError::Inconsistent("asset ids are not dense"));
+            }
+            engine.assets.push(spec);
+            engine.ledger.add_asset();
+        }
+        // Orders refer to accounts, which come later: hold them until the ledger is read.
+        let mut orders: Vec<(AccountId, RestingOrder)> = Vec::new();
+        let market_count = r.u32()?;
+        for _ in 0..market_count {
+            let spec = decode_market_spec(&mut r)?;
+            let base = engine
+                .assets
+                .get(usize::from(spec.base.0))
+                .ok_or(SnapshotError::Inconsistent("unknown asset"))?;
+            let quote = engine
+                .assets
+                .get(usize::from(spec.quote.0))
+                .ok_or(SnapshotError::Inconsistent("unknown asset"))?;
+            let scale = spec
+                .scale(base, quote)
+                .map_err(|_| SnapshotError::Inconsistent("invalid market"))?;
+            if usize::from(spec.id.0) != engine.markets.len() {
+                return Err(SnapshotError::Inconsistent("market ids are not dense"));
+            }
+            let mut book = Book::default();
+            book.next_trade_id = r.u64()?;
+            engine.markets.push(Market { spec, scale, book });
+            for side in [Side::Bid, Side::Ask] {
+                let _levels = r.u32()?;
+                let count = r.u64()?;
+                for _ in 0..count {
+                    let (account, order) = decode_order(&mut r, spec.id, side)?;
+                    orders.push((account, order));
+                }
+            }
+        }
+        let account_count = r.u32()?;
+        for _ in 0..account_count {
+            let id = AccountId(r.u64()?);
+            let index = engine.ledger.find_or_open(id);
+            for asset in 0..asset_count {
+                let balance = Balance {
+                    available: Amount(r.i64()?),
+                    locked: Amount(r.i64()?),
+                };
+                *engine.ledger.balance_mut(index, AssetId(asset as u16)) = balance;
+            }
+        }
+        for asset in 0..asset_count as usize {
+            engine.ledger.fees[asset] = Amount(r.i64()?);
+            engine.ledger.dust[asset] = Amount(r.i64()?);
+            engine.ledger.custody[asset] = Custody {
+                deposited: r.i128()?,
+                withdrawn: r.i128()?,
+            };
+        }
+        for seen in [&mut engine.ledger.deposits_seen, &mut engine.ledger.withdrawals_seen] {
+            let count = r.u64()?;
+            for _ in 0..count {
+                seen.insert(TxId(r.take()?));
+            }
+        }
+        r.finish()?;
+        // Books in the order they were encoded (price-time priority); account lists by order
+        // id, which is the order they had.
+        let mut handles = Vec::with_capacity(orders.len());
+        for (account, mut order) in orders {
+            order.account = engine
+                .ledger
+                .find(account)
+                .ok_or(SnapshotError::Inconsistent("order of unknown account"))?;
+            let market_index = usize::from(order.market.0);
+            let id = order.id;
+            let handle = engine.orders.insert(order);
+            engine.markets[market_index].book.push(&mut engine.orders, handle);
+            handles.push((id, handle));
+        }
+        handles.sort_unstable_by_key(|(id, _)| *id);
+        for (_, handle) in handles {
+            engine.remember_resting(handle);
+        }
+        Ok(engine)
+    }
+}
+
+fn encode_market_spec(out: &mut Writer, spec: &MarketSpec) {
+    out.u16(spec.id.0);
+    out.symbol(&spec.symbol);
+    out.u16(spec.base.0);
+    out.u16(spec.quote.0);
+    out.decimal(spec.tick_size);
+    out.decimal(spec.step_size);
+    out.i64(spec.min_price.0);
+    out.i64(spec.max_price.0);
+    out.i64(spec.min_quantity.0);
+    out.i64(spec.max_quantity.0);
+    out.i32(spec.maker_fee_bps);
+    out.i32(spec.taker_fee_bps);
+}
+
+fn decode_market_spec(r: &mut Reader<'_>) -> Result<MarketSpec, CodecError> {
+    Ok(MarketSpec {
+        id: MarketId(r.u16()?),
+        symbol: r.symbol()?,
+        base: AssetId(r.u16()?),
+        quote: AssetId(r.u16()?),
+        tick_size: r.decimal()?,
+        step_size: r.decimal()?,
+        min_price: Ticks(r.i64()?),
+        max_price: Ticks(r.i64()?),
+        min_quantity: Lots(r.i64()?),
+        max_quantity: Lots(r.i64()?),
+        maker_fee_bps: r.i32()?,
+        taker_fee_bps: r.i32()?,
+    })
+}
+
+fn encode_order(out: &mut Writer, order: &RestingOrder, account: AccountId) {
+    out.u64(order.id.0);
+    out.u64(account.0);
+    out.u8(codec::tif_tag(order.time_in_force));
+    out.u8(codec::stp_tag(order.self_trade_prevention));
+    match order.client_id {
+        Some(id) => {
+            out.u8(1);
+            out.u32(id.0);
+        }
+        None => out.u8(0),
+    }
+    out.i64(order.price.0);
+    out.i64(order.quantity.0);
+    out.i64(order.remaining.0);
+    out.i64(order.executed_quote.0);
+    out.u64(order.created_at.0);
+}
+
+fn decode_order(r: &mut Reader<'_>, market: MarketId, side: Side) -> Result<(AccountId, RestingOrder), SnapshotError> {
+    let id = OrderId(r.u64()?);
+    let account = AccountId(r.u64()?);
+    let time_in_force = codec::tif_from(r.u8()?)?;
+    let self_trade_prevention = codec::stp_from(r.u8()?)?;
+    let client_id = match r.u8()? {
+        0 => None,
+        1 => Some(ClientId(r.u32()?)),
+        _ => return Err(SnapshotError::Inconsistent("client id tag")),
+    };
+    let order = RestingOrder {
+        id,
+        account: 0,
+        market,
+        side,
+        time_in_force,
+        self_trade_prevention,
+        client_id,
+        price: Ticks(r.i64()?),
+        quantity: Lots(r.i64()?),
+        remaining: Lots(r.i64()?),
+        executed_quote: Amount(r.i64()?),
+        created_at: Timestamp(r.u64()?),
+        level: 0,
+        prev: NIL,
+        next: NIL,
+        account_prev: NIL,
+        account_next: NIL,
+    };
+    if !order.remaining.is_positive() || order.remaining > order.quantity {
+        return Err(SnapshotError::Inconsistent("order quantity"));
+    }
+    Ok((account, order))
+}

@@ -1,0 +1,442 @@
+//! The binary encoding of commands in the journal, and the primitive reader and writer the
+//! engine's snapshots use too.
+//!
+//! Little-endian, fixed width, a one-byte tag before each enum. The format is versioned by the
+//! journal's segment header; a change here needs a new version there. Decoding never panics:
+//! bad bytes are a [`CodecError`].
+
+use crate::command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec};
+use crate::decimal::Decimal;
+use crate::ids::{AccountId, AssetId, ClientId, MarketId, OrderId, Timestamp, TxId};
+use crate::money::{Amount, Lots, Ticks};
+use crate::order::{SelfTradePrevention, Side, TimeInForce};
+use crate::spec::{AssetSpec, MarketSpec};
+use crate::symbol::Symbol;
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    #[error("record ends early")]
+    Truncated,
+    #[error("unknown {what} tag {tag}")]
+    UnknownTag { what: &'static str, tag: u8 },
+    #[error("invalid {0}")]
+    Invalid(&'static str),
+    #[error("{0} trailing bytes")]
+    Trailing(usize),
+}
+
+/// Appends primitives to a reusable buffer.
+#[derive(Default)]
+pub struct Writer {
+    pub bytes: Vec<u8>,
+}
+
+impl Writer {
+    pub fn with_capacity(capacity: usize) -> Writer {
+        Writer {
+            bytes: Vec::with_capacity(capacity),
+        }
+    }
+    pub fn u8(&mut self, v: u8) {
+        self.bytes.push(v);
+    }
+    pub fn u16(&mut self, v: u16) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn u32(&mut self, v: u32) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn u64(&mut self, v: u64) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn i32(&mut self, v: i32) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn i64(&mut self, v: i64) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn i128(&mut self, v: i128) {
+        self.bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    pub fn bytes(&mut self, v: &[u8]) {
+        self.bytes.extend_from_slice(v);
+    }
+    pub fn symbol(&mut self, v: &Symbol) {
+        let text = v.as_str().as_bytes();
+        self.u8(text.len() as u8);
+        self.bytes(text);
+    }
+    pub fn decimal(&mut self, v: Decimal) {
+        self.i128(v.mantissa());
+        self.u8(v.scale() as u8);
+    }
+}
+
+/// Reads primitives from a byte slice.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader { bytes }
+    }
+    pub fn remaining(&self) -> usize {
+        self.bytes.len()
+    }
+    pub fn finish(&self) -> Result<(), CodecError> {
+        match self.bytes.len() {
+            0 => Ok(()),
+            n => Err(CodecError::Trailing(n)),
+        }
+    }
+    pub fn take<const N: usize>(&mut self) -> Result<[u8; N], CodecError> {
+        let (head, tail) = self.bytes.split_first_chunk::<N>().ok_or(CodecError::Truncated)?;
+        self.bytes = tail;
+        Ok(*head)
+    }
+    pub fn slice(&mut self, len: usize) -> Result<&'a [u8], CodecError> {
+        if self.bytes.len() < len {
+            return Err(CodecError::Truncated);
+        }
+        let (head, tail) = self.bytes.split_at(len);
+        self.bytes = tail;
+        Ok(head)
+    }
+    pub fn u8(&mut self) -> Result<u8, CodecError> {
+        Ok(self.take::<1>()?[0])
+    }
+    pub fn u16(&mut self) -> Result<u16, CodecError> {
+        Ok(u16::from_le_bytes(self.take()?))
+    }
+    pub fn u32(&mut self) -> Result<u32, CodecError> {
+        Ok(u32::from_le_bytes(self.take()?))
+    }
+    pub fn u64(&mut self) -> Result<u64, CodecError> {
+        Ok(u64::from_le_bytes(self.take()?))
+    }
+    pub fn i32(&mut self) -> Result<i32, CodecError> {
+        Ok(i32::from_le_bytes(self.take()?))
+    }
+    pub fn i64(&mut self) -> Result<i64, CodecError> {
+        Ok(i64::from_le_bytes(self.take()?))
+    }
+    pub fn i128(&mut self) -> Result<i128, CodecError> {
+        Ok(i128::from_le_bytes(self.take()?))
+    }
+    pub fn symbol(&mut self) -> Result<Symbol, CodecError> {
+        let len = usize::from(self.u8()?);
+        let text = std::str::from_utf8(self.slice(len)?).map_err(|_| CodecError::Invalid("symbol"))?;
+        Symbol::new(text).map_err(|_| CodecError::Invalid("symbol"))
+    }
+    pub fn decimal(&mut self) -> Result<Decimal, CodecError> {
+        let mantissa = self.i128()?;
+        let scale = u32::from(self.u8()?);
+        Decimal::new(mantissa, scale).map_err(|_| CodecError::Invalid("decimal"))
+    }
+}
+
+/// Encodes a command and the time the sequencer stamped on it (the sequence number lives in the
+/// journal frame).
+pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
+    out.u64(time.0);
+    match command {
+        Command::ListAsset(asset) => {
+            out.u8(0);
+            out.u16(asset.id.0);
+            out.symbol(&asset.symbol);
+            out.u8(asset.decimals);
+        }
+        Command::ListMarket(market) => {
+            out.u8(1);
+            out.u16(market.id.0);
+            out.symbol(&market.symbol);
+            out.u16(market.base.0);
+            out.u16(market.quote.0);
+            out.decimal(market.tick_size);
+            out.decimal(market.step_size);
+            out.i64(market.min_price.0);
+            out.i64(market.max_price.0);
+            out.i64(market.min_quantity.0);
+            out.i64(market.max_quantity.0);
+            out.i32(market.maker_fee_bps);
+            out.i32(market.taker_fee_bps);
+        }
+        Command::Deposit {
+            account,
+            asset,
+            amount,
+            tx,
+        } => {
+            out.u8(2);
+            transfer(out, *account, *asset, *amount, *tx);
+        }
+        Command::Withdraw {
+            account,
+            asset,
+            amount,
+            tx,
+        } => {
+            out.u8(3);
+            transfer(out, *account, *asset, *amount, *tx);
+        }
+        Command::PlaceOrder(order) => {
+            out.u8(4);
+            new_order(out, order);
+        }
+        Command::CancelOrder {
+            account,
+            market,
+            target,
+        } => {
+            out.u8(5);
+            out.u64(account.0);
+            out.u16(market.0);
+            match target {
+                CancelTarget::Order(id) => {
+                    out.u8(0);
+                    out.u64(id.0);
+                }
+                CancelTarget::Client(id) => {
+                    out.u8(1);
+                    out.u64(u64::from(id.0));
+                }
+            }
+        }
+        Command::CancelAll { account, market } => {
+            out.u8(6);
+            out.u64(account.0);
+            out.u16(market.0);
+        }
+    }
+}
+
+fn transfer(out: &mut Writer, account: AccountId, asset: AssetId, amount: Amount, tx: TxId) {
+    out.u64(account.0);
+    out.u16(asset.0);
+    out.i64(amount.0);
+    out.bytes(&tx.0);
+}
+
+fn new_order(out: &mut Writer, order: &NewOrder) {
+    out.u64(order.account.0);
+    out.u16(order.market.0);
+    out.u8(side_tag(order.side));
+    match order.client_id {
+        Some(id) => {
+            out.u8(1);
+            out.u32(id.0);
+        }
+        None => out.u8(0),
+    }
+    out.u8(stp_tag(order.self_trade_prevention));
+    match order.spec {
+        OrderSpec::Limit {
+            price,
+            quantity,
+            time_in_force,
+        } => {
+            out.u8(0);
+            out.i64(price.0);
+            out.i64(quantity.0);
+            out.u8(tif_tag(time_in_force));
+        }
+        OrderSpec::Market { size, time_in_force } => {
+            match size {
+                MarketSize::Base(lots) => {
+                    out.u8(1);
+                    out.i64(lots.0);
+                }
+                MarketSize::Quote(amount) => {
+                    out.u8(2);
+                    out.i64(amount.0);
+                }
+            }
+            out.u8(tif_tag(time_in_force));
+        }
+    }
+}
+
+/// Decodes what [`encode_command`] wrote.
+pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> {
+    let mut r = Reader::new(bytes);
+    let time = Timestamp(r.u64()?);
+    let command = match r.u8()? {
+        0 => Command::ListAsset(AssetSpec {
+            id: AssetId(r.u16()?),
+            symbol: r.symbol()?,
+            decimals: r.u8()?,
+        }),
+        1 => Command::ListMarket(MarketSpec {
+            id: MarketId(r.u16()?),
+            symbol: r.symbol()?,
+            base: AssetId(r.u16()?),
+            quote: AssetId(r.u16()?),
+            tick_size: r.decimal()?,
+            step_size: r.decimal()?,
+            min_price: Ticks(r.i64()?),
+            max_price: Ticks(r.i64()?),
+            min_quantity: Lots(r.i64()?),
+            max_quantity: Lots(r.i64()?),
+            maker_fee_bps: r.i32()?,
+            taker_fee_bps: r.i32()?,
+        }),
+        2 => {
+            let (account, asset, amount, tx) = read_transfer(&mut r)?;
+            Command::Deposit {
+                account,
+                asset,
+                amount,
+                tx,
+            }
+        }
+        3 => {
+            let (account, asset, amount, tx) = read_transfer(&mut r)?;
+            Command::Withdraw {
+                account,
+                asset,
+                amount,
+                tx,
+            }
+        }
+        4 => Command::PlaceOrder(read_new_order(&mut r)?),
+        5 => {
+            let account = AccountId(r.u64()?);
+            let market = MarketId(r.u16()?);
+            let target = match r.u8()? {
+                0 => CancelTarget::Order(OrderId(r.u64()?)),
+                1 => CancelTarget::Client(ClientId(
+                    u32::try_from(r.u64()?).map_err(|_| CodecError::Invalid("client id"))?,
+                )),
+                tag => {
+                    return Err(CodecError::UnknownTag {
+                        what: "cancel target",
+                        tag,
+                    });
+                }
+            };
+            Command::CancelOrder {
+                account,
+                market,
+                target,
+            }
+        }
+        6 => Command::CancelAll {
+            account: AccountId(r.u64()?),
+            market: MarketId(r.u16()?),
+        },
+        tag => return Err(CodecError::UnknownTag { what: "command", tag }),
+    };
+    r.finish()?;
+    Ok((time, command))
+}
+
+fn read_transfer(r: &mut Reader<'_>) -> Result<(AccountId, AssetId, Amount, TxId), CodecError> {
+    Ok((
+        AccountId(r.u64()?),
+        AssetId(r.u16()?),
+        Amount(r.i64()?),
+        TxId(r.take()?),
+    ))
+}
+
+fn read_new_order(r: &mut Reader<'_>) -> Result<NewOrder, CodecError> {
+    let account = AccountId(r.u64()?);
+    let market = MarketId(r.u16()?);
+    let side = side_from(r.u8()?)?;
+    let client_id = match r.u8()? {
+        0 => None,
+        1 => Some(ClientId(r.u32()?)),
+        tag => return Err(CodecError::UnknownTag { what: "client id", tag }),
+    };
+    let self_trade_prevention = stp_from(r.u8()?)?;
+    let spec = match r.u8()? {
+        0 => OrderSpec::Limit {
+            price: Ticks(r.i64()?),
+            quantity: Lots(r.i64()?),
+            time_in_force: tif_from(r.u8()?)?,
+        },
+        1 => OrderSpec::Market {
+            size: MarketSize::Base(Lots(r.i64()?)),
+            time_in_force: tif_from(r.u8()?)?,
+        },
+        2 => OrderSpec::Market {
+            size: MarketSize::Quote(Amount(r.i64()?)),
+            time_in_force: tif_from(r.u8()?)?,
+        },
+        tag => {
+            return Err(CodecError::UnknownTag {
+                what: "order spec",
+                tag,
+            });
+        }
+    };
+    Ok(NewOrder {
+        account,
+        market,
+        side,
+        client_id,
+        self_trade_prevention,
+        spec,
+    })
+}
+
+pub fn side_tag(side: Side) -> u8 {
+    match side {
+        Side::Bid => 0,
+        Side::Ask => 1,
+    }
+}
+
+pub fn side_from(tag: u8) -> Result<Side, CodecError> {
+    match tag {
+        0 => Ok(Side::Bid),
+        1 => Ok(Side::Ask),
+        tag => Err(CodecError::UnknownTag { what: "side", tag }),
+    }
+}
+
+pub fn stp_tag(stp: SelfTradePrevention) -> u8 {
+    match stp {
+        SelfTradePrevention::RejectTaker => 0,
+        SelfTradePrevention::RejectMaker => 1,
+        SelfTradePrevention::RejectBoth => 2,
+    }
+}
+
+pub fn stp_from(tag: u8) -> Result<SelfTradePrevention, CodecError> {
+    match tag {
+        0 => Ok(SelfTradePrevention::RejectTaker),
+        1 => Ok(SelfTradePrevention::RejectMaker),
+        2 => Ok(SelfTradePrevention::RejectBoth),
+        tag => Err(CodecError::UnknownTag {
+            what: "self-trade prevention",
+            tag,
+        }),
+    }
+}
+
+pub fn tif_tag(tif: TimeInForce) -> u8 {
+    match tif {
+        TimeInForce::Gtc => 0,
+        TimeInForce::PostOnly => 1,
+        TimeInForce::Ioc => 2,
+        TimeInForce::Fok => 3,
+    }
+}
+
+pub fn tif_from(tag: u8) -> Result<TimeInForce, CodecError> {
+    match tag {
+        0 => Ok(TimeInForce::Gtc),
+        1 => Ok(TimeInForce::PostOnly),
+        2 => Ok(TimeInForce::Ioc),
+        3 => Ok(TimeInForce::Fok),
+        tag => Err(CodecError::UnknownTag {
+            what: "time in force",
+            tag,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

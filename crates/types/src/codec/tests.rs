@@ -1,0 +1,113 @@
+use super::*;
+use crate::decimal::Sign;
+use proptest::prelude::*;
+
+fn sample_commands() -> Vec<Command> {
+    let market = MarketSpec {
+        id: MarketId(3),
+        symbol: Symbol::new("SOL_USDC").unwrap(),
+        base: AssetId(0),
+        quote: AssetId(1),
+        tick_size: Decimal::parse("0.01", Sign::Unsigned).unwrap(),
+        step_size: Decimal::parse("0.001", Sign::Unsigned).unwrap(),
+        min_price: Ticks(1),
+        max_price: Ticks(1_000_000),
+        min_quantity: Lots(1),
+        max_quantity: Lots(1_000_000),
+        maker_fee_bps: -1,
+        taker_fee_bps: 5,
+    };
+    vec![
+        Command::ListAsset(AssetSpec {
+            id: AssetId(7),
+            symbol: Symbol::new("AAPL.US").unwrap(),
+            decimals: 6,
+        }),
+        Command::ListMarket(market),
+        Command::Deposit {
+            account: AccountId(9),
+            asset: AssetId(1),
+            amount: Amount(55),
+            tx: TxId([3; 32]),
+        },
+        Command::Withdraw {
+            account: AccountId(9),
+            asset: AssetId(1),
+            amount: Amount(5),
+            tx: TxId([4; 32]),
+        },
+        Command::PlaceOrder(NewOrder {
+            account: AccountId(9),
+            market: MarketId(3),
+            side: Side::Ask,
+            client_id: Some(ClientId(u32::MAX)),
+            self_trade_prevention: SelfTradePrevention::RejectBoth,
+            spec: OrderSpec::Limit {
+                price: Ticks(14327),
+                quantity: Lots(250),
+                time_in_force: TimeInForce::PostOnly,
+            },
+        }),
+        Command::PlaceOrder(NewOrder {
+            account: AccountId(9),
+            market: MarketId(3),
+            side: Side::Bid,
+            client_id: None,
+            self_trade_prevention: SelfTradePrevention::RejectMaker,
+            spec: OrderSpec::Market {
+                size: MarketSize::Quote(Amount(1_000_000)),
+                time_in_force: TimeInForce::Ioc,
+            },
+        }),
+        Command::CancelOrder {
+            account: AccountId(9),
+            market: MarketId(3),
+            target: CancelTarget::Order(OrderId(77)),
+        },
+        Command::CancelOrder {
+            account: AccountId(9),
+            market: MarketId(3),
+            target: CancelTarget::Client(ClientId(5)),
+        },
+        Command::CancelAll {
+            account: AccountId(9),
+            market: MarketId(3),
+        },
+    ]
+}
+
+#[test]
+fn every_command_round_trips() {
+    for command in sample_commands() {
+        let mut out = Writer::default();
+        encode_command(Timestamp(1_700_000_000_000_000), &command, &mut out);
+        assert_eq!(
+            decode_command(&out.bytes),
+            Ok((Timestamp(1_700_000_000_000_000), command))
+        );
+        // Every strict prefix is refused, never misread.
+        for cut in 0..out.bytes.len() {
+            assert!(
+                decode_command(&out.bytes[..cut]).is_err(),
+                "prefix {cut} of {command:?}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+        let _ = decode_command(&bytes);
+    }
+
+    #[test]
+    fn decoding_mutated_commands_never_panics(index in 0usize..9, flip in any::<(usize, u8)>()) {
+        let commands = sample_commands();
+        let mut out = Writer::default();
+        encode_command(Timestamp(1), &commands[index], &mut out);
+        let at = flip.0 % out.bytes.len();
+        out.bytes[at] ^= flip.1 | 1;
+        let _ = decode_command(&out.bytes);
+    }
+}

@@ -1,0 +1,98 @@
+//! Commands: everything that can change the exchange enters the engine as one of these, in the
+//! order the sequencer journaled them. Commands are plain `Copy` data so they cost nothing to
+//! queue, journal and replay.
+
+use crate::ids::{AccountId, AssetId, ClientId, MarketId, OrderId, Seq, Timestamp, TxId};
+use crate::money::{Amount, Lots, Ticks};
+use crate::order::{SelfTradePrevention, Side, TimeInForce};
+use crate::spec::{AssetSpec, MarketSpec};
+
+/// A command with the sequence number and time the sequencer gave it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sequenced {
+    pub seq: Seq,
+    pub time: Timestamp,
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Admin: list a new asset. Its id must be the next free one.
+    ListAsset(AssetSpec),
+    /// Admin: open a new market between listed assets. Its id must be the next free one.
+    ListMarket(MarketSpec),
+    /// Credit an account with money that arrived from outside, identified by its external
+    /// transaction id; a second deposit with the same id changes nothing.
+    Deposit {
+        account: AccountId,
+        asset: AssetId,
+        amount: Amount,
+        tx: TxId,
+    },
+    /// Debit an account's available balance for money leaving the venue; idempotent by id.
+    Withdraw {
+        account: AccountId,
+        asset: AssetId,
+        amount: Amount,
+        tx: TxId,
+    },
+    PlaceOrder(NewOrder),
+    CancelOrder {
+        account: AccountId,
+        market: MarketId,
+        target: CancelTarget,
+    },
+    /// Cancels every open order the account has in the market.
+    CancelAll {
+        account: AccountId,
+        market: MarketId,
+    },
+}
+
+/// Which order a cancel means: the engine's id or the client's own id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelTarget {
+    Order(OrderId),
+    Client(ClientId),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    pub account: AccountId,
+    pub market: MarketId,
+    pub side: Side,
+    pub client_id: Option<ClientId>,
+    pub self_trade_prevention: SelfTradePrevention,
+    pub spec: OrderSpec,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderSpec {
+    Limit {
+        price: Ticks,
+        quantity: Lots,
+        time_in_force: TimeInForce,
+    },
+    /// Takes liquidity at any price. GTC and IOC both mean "take what is there"; FOK means
+    /// all or nothing. Post-only is meaningless here and refused.
+    Market {
+        size: MarketSize,
+        time_in_force: TimeInForce,
+    },
+}
+
+/// How much a market order trades: a base quantity, or a quote budget (Backpack's
+/// `quoteQuantity`: at most this much quote spent on a buy, or received on a sell, fees apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarketSize {
+    Base(Lots),
+    Quote(Amount),
+}
+
+impl OrderSpec {
+    pub const fn time_in_force(&self) -> TimeInForce {
+        match self {
+            OrderSpec::Limit { time_in_force, .. } | OrderSpec::Market { time_in_force, .. } => *time_in_force,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Events: what the engine reports after applying a command, and the reasons it refuses one.
+//! Replies, market data and history are all built from these.
+
+use crate::command::NewOrder;
+use crate::ids::{AccountId, AssetId, MarketId, OrderId, TradeId, TxId};
+use crate::money::{Amount, Lots, Ticks};
+use crate::order::{ExpiryReason, OrderStatus, Side};
+use crate::spec::{AssetSpec, MarketSpec, SpecError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    AssetListed(AssetSpec),
+    MarketListed(MarketSpec),
+    Deposited {
+        account: AccountId,
+        asset: AssetId,
+        amount: Amount,
+        tx: TxId,
+    },
+    Withdrawn {
+        account: AccountId,
+        asset: AssetId,
+        amount: Amount,
+        tx: TxId,
+    },
+    /// An order passed validation and got its id; fills and its final state follow.
+    OrderAccepted {
+        order: OrderId,
+        new: NewOrder,
+    },
+    Trade(Trade),
+    /// The order now rests on the book (status New or PartiallyFilled).
+    OrderRested {
+        order: OrderId,
+        account: AccountId,
+        market: MarketId,
+        remaining: Lots,
+        executed: Lots,
+        executed_quote: Amount,
+    },
+    /// The order left the book or never rested: Filled, Cancelled or Expired.
+    OrderClosed {
+        order: OrderId,
+        account: AccountId,
+        market: MarketId,
+        status: OrderStatus,
+        reason: Option<ExpiryReason>,
+        executed: Lots,
+        executed_quote: Amount,
+    },
+}
+
+/// One match between a taker and a resting maker, at the maker's price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trade {
+    pub market: MarketId,
+    pub id: TradeId,
+    pub price: Ticks,
+    pub quantity: Lots,
+    pub taker_side: Side,
+    pub taker_order: OrderId,
+    pub maker_order: OrderId,
+    pub taker_account: AccountId,
+    pub maker_account: AccountId,
+    /// Quote the buyer paid (rounded up) and the seller received (rounded down); the
+    /// difference, if any, went to the dust account.
+    pub quote_paid: Amount,
+    pub quote_received: Amount,
+    /// In the quote asset. A negative maker fee is a rebate.
+    pub taker_fee: Amount,
+    pub maker_fee: Amount,
+}
+
+impl Trade {
+    /// The quote value traded, as executed-quote counters show it.
+    pub const fn notional(&self) -> Amount {
+        self.quote_received
+    }
+}
+
+/// Why a command was refused. A refused command changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Reject {
+    #[error("Invalid market symbol")]
+    UnknownMarket,
+    #[error("Invalid asset")]
+    UnknownAsset,
+    #[error("Asset or market id is not the next free id")]
+    InvalidListingId,
+    #[error("Symbol already listed")]
+    DuplicateSymbol,
+    #[error("Invalid market: {0}")]
+    InvalidSpec(SpecError),
+    #[error("Amount must be positive")]
+    NonPositiveAmount,
+    #[error("Insufficient funds")]
+    InsufficientFunds,
+    #[error("Price is outside the market's bounds")]
+    PriceOutOfBounds,
+    #[error("Quantity is outside the market's bounds")]
+    QuantityOutOfBounds,
+    #[error("Order would immediately match and take")]
+    PostOnlyWouldTake,
+    #[error("Post-only applies to limit orders only")]
+    PostOnlyMarketOrder,
+    #[error("Fill or kill quote-quantity market orders are not supported")]
+    FillOrKillQuoteQuantity,
+    #[error("Duplicate client id")]
+    DuplicateClientId,
+    #[error("Order not found")]
+    OrderNotFound,
+    #[error("Value overflows")]
+    Overflow,
+}
+
+impl Reject {
+    /// Backpack's `ApiErrorCode` for this refusal.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Reject::UnknownMarket => "INVALID_MARKET",
+            Reject::UnknownAsset => "INVALID_ASSET",
+            Reject::InsufficientFunds => "INSUFFICIENT_FUNDS",
+            Reject::PriceOutOfBounds => "INVALID_PRICE",
+            Reject::QuantityOutOfBounds | Reject::NonPositiveAmount => "INVALID_QUANTITY",
+            Reject::PostOnlyWouldTake
+            | Reject::PostOnlyMarketOrder
+            | Reject::FillOrKillQuoteQuantity
+            | Reject::DuplicateClientId => "INVALID_ORDER",
+            Reject::InvalidListingId
+            | Reject::DuplicateSymbol
+            | Reject::InvalidSpec(_)
+            | Reject::OrderNotFound
+            | Reject::Overflow => "INVALID_CLIENT_REQUEST",
+        }
+    }
+}
+
+impl From<crate::money::Overflow> for Reject {
+    fn from(_: crate::money::Overflow) -> Reject {
+        Reject::Overflow
+    }
+}

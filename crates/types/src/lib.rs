@@ -1,0 +1,28 @@
+//! The vocabulary every part of rucksack shares: integer money newtypes, identifiers, asset and
+//! market specifications, the commands that enter the engine and the events that leave it, and
+//! the exact decimal conversion used at the API edge.
+//!
+//! Nothing here does I/O. Money never touches floating point: prices are [`Ticks`], quantities
+//! are [`Lots`], balances are [`Amount`]s in an asset's smallest unit, and every conversion
+//! states its rounding direction.
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![deny(clippy::float_arithmetic)]
+
+pub mod codec;
+pub mod command;
+pub mod decimal;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod order;
+pub mod spec;
+pub mod symbol;
+
+pub use command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec, Sequenced};
+pub use decimal::{Decimal, DecimalError, FieldError};
+pub use event::{Event, Reject, Trade};
+pub use ids::{AccountId, AssetId, ClientId, MarketId, OrderId, Seq, Timestamp, TradeId, TxId};
+pub use money::{Amount, Lots, Rounding, Ticks};
+pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
+pub use spec::{AssetSpec, MarketScale, MarketSpec, SpecError};
+pub use symbol::Symbol;
