@@ -125,6 +125,11 @@ impl Engine {
         self.last_seq
     }
 
+    /// The time stamped on the last applied command.
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
     pub fn assets(&self) -> &[AssetSpec] {
         &self.assets
     }

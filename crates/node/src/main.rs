@@ -1,0 +1,221 @@
+//! `rucksack`: the exchange node's command line.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rucksack_journal::{JournalConfig, SnapshotStore};
+use rucksack_node::generator::Generator;
+use rucksack_node::layout;
+use rucksack_node::pipeline::{Clock, Pipeline, PipelineConfig, Submission};
+use rucksack_node::recovery::{self, Start};
+use rucksack_testkit::WorkloadMix;
+
+#[derive(Parser)]
+#[command(name = "rucksack", version, about = "A deterministic, journaled exchange")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Rebuild the state from the journal and print its sequence number and state hash.
+    Replay {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Start from the first journal record instead of the newest snapshot.
+        #[arg(long)]
+        from_genesis: bool,
+    },
+    /// Write a snapshot of the current state (recovered from the journal) now.
+    Snapshot {
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Drive a seeded order flow through the journaled pipeline, printing `acked <seq>` for
+    /// each command once it is durable and applied. Run again on the same directory, it
+    /// recovers and continues the same flow where the journal ends.
+    Load {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Commands to submit, including the venue setup.
+        #[arg(long, default_value_t = 100_000)]
+        commands: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 64)]
+        accounts: u64,
+        #[arg(long, value_enum, default_value_t = Mix::Everything)]
+        mix: Mix,
+        /// Print an ack line for every this many commands (0: none).
+        #[arg(long, default_value_t = 1)]
+        ack_every: u64,
+        /// Snapshot every this many commands (0: never).
+        #[arg(long, default_value_t = 1_000_000)]
+        snapshot_every: u64,
+        /// Journal segment size in bytes.
+        #[arg(long, default_value_t = 64 << 20)]
+        segment_bytes: u64,
+        /// Stamp commands with a reproducible synthetic clock instead of the wall clock.
+        #[arg(long)]
+        synthetic_clock: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Mix {
+    /// Every command kind and option.
+    Everything,
+    /// 50% add / 45% cancel / 5% IOC near the touch.
+    Churn,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Cmd::Replay { data_dir, from_genesis } => replay(&data_dir, from_genesis),
+        Cmd::Snapshot { data_dir } => snapshot(&data_dir),
+        Cmd::Load {
+            data_dir,
+            commands,
+            seed,
+            accounts,
+            mix,
+            ack_every,
+            snapshot_every,
+            segment_bytes,
+            synthetic_clock,
+        } => {
+            let mix = match mix {
+                Mix::Everything => WorkloadMix::everything(),
+                Mix::Churn => WorkloadMix::book_churn(),
+            };
+            let config = PipelineConfig {
+                snapshot_every,
+                journal: JournalConfig { segment_bytes },
+                clock: if synthetic_clock { Clock::TESTKIT } else { Clock::Wall },
+                ..PipelineConfig::default()
+            };
+            load(&data_dir, commands, seed, accounts, mix, ack_every, config)
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn replay(data_dir: &Path, from_genesis: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        data_dir.is_dir(),
+        "data directory {} does not exist",
+        data_dir.display()
+    );
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new_spinner()
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} replaying: {pos} commands, {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let start = if from_genesis {
+        Start::Genesis
+    } else {
+        Start::NewestSnapshot
+    };
+    let recovered = recovery::recover(data_dir, start, |n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    for skipped in &recovered.skipped_snapshots {
+        eprintln!("warning: skipped snapshot {skipped}");
+    }
+    if let Some(tail) = &recovered.torn_tail {
+        eprintln!(
+            "warning: torn record at the end of {} (offset {}, {:?}) was not applied",
+            tail.segment.display(),
+            tail.offset,
+            tail.reason
+        );
+    }
+    let line = serde_json::json!({
+        "lastSeq": recovered.engine.last_seq().0,
+        "stateHash": hex(&recovered.engine.state_hash()),
+        "commands": recovered.commands,
+        "seconds": recovered.seconds,
+    });
+    println!("{line}");
+    Ok(())
+}
+
+fn snapshot(data_dir: &Path) -> anyhow::Result<()> {
+    let recovered = recovery::recover(data_dir, Start::NewestSnapshot, |_| {})?;
+    let store = SnapshotStore::open(&layout::snapshot_dir(data_dir))?;
+    let seq = recovered.engine.last_seq().0;
+    let path = store.write(seq, &recovered.engine.encode_snapshot())?;
+    println!(
+        "{}",
+        serde_json::json!({ "lastSeq": seq, "snapshot": path.display().to_string() })
+    );
+    Ok(())
+}
+
+fn load(
+    data_dir: &Path,
+    commands: usize,
+    seed: u64,
+    accounts: u64,
+    mix: WorkloadMix,
+    ack_every: u64,
+    config: PipelineConfig,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let recovered = recovery::recover(data_dir, Start::NewestSnapshot, |_| {})?;
+    let done = recovered.engine.last_seq().0 as usize;
+    if done > 0 {
+        eprintln!("recovered {done} commands");
+    }
+    let started = Instant::now();
+    let outcome = move |_ticket: u64,
+                        command: &rucksack_types::Sequenced,
+                        _result: Result<&[rucksack_types::Event], &rucksack_types::Reject>| {
+        if ack_every > 0 && command.seq.0 % ack_every == 0 {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "acked {}", command.seq);
+            let _ = out.flush();
+        }
+    };
+    let pipeline = Pipeline::start(data_dir, recovered.engine, config, outcome)?;
+    if let Some(tail) = &pipeline.journal_recovery().truncated_tail {
+        eprintln!(
+            "cut a torn record off the journal: {} at offset {} ({:?}, {} bytes)",
+            tail.segment.display(),
+            tail.offset,
+            tail.reason,
+            tail.discarded_bytes
+        );
+    }
+    for (ticket, command) in Generator::new(seed, accounts, mix)
+        .take(commands)
+        .enumerate()
+        .skip(done)
+    {
+        pipeline.submit_wait(Submission {
+            ticket: ticket as u64,
+            command,
+        })?;
+    }
+    let engine = pipeline.shutdown()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let line = serde_json::json!({
+        "lastSeq": engine.last_seq().0,
+        "stateHash": hex(&engine.state_hash()),
+        "commands": commands,
+        "seconds": seconds,
+    });
+    println!("{line}");
+    Ok(())
+}
