@@ -19,6 +19,7 @@ pub mod ledger;
 mod matching;
 pub mod snapshot;
 
+pub use book::standalone::OrderBook;
 pub use engine::Engine;
 pub use invariants::InvariantViolation;
 pub use ledger::{Balance, Custody};

@@ -7,6 +7,7 @@
 //! does not allocate.
 
 pub(crate) mod arena;
+pub mod standalone;
 
 use rucksack_types::{Lots, Side, Ticks};
 
