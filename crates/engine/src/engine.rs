@@ -107,10 +107,10 @@ impl Engine {
             } => self.cancel_order(*account, *market, *target),
             Command::CancelAll { account, market } => self.cancel_all(*account, *market),
         };
-        if self.check_invariants {
-            if let Err(violation) = self.check() {
-                panic!("invariant violated after seq {}: {violation}", command.seq);
-            }
+        if self.check_invariants
+            && let Err(violation) = self.check()
+        {
+            panic!("invariant violated after seq {}: {violation}", command.seq);
         }
         match result {
             Ok(()) => Ok(&self.events),

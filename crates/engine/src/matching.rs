@@ -51,10 +51,11 @@ impl Engine {
         let market_index = self.market_index(new.market)?;
         let account = self.ledger.find(new.account).ok_or(Reject::InsufficientFunds)?;
         self.validate(market_index, new)?;
-        if let Some(client_id) = new.client_id {
-            if self.client_index.contains_key(&(account, client_id)) {
-                return Err(Reject::DuplicateClientId);
-            }
+        if new
+            .client_id
+            .is_some_and(|client_id| self.client_index.contains_key(&(account, client_id)))
+        {
+            return Err(Reject::DuplicateClientId);
         }
         let market = &self.markets[market_index];
         let time_in_force = new.spec.time_in_force();

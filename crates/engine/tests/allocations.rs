@@ -50,7 +50,7 @@ fn steady_state_matching_makes_no_heap_allocations() {
     let mut applied = 0u64;
     let mut trades = 0usize;
     for round in 0..300_000 {
-        let command = workload.next();
+        let command = workload.next_command();
         let sequenced = stamp.next(command);
         let before = ALLOCATIONS.load(Ordering::Relaxed);
         let result = engine.apply(&sequenced);

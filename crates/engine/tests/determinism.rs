@@ -18,7 +18,7 @@ fn recorded_run(seed: u64, count: usize) -> (Vec<Sequenced>, Vec<Vec<Event>>, [u
         commands.push(sequenced);
     }
     for _ in 0..count {
-        let sequenced = stamp.next(workload.next());
+        let sequenced = stamp.next(workload.next_command());
         let events = engine.apply(&sequenced).map(<[_]>::to_vec).unwrap_or_default();
         workload.observe(&events);
         outcomes.push(events);
@@ -36,7 +36,11 @@ fn two_engines_fed_the_same_commands_agree_on_every_event_and_the_hash() {
         assert_eq!(&events, expected, "diverged at seq {}", command.seq);
     }
     assert_eq!(other.state_hash(), hash);
-    let trades = outcomes.iter().flatten().filter(|e| matches!(e, Event::Trade(_))).count();
+    let trades = outcomes
+        .iter()
+        .flatten()
+        .filter(|e| matches!(e, Event::Trade(_)))
+        .count();
     assert!(trades > 1_000, "the workload must trade ({trades})");
 }
 

@@ -38,7 +38,7 @@ impl Iterator for Generator {
     type Item = Command;
 
     fn next(&mut self) -> Option<Command> {
-        let command = self.setup.next().unwrap_or_else(|| self.workload.next());
+        let command = self.setup.next().unwrap_or_else(|| self.workload.next_command());
         if let Ok(events) = self.shadow.apply(&self.stamp.next(command)) {
             let events = events.to_vec();
             self.workload.observe(&events);

@@ -182,7 +182,7 @@ fn load(
     let outcome = move |_ticket: u64,
                         command: &rucksack_types::Sequenced,
                         _result: Result<&[rucksack_types::Event], &rucksack_types::Reject>| {
-        if ack_every > 0 && command.seq.0 % ack_every == 0 {
+        if ack_every > 0 && command.seq.0.is_multiple_of(ack_every) {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "acked {}", command.seq);
             let _ = out.flush();

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 use rucksack_engine::Engine;
 use rucksack_journal::{JournalConfig, JournalWriter, Recovery, SnapshotStore};
 use rucksack_types::codec::{Writer, encode_command};
@@ -102,9 +102,9 @@ pub struct Pipeline {
     snapshots: JoinHandle<anyhow::Result<()>>,
 }
 
-/// `submit` refused: the queue is full. The submission comes back untouched.
-#[derive(Debug)]
-pub struct QueueFull(pub Submission);
+/// `submit` refused: the queue is full (or the pipeline has stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueFull;
 
 impl Pipeline {
     /// Opens (and repairs) the journal in `data_dir` and starts the threads. `engine` must be
@@ -115,8 +115,8 @@ impl Pipeline {
         config: PipelineConfig,
         outcome: impl Outcome,
     ) -> anyhow::Result<Pipeline> {
-        let (journal, recovery) = JournalWriter::open(&layout::journal_dir(data_dir), config.journal.clone())
-            .context("opening the journal")?;
+        let (journal, recovery) =
+            JournalWriter::open(&layout::journal_dir(data_dir), config.journal).context("opening the journal")?;
         anyhow::ensure!(
             recovery.last_seq == engine.last_seq().0,
             "engine is at seq {} but the journal ends at {}",
@@ -164,9 +164,7 @@ impl Pipeline {
 
     /// Queues a command, or refuses at once if the queue is full.
     pub fn submit(&self, submission: Submission) -> Result<(), QueueFull> {
-        self.submissions.try_send(submission).map_err(|e| match e {
-            TrySendError::Full(s) | TrySendError::Disconnected(s) => QueueFull(s),
-        })
+        self.submissions.try_send(submission).map_err(|_| QueueFull)
     }
 
     /// Queues a command, waiting for room. Fails only if the pipeline stopped.
@@ -278,7 +276,7 @@ fn run_engine(
                 Ok(events) => outcome.applied(*ticket, command, Ok(events)),
                 Err(reject) => outcome.applied(*ticket, command, Err(&reject)),
             }
-            if snapshot_every > 0 && command.seq.0 % snapshot_every == 0 {
+            if snapshot_every > 0 && command.seq.0.is_multiple_of(snapshot_every) {
                 // The snapshot thread writes one at a time; if it is still busy, skip this one.
                 let _ = snapshots.try_send((command.seq.0, engine.encode_snapshot()));
             }

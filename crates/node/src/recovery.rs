@@ -82,7 +82,7 @@ pub fn recover(data_dir: &Path, start: Start, mut progress: impl FnMut(u64)) -> 
                         command,
                     });
                     commands += 1;
-                    if commands % 65_536 == 0 {
+                    if commands.is_multiple_of(65_536) {
                         progress(commands);
                     }
                 }

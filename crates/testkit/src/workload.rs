@@ -134,7 +134,7 @@ impl Workload {
         self.open.len()
     }
 
-    pub fn next(&mut self) -> Command {
+    pub fn next_command(&mut self) -> Command {
         let m = self.mix;
         let total = m.deposit + m.withdraw + m.limit + m.take + m.cancel + m.cancel_all;
         let mut pick = self.rng.below(total);

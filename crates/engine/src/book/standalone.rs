@@ -3,8 +3,8 @@
 //! the data structure apart from the ledger, and as a building block for tools that replay
 //! public order flow.
 
-use rustc_hash::FxHashMap;
 use rucksack_types::{Amount, Lots, MarketId, OrderId, SelfTradePrevention, Side, Ticks, TimeInForce, Timestamp};
+use rustc_hash::FxHashMap;
 
 use super::Book;
 use super::arena::{Handle, NIL, OrderArena, RestingOrder};
@@ -58,7 +58,9 @@ impl OrderBook {
     pub fn take(&mut self, side: Side, limit: Ticks, quantity: Lots) -> Lots {
         let mut left = quantity.0;
         while left > 0 {
-            let Some((price, level)) = self.book.ladder(side.opposite()).best() else { break };
+            let Some((price, level)) = self.book.ladder(side.opposite()).best() else {
+                break;
+            };
             let crosses = match side {
                 Side::Bid => price <= limit,
                 Side::Ask => price >= limit,
@@ -85,7 +87,9 @@ impl OrderBook {
 
     /// Removes a resting order; `false` if it is not on the book.
     pub fn cancel(&mut self, id: OrderId) -> bool {
-        let Some(handle) = self.index.remove(&id) else { return false };
+        let Some(handle) = self.index.remove(&id) else {
+            return false;
+        };
         self.book.unlink(&mut self.arena, handle);
         self.arena.remove(handle);
         true
@@ -110,6 +114,10 @@ impl OrderBook {
 
     /// Levels of one side, best first, as (price, total remaining).
     pub fn depth(&self, side: Side) -> Vec<(Ticks, Lots)> {
-        self.book.ladder(side).iter_best_first().map(|(price, level)| (price, self.book.level(level).total)).collect()
+        self.book
+            .ladder(side)
+            .iter_best_first()
+            .map(|(price, level)| (price, self.book.level(level).total))
+            .collect()
     }
 }

@@ -19,7 +19,7 @@ fn market(tick: &str, step: &str) -> MarketSpec {
         min_price: Ticks(1),
         max_price: Ticks(100_000_000),
         min_quantity: Lots(1),
-        max_quantity: Lots(1_000_000_000),
+        max_quantity: Lots(10_000_000),
         maker_fee_bps: 2,
         taker_fee_bps: 5,
     }
@@ -85,4 +85,14 @@ fn refuses_markets_that_cannot_be_settled_exactly() {
     let mut bounds = market("0.01", "0.01");
     bounds.min_quantity = Lots(0);
     assert_eq!(bounds.scale(&sol, &usdc), Err(SpecError::InvalidBounds));
+}
+
+#[test]
+fn refuses_markets_whose_largest_order_overflows() {
+    let mut huge = market("0.01", "0.01");
+    huge.max_quantity = Lots(1_000_000_000);
+    assert_eq!(
+        huge.scale(&asset(0, "SOL", 9), &asset(1, "USDC", 6)),
+        Err(SpecError::Overflow)
+    );
 }
