@@ -10,8 +10,9 @@
 //! sum to that total, every single balance stays below it.
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetSpec, CancelTarget, ClientId, Command, Event, ExpiryReason, Lots, MarketId,
-    MarketScale, MarketSpec, OrderId, OrderStatus, Reject, Seq, Sequenced, Side, Timestamp, TxId,
+    AccountId, Amount, ApiKey, AssetId, AssetSpec, CancelTarget, ClientId, Command, Event, ExpiryReason, Lots,
+    MarketId, MarketScale, MarketSpec, OrderId, OrderStatus, Permissions, Reject, Seq, Sequenced, Side, Timestamp,
+    TxId,
 };
 use rustc_hash::FxHashMap;
 
@@ -87,6 +88,12 @@ impl Engine {
         let result = match &command.command {
             Command::ListAsset(spec) => self.list_asset(spec),
             Command::ListMarket(spec) => self.list_market(spec),
+            Command::CreateAccount { key, permissions } => self.create_account(*key, *permissions),
+            Command::AddApiKey {
+                account,
+                key,
+                permissions,
+            } => self.add_api_key(*account, *key, *permissions),
             Command::Deposit {
                 account,
                 asset,
@@ -168,6 +175,11 @@ impl Engine {
             .collect()
     }
 
+    /// How many times the market's book has changed: Backpack's depth `lastUpdateId`.
+    pub fn book_update_id(&self, market: MarketId) -> u64 {
+        self.markets.get(usize::from(market.0)).map_or(0, |m| m.book.update_id)
+    }
+
     /// Number of orders resting on all books.
     pub fn open_orders(&self) -> usize {
         self.orders.live()
@@ -206,6 +218,52 @@ impl Engine {
         });
         self.events.push(Event::MarketListed(*spec));
         Ok(())
+    }
+
+    fn create_account(&mut self, key: ApiKey, permissions: Permissions) -> Result<(), Reject> {
+        if self.ledger.api_keys.contains_key(&key) {
+            return Err(Reject::DuplicateApiKey);
+        }
+        let account = self.ledger.next_account_id();
+        self.ledger.find_or_open(account);
+        self.ledger.api_keys.insert(key, (account, permissions));
+        self.events.push(Event::AccountCreated {
+            account,
+            key,
+            permissions,
+        });
+        Ok(())
+    }
+
+    fn add_api_key(&mut self, account: AccountId, key: ApiKey, permissions: Permissions) -> Result<(), Reject> {
+        if self.ledger.find(account).is_none() {
+            return Err(Reject::UnknownAccount);
+        }
+        if self.ledger.api_keys.contains_key(&key) {
+            return Err(Reject::DuplicateApiKey);
+        }
+        self.ledger.api_keys.insert(key, (account, permissions));
+        self.events.push(Event::ApiKeyAdded {
+            account,
+            key,
+            permissions,
+        });
+        Ok(())
+    }
+
+    /// The account an API key acts for, and what it may do.
+    pub fn api_key(&self, key: &ApiKey) -> Option<(AccountId, Permissions)> {
+        self.ledger.api_keys.get(key).copied()
+    }
+
+    /// Every registered API key, in key order.
+    pub fn api_keys(&self) -> impl Iterator<Item = (&ApiKey, &(AccountId, Permissions))> {
+        self.ledger.api_keys.iter()
+    }
+
+    /// Accounts in the order they were opened.
+    pub fn account_ids(&self) -> impl Iterator<Item = AccountId> + '_ {
+        self.ledger.accounts.iter().map(|a| a.id)
     }
 
     fn deposit(&mut self, account: AccountId, asset: AssetId, amount: Amount, tx: TxId) -> Result<(), Reject> {

@@ -122,6 +122,13 @@ impl Engine {
         }
         ensure!(listed == resting, "account lists hold {listed} orders, books {resting}");
 
+        for (key, (account, _)) in &self.ledger.api_keys {
+            ensure!(
+                self.ledger.find(*account).is_some(),
+                "API key {key:?} belongs to no account"
+            );
+        }
+
         for asset in 0..assets {
             let mut total: i128 = 0;
             for (index, account) in self.ledger.accounts.iter().enumerate() {

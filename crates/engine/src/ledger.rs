@@ -2,9 +2,9 @@
 //! fee and dust accounts, and custody totals (what came in minus what went out), which the
 //! books must always balance against.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use rucksack_types::{AccountId, Amount, AssetId, TxId};
+use rucksack_types::{AccountId, Amount, ApiKey, AssetId, Permissions, TxId};
 use rustc_hash::FxHashMap;
 
 use crate::book::arena::{AccountIndex, Handle, NIL};
@@ -44,6 +44,8 @@ pub(crate) struct Ledger {
     pub custody: Vec<Custody>,
     pub deposits_seen: BTreeSet<TxId>,
     pub withdrawals_seen: BTreeSet<TxId>,
+    /// API keys and the account and permissions each acts with.
+    pub api_keys: BTreeMap<ApiKey, (AccountId, Permissions)>,
 }
 
 impl Ledger {
@@ -58,6 +60,11 @@ impl Ledger {
         for account in &mut self.accounts {
             account.balances.push(Balance::default());
         }
+    }
+
+    /// The id a newly created account gets: one past the highest id in use.
+    pub fn next_account_id(&self) -> AccountId {
+        AccountId(self.accounts.iter().map(|a| a.id.0).max().unwrap_or(0) + 1)
     }
 
     pub fn find(&self, id: AccountId) -> Option<AccountIndex> {

@@ -8,8 +8,8 @@
 
 use rucksack_types::codec::{self, CodecError, Reader, Writer};
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetSpec, ClientId, Lots, MarketId, MarketSpec, OrderId, Seq, Side, Ticks, Timestamp,
-    TxId,
+    AccountId, Amount, ApiKey, AssetId, AssetSpec, ClientId, Lots, MarketId, MarketSpec, OrderId, Permissions, Seq,
+    Side, Ticks, Timestamp, TxId,
 };
 
 use crate::book::Book;
@@ -49,6 +49,7 @@ impl Engine {
         for market in &self.markets {
             encode_market_spec(&mut out, &market.spec);
             out.u64(market.book.next_trade_id);
+            out.u64(market.book.update_id);
             for side in [Side::Bid, Side::Ask] {
                 out.u32(market.book.ladder(side).len() as u32);
                 let mut count = 0u64;
@@ -79,6 +80,12 @@ impl Engine {
             for tx in set {
                 out.bytes(&tx.0);
             }
+        }
+        out.u64(self.ledger.api_keys.len() as u64);
+        for (key, (account, permissions)) in &self.ledger.api_keys {
+            out.bytes(&key.0);
+            out.u64(account.0);
+            out.u8(permissions.bits());
         }
         out.bytes
     }
@@ -120,6 +127,7 @@ impl Engine {
         }
         // Orders refer to accounts, which come later: hold them until the ledger is read.
         let mut orders: Vec<(AccountId, RestingOrder)> = Vec::new();
+        let mut update_ids = Vec::new();
         let market_count = r.u32()?;
         for _ in 0..market_count {
             let spec = decode_market_spec(&mut r)?;
@@ -139,7 +147,9 @@ impl Engine {
             }
             let mut book = Book::default();
             book.next_trade_id = r.u64()?;
+            let update_id = r.u64()?;
             engine.markets.push(Market { spec, scale, book });
+            update_ids.push(update_id);
             for side in [Side::Bid, Side::Ask] {
                 let _levels = r.u32()?;
                 let count = r.u64()?;
@@ -175,6 +185,16 @@ impl Engine {
                 seen.insert(TxId(r.take()?));
             }
         }
+        let keys = r.u64()?;
+        for _ in 0..keys {
+            let key = ApiKey(r.take()?);
+            let account = AccountId(r.u64()?);
+            let permissions = Permissions::from_bits(r.u8()?);
+            if engine.ledger.find(account).is_none() {
+                return Err(SnapshotError::Inconsistent("API key of unknown account"));
+            }
+            engine.ledger.api_keys.insert(key, (account, permissions));
+        }
         r.finish()?;
         // Books in the order they were encoded (price-time priority); account lists by order
         // id, which is the order they had.
@@ -189,6 +209,10 @@ impl Engine {
             let handle = engine.orders.insert(order);
             engine.markets[market_index].book.push(&mut engine.orders, handle);
             handles.push((id, handle));
+        }
+        // Rebuilding the books bumped their update ids; restore the journaled values.
+        for (market, update_id) in engine.markets.iter_mut().zip(update_ids) {
+            market.book.update_id = update_id;
         }
         handles.sort_unstable_by_key(|(id, _)| *id);
         for (_, handle) in handles {

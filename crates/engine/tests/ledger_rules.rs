@@ -311,3 +311,56 @@ fn listings_must_be_dense_unique_and_valid() {
     };
     assert_eq!(h.apply(Command::ListMarket(unlisted)), Err(Reject::UnknownAsset));
 }
+
+#[test]
+fn accounts_are_created_with_keys_that_survive_a_snapshot() {
+    use rucksack_types::{ApiKey, Permissions};
+    let mut h = Harness::new();
+    let events = h.ok(Command::CreateAccount {
+        key: ApiKey([7; 32]),
+        permissions: Permissions::ALL,
+    });
+    let Event::AccountCreated { account, .. } = events[0] else {
+        panic!("no account")
+    };
+    assert_eq!(account, AccountId(5), "ids continue after the highest in use");
+    assert_eq!(
+        h.apply(Command::CreateAccount {
+            key: ApiKey([7; 32]),
+            permissions: Permissions::READ
+        }),
+        Err(Reject::DuplicateApiKey)
+    );
+    h.ok(Command::AddApiKey {
+        account,
+        key: ApiKey([8; 32]),
+        permissions: Permissions::READ,
+    });
+    assert_eq!(
+        h.apply(Command::AddApiKey {
+            account: AccountId(77),
+            key: ApiKey([9; 32]),
+            permissions: Permissions::READ
+        }),
+        Err(Reject::UnknownAccount)
+    );
+    let restored = rucksack_engine::Engine::decode_snapshot(&h.engine.encode_snapshot()).unwrap();
+    assert_eq!(restored.api_key(&ApiKey([8; 32])), Some((account, Permissions::READ)));
+    assert_eq!(restored.state_hash(), h.engine.state_hash());
+}
+
+#[test]
+fn every_book_change_advances_the_update_id() {
+    let mut h = Harness::new();
+    let start = h.engine.book_update_id(SOL_USDC);
+    let events = place(&mut h, gtc(1, Side::Ask, 14500, 10));
+    let Event::OrderAccepted { order, .. } = events[0] else {
+        panic!("not accepted")
+    };
+    assert_eq!(h.engine.book_update_id(SOL_USDC), start + 1);
+    place(&mut h, market(2, Side::Bid, 3));
+    assert_eq!(h.engine.book_update_id(SOL_USDC), start + 2);
+    h.ok(cancel(1, SOL_USDC, CancelTarget::Order(order)));
+    assert_eq!(h.engine.book_update_id(SOL_USDC), start + 3);
+    assert_eq!(h.engine.book_update_id(BTC_USDC), 0);
+}

@@ -8,8 +8,8 @@ use rucksack_engine::Engine;
 use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures::{self, BTC, SOL, USDC};
 use rucksack_types::{
-    AccountId, Amount, AssetId, CancelTarget, ClientId, Command, Lots, MarketId, MarketSize, NewOrder, OrderId,
-    OrderSpec, SelfTradePrevention, Side, Ticks, TimeInForce,
+    AccountId, Amount, ApiKey, AssetId, CancelTarget, ClientId, Command, Lots, MarketId, MarketSize, NewOrder, OrderId,
+    OrderSpec, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce,
 };
 
 const ACCOUNTS: u64 = 4;
@@ -78,6 +78,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (account.clone(), 0u16..2, 0u64..60).prop_map(|(account, market, order)| Op::CancelId { account, market, order }),
         2 => (account.clone(), 0u16..2, 0u32..6).prop_map(|(account, market, client)| Op::CancelClient { account, market, client }),
         1 => (account, 0u16..2).prop_map(|(account, market)| Op::CancelAll { account, market }),
+        1 => (0u8..4).prop_map(|key| Op::CreateAccount { key }),
     ]
 }
 
@@ -184,6 +185,10 @@ fn command(op: &Op) -> Command {
             account: AccountId(account),
             market: MarketId(market),
             target: CancelTarget::Client(ClientId(client)),
+        },
+        Op::CreateAccount { key } => Command::CreateAccount {
+            key: ApiKey([key; 32]),
+            permissions: Permissions::ALL,
         },
         Op::CancelAll { account, market } => Command::CancelAll {
             account: AccountId(account),

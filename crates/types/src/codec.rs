@@ -7,7 +7,7 @@
 
 use crate::command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec};
 use crate::decimal::Decimal;
-use crate::ids::{AccountId, AssetId, ClientId, MarketId, OrderId, Timestamp, TxId};
+use crate::ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Timestamp, TxId};
 use crate::money::{Amount, Lots, Ticks};
 use crate::order::{SelfTradePrevention, Side, TimeInForce};
 use crate::spec::{AssetSpec, MarketSpec};
@@ -208,6 +208,21 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.u64(account.0);
             out.u16(market.0);
         }
+        Command::CreateAccount { key, permissions } => {
+            out.u8(7);
+            out.bytes(&key.0);
+            out.u8(permissions.bits());
+        }
+        Command::AddApiKey {
+            account,
+            key,
+            permissions,
+        } => {
+            out.u8(8);
+            out.u64(account.0);
+            out.bytes(&key.0);
+            out.u8(permissions.bits());
+        }
     }
 }
 
@@ -324,6 +339,15 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
         6 => Command::CancelAll {
             account: AccountId(r.u64()?),
             market: MarketId(r.u16()?),
+        },
+        7 => Command::CreateAccount {
+            key: ApiKey(r.take()?),
+            permissions: Permissions::from_bits(r.u8()?),
+        },
+        8 => Command::AddApiKey {
+            account: AccountId(r.u64()?),
+            key: ApiKey(r.take()?),
+            permissions: Permissions::from_bits(r.u8()?),
         },
         tag => return Err(CodecError::UnknownTag { what: "command", tag }),
     };

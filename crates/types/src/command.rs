@@ -2,7 +2,7 @@
 //! order the sequencer journaled them. Commands are plain `Copy` data so they cost nothing to
 //! queue, journal and replay.
 
-use crate::ids::{AccountId, AssetId, ClientId, MarketId, OrderId, Seq, Timestamp, TxId};
+use crate::ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TxId};
 use crate::money::{Amount, Lots, Ticks};
 use crate::order::{SelfTradePrevention, Side, TimeInForce};
 use crate::spec::{AssetSpec, MarketSpec};
@@ -21,6 +21,17 @@ pub enum Command {
     ListAsset(AssetSpec),
     /// Admin: open a new market between listed assets. Its id must be the next free one.
     ListMarket(MarketSpec),
+    /// Admin: open a new account (the next free id) with one API key.
+    CreateAccount {
+        key: ApiKey,
+        permissions: Permissions,
+    },
+    /// Admin: give an existing account another API key.
+    AddApiKey {
+        account: AccountId,
+        key: ApiKey,
+        permissions: Permissions,
+    },
     /// Credit an account with money that arrived from outside, identified by its external
     /// transaction id; a second deposit with the same id changes nothing.
     Deposit {

@@ -2,7 +2,7 @@
 //! Replies, market data and history are all built from these.
 
 use crate::command::NewOrder;
-use crate::ids::{AccountId, AssetId, MarketId, OrderId, TradeId, TxId};
+use crate::ids::{AccountId, ApiKey, AssetId, MarketId, OrderId, Permissions, TradeId, TxId};
 use crate::money::{Amount, Lots, Ticks};
 use crate::order::{ExpiryReason, OrderStatus, Side};
 use crate::spec::{AssetSpec, MarketSpec, SpecError};
@@ -11,6 +11,16 @@ use crate::spec::{AssetSpec, MarketSpec, SpecError};
 pub enum Event {
     AssetListed(AssetSpec),
     MarketListed(MarketSpec),
+    AccountCreated {
+        account: AccountId,
+        key: ApiKey,
+        permissions: Permissions,
+    },
+    ApiKeyAdded {
+        account: AccountId,
+        key: ApiKey,
+        permissions: Permissions,
+    },
     Deposited {
         account: AccountId,
         asset: AssetId,
@@ -111,6 +121,10 @@ pub enum Reject {
     OrderNotFound,
     #[error("Value overflows")]
     Overflow,
+    #[error("API key already registered")]
+    DuplicateApiKey,
+    #[error("Account not found")]
+    UnknownAccount,
 }
 
 impl Reject {
@@ -130,7 +144,9 @@ impl Reject {
             | Reject::DuplicateSymbol
             | Reject::InvalidSpec(_)
             | Reject::OrderNotFound
-            | Reject::Overflow => "INVALID_CLIENT_REQUEST",
+            | Reject::Overflow
+            | Reject::DuplicateApiKey => "INVALID_CLIENT_REQUEST",
+            Reject::UnknownAccount => "RESOURCE_NOT_FOUND",
         }
     }
 }

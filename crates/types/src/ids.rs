@@ -78,3 +78,44 @@ impl fmt::Display for TxId {
         Ok(())
     }
 }
+
+/// An API key: the 32-byte ED25519 public key whose signatures act for an account.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct ApiKey(pub [u8; 32]);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({})", TxId(self.0))
+    }
+}
+
+/// What an API key may do, as a set of bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Permissions(u8);
+
+impl Permissions {
+    /// Query balances, orders and history.
+    pub const READ: Permissions = Permissions(1);
+    /// Place and cancel orders.
+    pub const TRADE: Permissions = Permissions(2);
+    /// Request withdrawals.
+    pub const WITHDRAW: Permissions = Permissions(4);
+    pub const ALL: Permissions = Permissions(7);
+
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// Unknown bits are dropped.
+    pub const fn from_bits(bits: u8) -> Permissions {
+        Permissions(bits & Permissions::ALL.0)
+    }
+
+    pub const fn union(self, other: Permissions) -> Permissions {
+        Permissions(self.0 | other.0)
+    }
+
+    pub const fn contains(self, other: Permissions) -> bool {
+        self.0 & other.0 == other.0
+    }
+}

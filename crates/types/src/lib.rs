@@ -21,7 +21,7 @@ pub mod symbol;
 pub use command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec, Sequenced};
 pub use decimal::{Decimal, DecimalError, FieldError};
 pub use event::{Event, Reject, Trade};
-pub use ids::{AccountId, AssetId, ClientId, MarketId, OrderId, Seq, Timestamp, TradeId, TxId};
+pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
 pub use spec::{AssetSpec, MarketScale, MarketSpec, SpecError};

@@ -78,6 +78,9 @@ pub(crate) struct Book {
     levels: Vec<Level>,
     free_levels: Vec<u32>,
     pub next_trade_id: u64,
+    /// Counts changes to the book's levels (Backpack's depth `lastUpdateId`, and the `U`/`u`
+    /// of depth streams).
+    pub update_id: u64,
 }
 
 impl Default for Book {
@@ -88,6 +91,7 @@ impl Default for Book {
             levels: Vec::new(),
             free_levels: Vec::new(),
             next_trade_id: 1,
+            update_id: 0,
         }
     }
 }
@@ -150,6 +154,7 @@ impl Book {
         }
         level.total.0 += remaining.0;
         level.orders += 1;
+        self.update_id += 1;
         let order = arena.get_mut(handle);
         order.level = level_index;
         order.prev = old_tail;
@@ -181,6 +186,9 @@ impl Book {
         }
         level.total.0 -= remaining.0;
         level.orders -= 1;
+        if remaining.is_positive() {
+            self.update_id += 1;
+        }
         if level.orders == 0 {
             let price = level.price;
             let ladder = self.ladder_mut(side);
@@ -196,6 +204,7 @@ impl Book {
         let order = arena.get_mut(handle);
         order.remaining.0 -= lots.0;
         self.levels[order.level as usize].total.0 -= lots.0;
+        self.update_id += 1;
     }
 
     pub fn best_bid(&self) -> Option<Ticks> {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::decimal::Sign;
+use crate::{ApiKey, Permissions};
 use proptest::prelude::*;
 
 fn sample_commands() -> Vec<Command> {
@@ -18,6 +19,15 @@ fn sample_commands() -> Vec<Command> {
         taker_fee_bps: 5,
     };
     vec![
+        Command::CreateAccount {
+            key: ApiKey([9; 32]),
+            permissions: Permissions::READ.union(Permissions::TRADE),
+        },
+        Command::AddApiKey {
+            account: AccountId(3),
+            key: ApiKey([8; 32]),
+            permissions: Permissions::ALL,
+        },
         Command::ListAsset(AssetSpec {
             id: AssetId(7),
             symbol: Symbol::new("AAPL.US").unwrap(),
@@ -102,7 +112,7 @@ proptest! {
     }
 
     #[test]
-    fn decoding_mutated_commands_never_panics(index in 0usize..9, flip in any::<(usize, u8)>()) {
+    fn decoding_mutated_commands_never_panics(index in 0usize..11, flip in any::<(usize, u8)>()) {
         let commands = sample_commands();
         let mut out = Writer::default();
         encode_command(Timestamp(1), &commands[index], &mut out);
