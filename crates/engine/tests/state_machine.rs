@@ -62,6 +62,9 @@ enum Op {
         account: u64,
         market: u16,
     },
+    CreateAccount {
+        key: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
