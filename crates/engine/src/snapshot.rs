@@ -189,7 +189,7 @@ impl Engine {
         for _ in 0..keys {
             let key = ApiKey(r.take()?);
             let account = AccountId(r.u64()?);
-            let permissions = Permissions::from_bits(r.u8()?);
+            let permissions = Permissions::from_bits(r.u8()?).ok_or(SnapshotError::Inconsistent("permissions"))?;
             if engine.ledger.find(account).is_none() {
                 return Err(SnapshotError::Inconsistent("API key of unknown account"));
             }

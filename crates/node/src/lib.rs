@@ -6,8 +6,16 @@
 //!   report each outcome. Nothing is acknowledged before it is durable.
 //! - [`recovery`]: rebuilds the engine from the newest snapshot (or genesis) plus the journal.
 //! - [`generator`]: a deterministic order flow for demos, load tests and crash tests.
+//! - [`serve`]: the running exchange: pipeline, read models and the HTTP gateway.
+//! - [`admin`]: operator commands against a running server.
 
+pub mod admin;
+pub mod client;
+pub mod demo;
 pub mod generator;
+pub mod http;
 pub mod layout;
+pub mod market_maker;
 pub mod pipeline;
 pub mod recovery;
+pub mod serve;

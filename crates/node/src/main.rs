@@ -8,10 +8,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rucksack_journal::{JournalConfig, SnapshotStore};
+use rucksack_node::admin;
 use rucksack_node::generator::Generator;
 use rucksack_node::layout;
 use rucksack_node::pipeline::{Clock, Pipeline, PipelineConfig, Submission};
 use rucksack_node::recovery::{self, Start};
+use rucksack_node::serve::{self, ServeOptions};
 use rucksack_testkit::WorkloadMix;
 
 #[derive(Parser)]
@@ -23,6 +25,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the exchange: the Backpack-compatible API on --listen, state in --data-dir. A fresh
+    /// data directory starts the demo venue.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Do not run the demo's price oracle, market maker and taker.
+        #[arg(long)]
+        no_demo_bots: bool,
+        /// Seed of the demo's price walk and bots.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Operator commands against a running server.
+    Admin {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080", global = true)]
+        server: String,
+        /// The admin token (default: RUCKSACK_ADMIN_TOKEN, or <data-dir>/admin.token).
+        #[arg(long, global = true)]
+        token: Option<String>,
+        /// Where to find admin.token when no token is given.
+        #[arg(long, default_value = "data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Rebuild the state from the journal and print its sequence number and state hash.
     Replay {
         #[arg(long)]
@@ -66,6 +96,28 @@ enum Cmd {
     },
 }
 
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create an account with a new API key; prints {"accountId","apiKey","apiSecret"}.
+    CreateAccount {
+        /// Deposit ASSET=AMOUNT into the new account (repeatable).
+        #[arg(long = "fund", value_parser = admin::parse_fund)]
+        funds: Vec<(String, String)>,
+    },
+    /// Credit a deposit to an account.
+    Fund {
+        #[arg(long)]
+        account: u64,
+        /// ASSET=AMOUNT
+        #[arg(value_parser = admin::parse_fund)]
+        fund: (String, String),
+    },
+    /// List the markets.
+    Markets,
+    /// Pin the demo oracle's price for ASSET (the random walk stops for it).
+    SetPrice { asset: String, price: String },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Mix {
     /// Every command kind and option.
@@ -76,6 +128,37 @@ enum Mix {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Cmd::Serve {
+            listen,
+            data_dir,
+            no_demo_bots,
+            seed,
+        } => serve::serve(ServeOptions {
+            listen,
+            data_dir,
+            pipeline: PipelineConfig::default(),
+            demo_bots: !no_demo_bots,
+            seed,
+        }),
+        Cmd::Admin {
+            server,
+            token,
+            data_dir,
+            action,
+        } => {
+            let admin = admin::Admin {
+                server,
+                token: admin::resolve_token(token, &data_dir)?,
+            };
+            let output = match action {
+                AdminAction::CreateAccount { funds } => admin.create_account(&funds)?,
+                AdminAction::Fund { account, fund } => admin.fund(account, &fund.0, &fund.1)?,
+                AdminAction::Markets => admin.markets()?,
+                AdminAction::SetPrice { asset, price } => admin.set_price(&asset, &price)?,
+            };
+            println!("{output}");
+            Ok(())
+        }
         Cmd::Replay { data_dir, from_genesis } => replay(&data_dir, from_genesis),
         Cmd::Snapshot { data_dir } => snapshot(&data_dir),
         Cmd::Load {

@@ -81,6 +81,10 @@ pub struct Submission {
 /// durable. Keep it quick: the engine waits for it.
 pub trait Outcome: Send + 'static {
     fn applied(&mut self, ticket: u64, command: &Sequenced, result: Result<&[Event], &Reject>);
+
+    /// Called after the last command of each batch, with the engine as it stands: the place
+    /// to publish read models once per batch rather than once per command.
+    fn batch_applied(&mut self, _engine: &Engine) {}
 }
 
 impl<F> Outcome for F
@@ -281,6 +285,7 @@ fn run_engine(
                 let _ = snapshots.try_send((command.seq.0, engine.encode_snapshot()));
             }
         }
+        outcome.batch_applied(&engine);
         let _ = recycle.try_send(batch);
     }
     Ok(engine)

@@ -342,12 +342,12 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
         },
         7 => Command::CreateAccount {
             key: ApiKey(r.take()?),
-            permissions: Permissions::from_bits(r.u8()?),
+            permissions: Permissions::from_bits(r.u8()?).ok_or(CodecError::Invalid("permissions"))?,
         },
         8 => Command::AddApiKey {
             account: AccountId(r.u64()?),
             key: ApiKey(r.take()?),
-            permissions: Permissions::from_bits(r.u8()?),
+            permissions: Permissions::from_bits(r.u8()?).ok_or(CodecError::Invalid("permissions"))?,
         },
         tag => return Err(CodecError::UnknownTag { what: "command", tag }),
     };

@@ -1,0 +1,74 @@
+//! The gateway's side of the pipeline: a request submits a command and awaits its outcome,
+//! which the engine thread hands back only after the command is durable and applied.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rucksack_types::{Command, Event, Reject, Seq, Timestamp};
+use tokio::sync::oneshot;
+
+use crate::error::ApiError;
+
+/// What became of a submitted command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub seq: Seq,
+    pub time: Timestamp,
+    pub result: Result<Vec<Event>, Reject>,
+}
+
+/// Why a command could not be queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The queue is full: shed load now rather than grow memory.
+    Busy,
+    /// The pipeline has stopped.
+    Stopped,
+}
+
+type Submit = Box<dyn Fn(u64, Command) -> Result<(), SubmitError> + Send + Sync>;
+
+pub struct Gateway {
+    submit: Submit,
+    next_ticket: AtomicU64,
+    waiting: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+}
+
+impl Gateway {
+    /// `submit` queues a command under a ticket; outcomes come back through [`Gateway::complete`].
+    pub fn new(submit: impl Fn(u64, Command) -> Result<(), SubmitError> + Send + Sync + 'static) -> Gateway {
+        Gateway {
+            submit: Box::new(submit),
+            next_ticket: AtomicU64::new(1),
+            waiting: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Submits a command and waits until it is durable and applied.
+    pub async fn execute(&self, command: Command) -> Result<Reply, ApiError> {
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.waiting_map().insert(ticket, tx);
+        if let Err(error) = (self.submit)(ticket, command) {
+            self.waiting_map().remove(&ticket);
+            return Err(match error {
+                SubmitError::Busy => ApiError::busy(),
+                SubmitError::Stopped => ApiError::unavailable(),
+            });
+        }
+        rx.await.map_err(|_| ApiError::unavailable())
+    }
+
+    /// Called on the engine thread with each outcome. Tickets nobody waits for (commands from
+    /// timers, bots, admin tools) are ignored.
+    pub fn complete(&self, ticket: u64, reply: Reply) {
+        if let Some(waiter) = self.waiting_map().remove(&ticket) {
+            let _ = waiter.send(reply);
+        }
+    }
+
+    fn waiting_map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Reply>>> {
+        self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

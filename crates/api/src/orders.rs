@@ -1,0 +1,518 @@
+//! Signed account endpoints: account and balances, placing, querying and cancelling orders,
+//! and order and fill history.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use rucksack_types::{AccountId, CancelTarget, Command, Event, MarketSpec};
+
+use crate::error::ApiError;
+use crate::request::{self, Fields};
+use crate::server::{Caller, Shared, authenticate, json_body};
+use crate::views::{OrderView, Views, placed_order};
+use crate::{format, wire};
+
+/// The most orders one batch may hold.
+const MAX_BATCH: usize = 50;
+
+fn respond(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn query_params(uri: &Uri) -> HashMap<String, String> {
+    uri.query()
+        .map(|q| {
+            q.split('&')
+                .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn signed(state: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Caller, ApiError> {
+    if *method == Method::GET && !body.is_empty() {
+        return Err(ApiError::bad_request("A GET request must not carry a body"));
+    }
+    authenticate(state, method, uri, headers, body)
+}
+
+fn spec_of(views: &Views, order: &OrderView) -> Option<MarketSpec> {
+    views.markets.get(usize::from(order.market.0)).map(|m| m.spec)
+}
+
+pub async fn account(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(signed(&state, &method, &uri, &headers, &body).map(|caller| {
+        let views = state.model.read();
+        let open = views.accounts.get(&caller.account).map_or(0, |a| a.open.len());
+        let maker = views.markets.iter().map(|m| m.spec.maker_fee_bps).max().unwrap_or(0);
+        let taker = views.markets.iter().map(|m| m.spec.taker_fee_bps).max().unwrap_or(0);
+        json!({
+            "autoBorrowSettlements": false,
+            "autoLend": false,
+            "autoRealizePnl": false,
+            "autoRepayBorrows": false,
+            "borrowLimit": "0",
+            "futuresMakerFee": "0",
+            "futuresTakerFee": "0",
+            "leverageLimit": "1",
+            "limitOrders": open,
+            "liquidating": false,
+            "positionLimit": "0",
+            "spotMakerFee": maker.to_string(),
+            "spotTakerFee": taker.to_string(),
+            "triggerOrders": 0,
+        })
+    }))
+}
+
+pub async fn capital(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(signed(&state, &method, &uri, &headers, &body).map(|caller| {
+        let views = state.model.read();
+        let mut balances = serde_json::Map::new();
+        if let Some(account) = views.accounts.get(&caller.account) {
+            for (asset, balance) in views.assets.iter().zip(&account.balances) {
+                if balance.available.is_zero() && balance.locked.is_zero() {
+                    continue;
+                }
+                balances.insert(
+                    asset.symbol.as_str().to_string(),
+                    json!({
+                        "available": format::amount(asset, balance.available),
+                        "locked": format::amount(asset, balance.locked),
+                        "staked": "0",
+                    }),
+                );
+            }
+        }
+        Value::Object(balances)
+    }))
+}
+
+/// Submits a parsed order and renders the order as it stands after matching.
+async fn execute_order(state: &Shared, command: Command) -> Result<Value, ApiError> {
+    let reply = state.gateway.execute(command).await?;
+    let events = reply.result.map_err(ApiError::from)?;
+    let order = placed_order(&events, reply.time).ok_or_else(|| ApiError::bad_request("Order not accepted"))?;
+    let views = state.model.read();
+    let spec = spec_of(&views, &order).ok_or_else(ApiError::invalid_symbol)?;
+    Ok(wire::order(&views, &spec, &order))
+}
+
+pub async fn place_order(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let body = json_body(&body)?;
+        let command = request::new_order(&state.model.read(), caller.account, &body)?;
+        execute_order(&state, command).await
+    }
+    .await;
+    respond(result)
+}
+
+pub async fn place_batch(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let body = json_body(&body)?;
+        let items = body
+            .as_array()
+            .ok_or_else(|| ApiError::bad_request("Request body must be a JSON array"))?;
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err(ApiError::bad_request(format!("A batch holds 1 to {MAX_BATCH} orders")));
+        }
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            let parsed = request::new_order(&state.model.read(), caller.account, item);
+            let outcome = match parsed {
+                Ok(command) => execute_order(&state, command).await,
+                Err(error) => Err(error),
+            };
+            results.push(match outcome {
+                Ok(mut order) => {
+                    if let Some(map) = order.as_object_mut() {
+                        map.insert("operation".into(), json!("Ok"));
+                    }
+                    order
+                }
+                Err(error) => json!({ "operation": "Err", "code": error.code, "message": error.message }),
+            });
+        }
+        Ok(Value::Array(results))
+    }
+    .await;
+    respond(result)
+}
+
+/// Finds one of the caller's open orders by `orderId` or `clientId`.
+fn find_open(views: &Views, account: AccountId, spec: &MarketSpec, target: CancelTarget) -> Option<OrderView> {
+    let open = &views.accounts.get(&account)?.open;
+    open.values()
+        .find(|o| {
+            o.market == spec.id
+                && match target {
+                    CancelTarget::Order(id) => o.id == id,
+                    CancelTarget::Client(id) => o.client_id == Some(id),
+                }
+        })
+        .cloned()
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Order not found")
+}
+
+pub async fn query_order(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond((|| {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let params = query_params(&uri);
+        let value = serde_json::to_value(&params).unwrap_or_default();
+        let fields = Fields::new(&value)?;
+        let views = state.model.read();
+        let spec = *request::market(&views, &fields.required_text("symbol")?)?;
+        let target = request::order_target(&fields)?;
+        let order = find_open(&views, caller.account, &spec, target).ok_or_else(not_found)?;
+        Ok(wire::order(&views, &spec, &order))
+    })())
+}
+
+pub async fn cancel_order(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let body = json_body(&body)?;
+        let fields = Fields::new(&body)?;
+        let target = request::order_target(&fields)?;
+        let (command, before) = {
+            let views = state.model.read();
+            let spec = *request::market(&views, &fields.required_text("symbol")?)?;
+            let command = Command::CancelOrder {
+                account: caller.account,
+                market: spec.id,
+                target,
+            };
+            (
+                command,
+                find_open(&views, caller.account, &spec, target).map(|o| (spec, o)),
+            )
+        };
+        let reply = state.gateway.execute(command).await?;
+        let events = reply.result.map_err(|reject| match reject {
+            rucksack_types::Reject::OrderNotFound => ApiError::bad_request("Order not found"),
+            other => ApiError::from(other),
+        })?;
+        let (spec, mut order) = before.ok_or_else(|| ApiError::bad_request("Order not found"))?;
+        apply_closed(&mut order, &events);
+        let views = state.model.read();
+        Ok(wire::order(&views, &spec, &order))
+    }
+    .await;
+    respond(result)
+}
+
+/// Copies the final state an `OrderClosed` event reports into `order`.
+fn apply_closed(order: &mut OrderView, events: &[Event]) {
+    for event in events {
+        if let Event::OrderClosed {
+            order: id,
+            status,
+            reason,
+            executed,
+            executed_quote,
+            ..
+        } = *event
+            && id == order.id
+        {
+            order.status = status;
+            order.expiry_reason = reason;
+            order.executed = executed;
+            order.executed_quote = executed_quote;
+        }
+    }
+}
+
+pub async fn open_orders(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond((|| {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let params = query_params(&uri);
+        let views = state.model.read();
+        let market = match params.get("symbol") {
+            Some(symbol) => Some(request::market(&views, symbol)?.id),
+            None => None,
+        };
+        let orders = views
+            .accounts
+            .get(&caller.account)
+            .map(|a| a.open.values().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        Ok(Value::Array(
+            orders
+                .iter()
+                .filter(|o| market.is_none_or(|m| o.market == m))
+                .filter_map(|o| spec_of(&views, o).map(|spec| wire::order(&views, &spec, o)))
+                .collect(),
+        ))
+    })())
+}
+
+pub async fn cancel_all(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let body = json_body(&body)?;
+        let fields = Fields::new(&body)?;
+        let (spec, before) = {
+            let views = state.model.read();
+            let spec = *request::market(&views, &fields.required_text("symbol")?)?;
+            let open: Vec<OrderView> = views
+                .accounts
+                .get(&caller.account)
+                .map(|a| a.open.values().filter(|o| o.market == spec.id).cloned().collect())
+                .unwrap_or_default();
+            (spec, open)
+        };
+        if let Some(kind) = fields.text("orderType")? {
+            match kind.as_str() {
+                "RestingLimitOrder" => {}
+                // No conditional orders exist yet, so there is nothing to cancel.
+                "ConditionalOrder" => return Ok(json!([])),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "orderType must be RestingLimitOrder or ConditionalOrder",
+                    ));
+                }
+            }
+        }
+        let reply = state
+            .gateway
+            .execute(Command::CancelAll {
+                account: caller.account,
+                market: spec.id,
+            })
+            .await?;
+        let events = reply.result.map_err(ApiError::from)?;
+        let views = state.model.read();
+        let cancelled: Vec<Value> = before
+            .into_iter()
+            .filter_map(|mut order| {
+                let closed = events
+                    .iter()
+                    .any(|e| matches!(e, Event::OrderClosed { order: id, .. } if *id == order.id));
+                closed.then(|| {
+                    apply_closed(&mut order, &events);
+                    wire::order(&views, &spec, &order)
+                })
+            })
+            .collect();
+        Ok(Value::Array(cancelled))
+    }
+    .await;
+    respond(result)
+}
+
+/// `limit` (default 100, at most 1000), `offset`, and `sortDirection` (`Asc`/`Desc`, default Desc).
+struct Page {
+    limit: usize,
+    offset: usize,
+    ascending: bool,
+}
+
+fn page(params: &HashMap<String, String>) -> Result<Page, ApiError> {
+    let number = |name: &str, default: usize, max: usize| -> Result<usize, ApiError> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if n <= max => Ok(n),
+                _ => Err(ApiError::bad_request(format!("{name} must be an integer up to {max}"))),
+            },
+        }
+    };
+    let ascending = match params.get("sortDirection").map(String::as_str) {
+        None | Some("Desc") => false,
+        Some("Asc") => true,
+        Some(_) => return Err(ApiError::bad_request("sortDirection must be Asc or Desc")),
+    };
+    Ok(Page {
+        limit: number("limit", 100, 1_000)?,
+        offset: number("offset", 0, usize::MAX)?,
+        ascending,
+    })
+}
+
+fn paginate<T>(mut items: Vec<T>, page: &Page) -> Vec<T> {
+    if !page.ascending {
+        items.reverse();
+    }
+    items.into_iter().skip(page.offset).take(page.limit).collect()
+}
+
+pub async fn order_history(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond((|| {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let params = query_params(&uri);
+        let page = page(&params)?;
+        let views = state.model.read();
+        let market = match params.get("symbol") {
+            Some(symbol) => Some(request::market(&views, symbol)?.id),
+            None => None,
+        };
+        let order_id = params
+            .get("orderId")
+            .map(|id| id.parse::<u64>())
+            .transpose()
+            .map_err(|_| ApiError::bad_request("orderId must be an integer"))?;
+        let Some(account) = views.accounts.get(&caller.account) else {
+            return Ok(json!([]));
+        };
+        // Open orders belong in the history too (clients look orders up there first).
+        let mut orders: Vec<&OrderView> = account.closed.iter().chain(account.open.values()).collect();
+        orders.sort_by_key(|o| o.id);
+        let orders: Vec<&OrderView> = orders
+            .into_iter()
+            .filter(|o| market.is_none_or(|m| o.market == m) && order_id.is_none_or(|id| o.id.0 == id))
+            .collect();
+        Ok(Value::Array(
+            paginate(orders, &page)
+                .into_iter()
+                .filter_map(|o| spec_of(&views, o).map(|spec| wire::order_history(&views, &spec, o)))
+                .collect(),
+        ))
+    })())
+}
+
+pub async fn fill_history(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond((|| {
+        let caller = signed(&state, &method, &uri, &headers, &body)?;
+        let params = query_params(&uri);
+        let page = page(&params)?;
+        let views = state.model.read();
+        let market = match params.get("symbol") {
+            Some(symbol) => Some(request::market(&views, symbol)?.id),
+            None => None,
+        };
+        let millis = |name: &str| -> Result<Option<u64>, ApiError> {
+            params
+                .get(name)
+                .map(|v| v.parse::<u64>())
+                .transpose()
+                .map_err(|_| ApiError::bad_request(format!("{name} must be epoch milliseconds")))
+        };
+        let (from, to) = (millis("from")?, millis("to")?);
+        let order_id = params
+            .get("orderId")
+            .map(|id| id.parse::<u64>())
+            .transpose()
+            .map_err(|_| ApiError::bad_request("orderId must be an integer"))?;
+        let Some(account) = views.accounts.get(&caller.account) else {
+            return Ok(json!([]));
+        };
+        let fills: Vec<_> = account
+            .fills
+            .iter()
+            .filter(|f| market.is_none_or(|m| f.market == m))
+            .filter(|f| order_id.is_none_or(|id| f.order.0 == id))
+            .filter(|f| from.is_none_or(|from| f.time.millis() >= from) && to.is_none_or(|to| f.time.millis() < to))
+            .collect();
+        Ok(Value::Array(
+            paginate(fills, &page)
+                .into_iter()
+                .filter_map(|f| {
+                    views
+                        .markets
+                        .get(usize::from(f.market.0))
+                        .map(|m| wire::fill(&views, &m.spec, f))
+                })
+                .collect(),
+        ))
+    })())
+}

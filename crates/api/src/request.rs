@@ -1,0 +1,231 @@
+//! Turning request bodies into commands, strictly: every field is checked, decimals are parsed
+//! exactly against the market's tick and step, and anything wrong is a 400 naming the field.
+//! Decimals may arrive as JSON strings (as clients send them) or JSON numbers.
+
+use serde_json::{Map, Value};
+
+use rucksack_types::decimal::parse_units;
+use rucksack_types::{
+    AccountId, Amount, CancelTarget, ClientId, Command, Decimal, Lots, MarketSize, MarketSpec, NewOrder, OrderId,
+    OrderSpec, SelfTradePrevention, Side, Ticks, TimeInForce,
+};
+
+use crate::error::ApiError;
+use crate::views::Views;
+
+/// Fields a JSON object request body carries.
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(value: &'a Value) -> Result<Fields<'a>, ApiError> {
+        value
+            .as_object()
+            .map(|map| Fields { map })
+            .ok_or_else(|| ApiError::bad_request("Request body must be a JSON object"))
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// A string field (numbers are taken as their JSON text).
+    pub fn text(&self, name: &'static str) -> Result<Option<String>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(ApiError::bad_request(format!("{name} must be a string"))),
+        }
+    }
+
+    pub fn required_text(&self, name: &'static str) -> Result<String, ApiError> {
+        self.text(name)?
+            .ok_or_else(|| ApiError::bad_request(format!("Missing field `{name}`")))
+    }
+
+    pub fn flag(&self, name: &'static str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+            Some(_) => Err(ApiError::bad_request(format!("{name} must be a boolean"))),
+        }
+    }
+
+    /// An unsigned integer that may arrive as a number or a numeric string (bpx-py sends
+    /// `clientId` as a string when cancelling).
+    pub fn integer(&self, name: &'static str, max: u64) -> Result<Option<u64>, ApiError> {
+        let parsed = match self.get(name) {
+            None => return Ok(None),
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+            Some(_) => None,
+        };
+        match parsed {
+            Some(v) if v <= max => Ok(Some(v)),
+            _ => Err(ApiError::bad_request(format!(
+                "{name} must be an integer between 0 and {max}"
+            ))),
+        }
+    }
+}
+
+pub fn market<'v>(views: &'v Views, symbol: &str) -> Result<&'v MarketSpec, ApiError> {
+    views
+        .market_by_symbol(symbol)
+        .map(|m| &m.spec)
+        .ok_or_else(ApiError::invalid_symbol)
+}
+
+pub fn side(text: &str) -> Result<Side, ApiError> {
+    match text {
+        "Bid" => Ok(Side::Bid),
+        "Ask" => Ok(Side::Ask),
+        _ => Err(ApiError::bad_request("side must be Bid or Ask")),
+    }
+}
+
+fn self_trade_prevention(text: Option<String>) -> Result<SelfTradePrevention, ApiError> {
+    match text.as_deref() {
+        None | Some("RejectTaker") => Ok(SelfTradePrevention::RejectTaker),
+        Some("RejectMaker") => Ok(SelfTradePrevention::RejectMaker),
+        Some("RejectBoth") => Ok(SelfTradePrevention::RejectBoth),
+        Some(_) => Err(ApiError::bad_request(
+            "selfTradePrevention must be RejectTaker, RejectMaker or RejectBoth",
+        )),
+    }
+}
+
+fn time_in_force(text: Option<String>, post_only: bool) -> Result<TimeInForce, ApiError> {
+    let tif = match text.as_deref() {
+        None | Some("GTC") => TimeInForce::Gtc,
+        Some("IOC") => TimeInForce::Ioc,
+        Some("FOK") => TimeInForce::Fok,
+        Some(_) => return Err(ApiError::bad_request("timeInForce must be GTC, IOC or FOK")),
+    };
+    match (tif, post_only) {
+        (_, false) => Ok(tif),
+        (TimeInForce::Gtc, true) => Ok(TimeInForce::PostOnly),
+        (_, true) => Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "INVALID_ORDER",
+            "postOnly orders must be GTC",
+        )),
+    }
+}
+
+fn not_yet(feature: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "NOT_IMPLEMENTED",
+        format!("{feature} is not supported yet"),
+    )
+}
+
+/// `OrderExecutePayload` to a `PlaceOrder` command for `account`.
+pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Command, ApiError> {
+    let fields = Fields::new(body)?;
+    let spec = market(views, &fields.required_text("symbol")?)?;
+    let side = side(&fields.required_text("side")?)?;
+    for trigger in [
+        "triggerPrice",
+        "triggerQuantity",
+        "stopLossTriggerPrice",
+        "takeProfitTriggerPrice",
+    ] {
+        if fields.has(trigger) {
+            return Err(not_yet("Conditional orders"));
+        }
+    }
+    if fields.flag("reduceOnly")? {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "INVALID_ORDER",
+            "reduceOnly applies to futures only",
+        ));
+    }
+    for flag in ["autoLend", "autoLendRedeem", "autoBorrow", "autoBorrowRepay"] {
+        if fields.flag(flag)? {
+            return Err(not_yet("Spot margin"));
+        }
+    }
+    let client_id = fields
+        .integer("clientId", u64::from(u32::MAX))?
+        .map(|c| ClientId(c as u32));
+    let stp = self_trade_prevention(fields.text("selfTradePrevention")?)?;
+    let post_only = fields.flag("postOnly")?;
+    let tif = time_in_force(fields.text("timeInForce")?, post_only)?;
+    let quantity = fields
+        .text("quantity")?
+        .map(|q| parse_units("quantity", &q, spec.step_size))
+        .transpose()?;
+    let order_spec = match fields.required_text("orderType")?.as_str() {
+        "Limit" => {
+            if fields.has("quoteQuantity") {
+                return Err(ApiError::bad_request("quoteQuantity applies to market orders only"));
+            }
+            let price = parse_units("price", &fields.required_text("price")?, spec.tick_size)?;
+            let quantity = quantity.ok_or_else(|| ApiError::bad_request("Missing field `quantity`"))?;
+            OrderSpec::Limit {
+                price: Ticks(price),
+                quantity: Lots(quantity),
+                time_in_force: tif,
+            }
+        }
+        "Market" => {
+            let quote = fields.text("quoteQuantity")?;
+            let size = match (quantity, quote) {
+                (Some(lots), None) => MarketSize::Base(Lots(lots)),
+                (None, Some(quote)) => {
+                    let asset = views.asset(spec.quote).ok_or_else(ApiError::invalid_symbol)?;
+                    let unit = Decimal::unit(asset.decimals).map_err(|_| ApiError::invalid_symbol())?;
+                    MarketSize::Quote(Amount(parse_units("quoteQuantity", &quote, unit)?))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::bad_request(
+                        "Specify either quantity or quoteQuantity, not both",
+                    ));
+                }
+                (None, None) => return Err(ApiError::bad_request("Missing field `quantity` or `quoteQuantity`")),
+            };
+            OrderSpec::Market {
+                size,
+                time_in_force: tif,
+            }
+        }
+        _ => return Err(ApiError::bad_request("orderType must be Limit or Market")),
+    };
+    Ok(Command::PlaceOrder(NewOrder {
+        account,
+        market: spec.id,
+        side,
+        client_id,
+        self_trade_prevention: stp,
+        spec: order_spec,
+    }))
+}
+
+/// `orderId` (a decimal string or number) or `clientId`, exactly one.
+pub fn order_target(fields: &Fields<'_>) -> Result<CancelTarget, ApiError> {
+    let order_id = fields.integer("orderId", u64::MAX)?;
+    let client_id = fields.integer("clientId", u64::from(u32::MAX))?;
+    match (order_id, client_id) {
+        (Some(id), None) => Ok(CancelTarget::Order(OrderId(id))),
+        (None, Some(id)) => Ok(CancelTarget::Client(ClientId(id as u32))),
+        (Some(_), Some(_)) => Err(ApiError::bad_request("Specify either orderId or clientId, not both")),
+        (None, None) => Err(ApiError::bad_request("Missing field `orderId` or `clientId`")),
+    }
+}
+
+/// Parses an admin amount like `"1000.5"` for `asset_decimals`.
+pub fn amount(field: &'static str, text: &str, asset_decimals: u8) -> Result<Amount, ApiError> {
+    let unit = Decimal::unit(asset_decimals).map_err(|_| ApiError::bad_request("bad asset"))?;
+    Ok(Amount(parse_units(field, text, unit)?))
+}

@@ -1,0 +1,229 @@
+//! The HTTP surface: Backpack's REST paths, a few admin routes, and the glue that authenticates
+//! signed requests, submits commands through the [`Gateway`] and answers queries from the
+//! [`ReadModel`].
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use rucksack_types::{AccountId, ApiKey, Command, Permissions};
+
+use crate::auth::{ApiKeyText, AuthHeaders, Authenticator, RequestParts};
+use crate::error::ApiError;
+use crate::gateway::Gateway;
+use crate::views::ReadModel;
+use crate::{market_data, orders};
+
+/// Largest request body accepted (a batch of orders is a few KiB).
+const MAX_BODY: usize = 64 * 1024;
+
+pub struct AppState {
+    pub model: ReadModel,
+    pub gateway: Arc<Gateway>,
+    pub auth: Authenticator,
+    pub admin_token: String,
+}
+
+pub type Shared = Arc<AppState>;
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/status",
+            get(|| async { Json(json!({ "status": "Ok", "message": null })) }),
+        )
+        .route("/api/v1/ping", get(|| async { "pong" }))
+        .route("/api/v1/time", get(|| async { now_ms().to_string() }))
+        .route("/api/v1/assets", get(market_data::assets))
+        .route("/api/v1/collateral", get(market_data::collateral))
+        .route("/api/v1/markets", get(market_data::markets))
+        .route("/api/v1/market", get(market_data::market))
+        .route("/api/v1/securities", get(|| async { Json(json!([])) }))
+        .route("/api/v1/ticker", get(market_data::ticker))
+        .route("/api/v1/tickers", get(market_data::tickers))
+        .route("/api/v1/depth", get(market_data::depth))
+        .route("/api/v1/trades", get(market_data::trades))
+        .route("/api/v1/trades/history", get(market_data::trades_history))
+        .route("/api/v1/klines", get(market_data::klines))
+        .route("/api/v1/account", get(orders::account))
+        .route("/api/v1/capital", get(orders::capital))
+        .route(
+            "/api/v1/order",
+            get(orders::query_order)
+                .post(orders::place_order)
+                .delete(orders::cancel_order),
+        )
+        .route(
+            "/api/v1/orders",
+            get(orders::open_orders)
+                .post(orders::place_batch)
+                .delete(orders::cancel_all),
+        )
+        .route("/wapi/v1/history/orders", get(orders::order_history))
+        .route("/wapi/v1/history/fills", get(orders::fill_history))
+        .route("/admin/v1/accounts", post(admin_create_account))
+        .route("/admin/v1/deposits", post(admin_deposit))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Who a verified request acts for.
+#[derive(Clone, Copy, Debug)]
+pub struct Caller {
+    pub account: AccountId,
+}
+
+/// Verifies a signed request: headers, time window, key, signature, permission, rate limit and
+/// replay, in that order (see [`Authenticator::authenticate`]).
+pub fn authenticate(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Caller, ApiError> {
+    let auth_headers = AuthHeaders::from_fn(|name| headers.get(name).and_then(|v| v.to_str().ok()));
+    let request = RequestParts {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
+        body,
+    };
+    let views = state.model.read();
+    let authenticated = state.auth.authenticate(&request, &auth_headers, now_ms(), |key| {
+        views.api_keys.get(key).copied()
+    })?;
+    Ok(Caller {
+        account: authenticated.account,
+    })
+}
+
+/// Parses a JSON body, refusing an empty or malformed one with a 400.
+pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+}
+
+/// Checks the `Authorization: Bearer <admin token>` header.
+pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let presented = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !state.admin_token.is_empty() && constant_time_eq(presented.as_bytes(), state.admin_token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            "Admin token required",
+        ))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `POST /admin/v1/accounts {"apiKey": "<base64 public key>", "permissions": ["read","trade","withdraw"]}`
+async fn admin_create_account(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        require_admin(&state, &headers)?;
+        let body = json_body(&body)?;
+        let fields = crate::request::Fields::new(&body)?;
+        let key = <ApiKey as ApiKeyText>::from_base64(&fields.required_text("apiKey")?)
+            .map_err(|e| ApiError::bad_request(format!("apiKey: {}", e.0)))?;
+        let permissions = match body.get("permissions") {
+            None | Some(Value::Null) => Permissions::ALL,
+            Some(Value::Array(names)) => {
+                names
+                    .iter()
+                    .try_fold(Permissions::default(), |set, name| match name.as_str() {
+                        Some("read") => Ok(set.union(Permissions::READ)),
+                        Some("trade") => Ok(set.union(Permissions::TRADE)),
+                        Some("withdraw") => Ok(set.union(Permissions::WITHDRAW)),
+                        _ => Err(ApiError::bad_request("permissions are read, trade and withdraw")),
+                    })?
+            }
+            Some(_) => return Err(ApiError::bad_request("permissions must be an array")),
+        };
+        let reply = state
+            .gateway
+            .execute(Command::CreateAccount { key, permissions })
+            .await?;
+        let events = reply.result.map_err(ApiError::from)?;
+        match events.first() {
+            Some(rucksack_types::Event::AccountCreated { account, .. }) => Ok(Json(json!({ "accountId": account.0 }))),
+            _ => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "SERVER_ERROR",
+                "account not created",
+            )),
+        }
+    }
+    .await;
+    result.into_response()
+}
+
+/// `POST /admin/v1/deposits {"accountId": 1, "asset": "USDC", "amount": "1000", "txId": "..."}`
+async fn admin_deposit(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        require_admin(&state, &headers)?;
+        let body = json_body(&body)?;
+        let fields = crate::request::Fields::new(&body)?;
+        let account = AccountId(
+            fields
+                .integer("accountId", u64::MAX)?
+                .ok_or_else(|| ApiError::bad_request("Missing field `accountId`"))?,
+        );
+        let symbol = fields.required_text("asset")?;
+        let asset = state
+            .model
+            .read()
+            .assets
+            .iter()
+            .find(|a| a.symbol.as_str() == symbol)
+            .copied()
+            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset"))?;
+        let amount = crate::request::amount("amount", &fields.required_text("amount")?, asset.decimals)?;
+        let tx = tx_id(&fields.required_text("txId")?);
+        let reply = state
+            .gateway
+            .execute(Command::Deposit {
+                account,
+                asset: asset.id,
+                amount,
+                tx,
+            })
+            .await?;
+        reply.result.map_err(ApiError::from)?;
+        Ok::<_, ApiError>(Json(
+            json!({ "accountId": account.0, "asset": symbol, "amount": crate::format::amount(&asset, amount) }),
+        ))
+    }
+    .await;
+    result.into_response()
+}
+
+/// External transaction ids of any length are reduced to a 32-byte digest.
+fn tx_id(text: &str) -> rucksack_types::TxId {
+    rucksack_types::TxId(*blake3::hash(text.as_bytes()).as_bytes())
+}
+
+/// Query parameters as a map, for handlers that read a few of them.
+pub type Params = Query<std::collections::HashMap<String, String>>;

@@ -1,0 +1,480 @@
+//! Read models: what queries are answered from. The engine thread folds each batch's events into
+//! them after the batch is durable and applied; request handlers only read them. Depth is
+//! published as an immutable snapshot per market so a reader serialises it without holding any
+//! lock.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use rucksack_engine::{Balance, Engine};
+use rucksack_types::{
+    AccountId, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId, MarketSize,
+    MarketSpec, NewOrder, OrderId, OrderSpec, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce,
+    Timestamp, TradeId,
+};
+
+/// Trades kept per market for the public trade feeds, tickers and klines.
+const TRADES_KEPT: usize = 100_000;
+/// Closed orders and fills kept per account until the history store holds them.
+const HISTORY_KEPT: usize = 10_000;
+/// Depth levels published per side.
+const DEPTH_LEVELS: usize = 1_000;
+
+/// One side of an order as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub account: AccountId,
+    pub market: MarketId,
+    pub client_id: Option<ClientId>,
+    pub side: Side,
+    pub limit: Option<Ticks>,
+    pub quantity: Option<Lots>,
+    pub quote_quantity: Option<Amount>,
+    pub time_in_force: TimeInForce,
+    pub self_trade_prevention: SelfTradePrevention,
+    pub status: OrderStatus,
+    pub expiry_reason: Option<ExpiryReason>,
+    pub executed: Lots,
+    pub executed_quote: Amount,
+    pub created_at: Timestamp,
+}
+
+impl OrderView {
+    pub fn new(id: OrderId, new: &NewOrder, created_at: Timestamp) -> OrderView {
+        let (limit, quantity, quote_quantity) = match new.spec {
+            OrderSpec::Limit { price, quantity, .. } => (Some(price), Some(quantity), None),
+            OrderSpec::Market {
+                size: MarketSize::Base(quantity),
+                ..
+            } => (None, Some(quantity), None),
+            OrderSpec::Market {
+                size: MarketSize::Quote(quote),
+                ..
+            } => (None, None, Some(quote)),
+        };
+        OrderView {
+            id,
+            account: new.account,
+            market: new.market,
+            client_id: new.client_id,
+            side: new.side,
+            limit,
+            quantity,
+            quote_quantity,
+            time_in_force: new.spec.time_in_force(),
+            self_trade_prevention: new.self_trade_prevention,
+            status: OrderStatus::New,
+            expiry_reason: None,
+            executed: Lots::ZERO,
+            executed_quote: Amount::ZERO,
+            created_at,
+        }
+    }
+
+    pub fn is_limit(&self) -> bool {
+        self.limit.is_some()
+    }
+}
+
+/// The state of the order a `PlaceOrder` command created, from that command's events.
+pub fn placed_order(events: &[Event], time: Timestamp) -> Option<OrderView> {
+    let mut view = None;
+    for event in events {
+        match *event {
+            Event::OrderAccepted { order, new } if view.is_none() => view = Some(OrderView::new(order, &new, time)),
+            Event::Trade(trade) => {
+                if let Some(view) = view.as_mut().filter(|v| v.id == trade.taker_order) {
+                    view.executed.0 += trade.quantity.0;
+                    view.executed_quote.0 += trade.notional().0;
+                    view.status = OrderStatus::PartiallyFilled;
+                }
+            }
+            Event::OrderRested { order, .. } => {
+                if let Some(view) = view.as_mut().filter(|v| v.id == order) {
+                    view.status = if view.executed.is_zero() {
+                        OrderStatus::New
+                    } else {
+                        OrderStatus::PartiallyFilled
+                    };
+                }
+            }
+            Event::OrderClosed {
+                order,
+                status,
+                reason,
+                executed,
+                executed_quote,
+                ..
+            } => {
+                if let Some(view) = view.as_mut().filter(|v| v.id == order) {
+                    view.status = status;
+                    view.expiry_reason = reason;
+                    view.executed = executed;
+                    view.executed_quote = executed_quote;
+                }
+            }
+            _ => {}
+        }
+    }
+    view
+}
+
+/// One fill of one account's order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FillView {
+    pub trade: TradeId,
+    pub order: OrderId,
+    pub client_id: Option<ClientId>,
+    pub market: MarketId,
+    pub side: Side,
+    pub price: Ticks,
+    pub quantity: Lots,
+    pub fee: Amount,
+    pub is_maker: bool,
+    pub time: Timestamp,
+}
+
+/// A public trade.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TradeView {
+    pub id: TradeId,
+    pub price: Ticks,
+    pub quantity: Lots,
+    pub quote: Amount,
+    pub buyer_is_maker: bool,
+    pub time: Timestamp,
+}
+
+/// A market's book as last published.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Depth {
+    /// Best first.
+    pub bids: Vec<(Ticks, Lots)>,
+    /// Best first.
+    pub asks: Vec<(Ticks, Lots)>,
+    pub update_id: u64,
+    pub time: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct MarketView {
+    pub spec: MarketSpec,
+    pub depth: Arc<Depth>,
+    pub trades: VecDeque<TradeView>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AccountView {
+    pub balances: Vec<Balance>,
+    pub open: BTreeMap<OrderId, OrderView>,
+    /// Closed orders, oldest first.
+    pub closed: VecDeque<OrderView>,
+    /// Fills, oldest first.
+    pub fills: VecDeque<FillView>,
+}
+
+/// Everything queries read.
+#[derive(Debug, Default)]
+pub struct Views {
+    pub assets: Vec<AssetSpec>,
+    pub markets: Vec<MarketView>,
+    pub accounts: HashMap<AccountId, AccountView>,
+    pub api_keys: HashMap<ApiKey, (AccountId, Permissions)>,
+    pub last_seq: u64,
+    pub time: Timestamp,
+}
+
+impl Views {
+    pub fn market_by_symbol(&self, symbol: &str) -> Option<&MarketView> {
+        self.markets.iter().find(|m| m.spec.symbol.as_str() == symbol)
+    }
+
+    pub fn asset(&self, id: AssetId) -> Option<&AssetSpec> {
+        self.assets.get(usize::from(id.0))
+    }
+}
+
+/// The read models, shared between the engine thread (the only writer) and request handlers.
+#[derive(Debug, Default, Clone)]
+pub struct ReadModel {
+    views: Arc<RwLock<Views>>,
+}
+
+/// Folds events into a [`ReadModel`] on the engine thread: events as each command is applied,
+/// then one [`Publisher::publish`] per batch refreshes balances and depth from the engine.
+#[derive(Debug)]
+pub struct Publisher {
+    model: ReadModel,
+    pending: Vec<(Timestamp, Event)>,
+    dirty_accounts: Vec<AccountId>,
+    dirty_markets: Vec<MarketId>,
+}
+
+impl ReadModel {
+    /// A model seeded with the whole state of `engine` (at startup, after recovery).
+    pub fn from_engine(engine: &Engine) -> ReadModel {
+        let model = ReadModel::default();
+        {
+            let mut views = model.write();
+            views.assets = engine.assets().to_vec();
+            views.markets = engine
+                .market_specs()
+                .map(|spec| MarketView {
+                    spec: *spec,
+                    depth: Arc::new(Depth::default()),
+                    trades: VecDeque::new(),
+                })
+                .collect();
+            for (key, grant) in engine.api_keys() {
+                views.api_keys.insert(*key, *grant);
+            }
+            for account in engine.account_ids() {
+                let view = views.accounts.entry(account).or_default();
+                view.balances = (0..engine.assets().len())
+                    .map(|a| engine.balance(account, AssetId(a as u16)))
+                    .collect();
+                for order in engine.open_orders_of(account) {
+                    view.open.insert(order.id, order_view_from_engine(&order));
+                }
+            }
+            for market in 0..views.markets.len() {
+                views.markets[market].depth = Arc::new(depth_of(engine, MarketId(market as u16)));
+            }
+            views.last_seq = engine.last_seq().0;
+            views.time = engine.time();
+        }
+        model
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Views> {
+        self.views.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Views> {
+        self.views.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn publisher(&self) -> Publisher {
+        Publisher {
+            model: self.clone(),
+            pending: Vec::new(),
+            dirty_accounts: Vec::new(),
+            dirty_markets: Vec::new(),
+        }
+    }
+}
+
+fn order_view_from_engine(order: &rucksack_engine::OpenOrder) -> OrderView {
+    OrderView {
+        id: order.id,
+        account: order.account,
+        market: order.market,
+        client_id: order.client_id,
+        side: order.side,
+        limit: Some(order.price),
+        quantity: Some(order.quantity),
+        quote_quantity: None,
+        time_in_force: order.time_in_force,
+        self_trade_prevention: order.self_trade_prevention,
+        status: if order.executed().is_zero() {
+            OrderStatus::New
+        } else {
+            OrderStatus::PartiallyFilled
+        },
+        expiry_reason: None,
+        executed: order.executed(),
+        executed_quote: order.executed_quote,
+        created_at: order.created_at,
+    }
+}
+
+fn depth_of(engine: &Engine, market: MarketId) -> Depth {
+    let mut bids = engine.depth(market, Side::Bid);
+    let mut asks = engine.depth(market, Side::Ask);
+    bids.truncate(DEPTH_LEVELS);
+    asks.truncate(DEPTH_LEVELS);
+    Depth {
+        bids,
+        asks,
+        update_id: engine.book_update_id(market),
+        time: engine.time(),
+    }
+}
+
+impl Publisher {
+    /// Remembers one applied command's events.
+    pub fn record(&mut self, time: Timestamp, events: &[Event]) {
+        for event in events {
+            self.pending.push((time, *event));
+        }
+    }
+
+    /// Folds everything recorded since the last call into the model, with balances and depth
+    /// read from `engine` as it stands after the batch.
+    pub fn publish(&mut self, engine: &Engine) {
+        self.dirty_accounts.clear();
+        self.dirty_markets.clear();
+        let mut views = self.model.write();
+        for (time, event) in self.pending.drain(..) {
+            fold(
+                &mut views,
+                time,
+                &event,
+                &mut self.dirty_accounts,
+                &mut self.dirty_markets,
+            );
+        }
+        self.dirty_accounts.sort_unstable();
+        self.dirty_accounts.dedup();
+        self.dirty_markets.sort_unstable();
+        self.dirty_markets.dedup();
+        let assets = views.assets.len();
+        for account in &self.dirty_accounts {
+            let view = views.accounts.entry(*account).or_default();
+            view.balances = (0..assets)
+                .map(|a| engine.balance(*account, AssetId(a as u16)))
+                .collect();
+        }
+        for market in &self.dirty_markets {
+            if let Some(view) = views.markets.get_mut(usize::from(market.0)) {
+                view.depth = Arc::new(depth_of(engine, *market));
+            }
+        }
+        views.last_seq = engine.last_seq().0;
+        views.time = engine.time();
+    }
+}
+
+fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<AccountId>, markets: &mut Vec<MarketId>) {
+    match *event {
+        Event::AssetListed(spec) => views.assets.push(spec),
+        Event::MarketListed(spec) => {
+            views.markets.push(MarketView {
+                spec,
+                depth: Arc::new(Depth::default()),
+                trades: VecDeque::new(),
+            });
+            markets.push(spec.id);
+        }
+        Event::AccountCreated {
+            account,
+            key,
+            permissions,
+        }
+        | Event::ApiKeyAdded {
+            account,
+            key,
+            permissions,
+        } => {
+            views.api_keys.insert(key, (account, permissions));
+            accounts.push(account);
+        }
+        Event::Deposited { account, .. } | Event::Withdrawn { account, .. } => accounts.push(account),
+        Event::OrderAccepted { order, new } => {
+            accounts.push(new.account);
+            // Held as open until the order's last event says otherwise.
+            views
+                .accounts
+                .entry(new.account)
+                .or_default()
+                .open
+                .insert(order, OrderView::new(order, &new, time));
+        }
+        Event::Trade(trade) => {
+            markets.push(trade.market);
+            accounts.push(trade.taker_account);
+            accounts.push(trade.maker_account);
+            let buyer_is_maker = trade.taker_side == Side::Ask;
+            if let Some(market) = views.markets.get_mut(usize::from(trade.market.0)) {
+                market.trades.push_back(TradeView {
+                    id: trade.id,
+                    price: trade.price,
+                    quantity: trade.quantity,
+                    quote: trade.notional(),
+                    buyer_is_maker,
+                    time,
+                });
+                if market.trades.len() > TRADES_KEPT {
+                    market.trades.pop_front();
+                }
+            }
+            let sides = [
+                (
+                    trade.taker_account,
+                    trade.taker_order,
+                    trade.taker_side,
+                    trade.taker_fee,
+                    false,
+                ),
+                (
+                    trade.maker_account,
+                    trade.maker_order,
+                    trade.taker_side.opposite(),
+                    trade.maker_fee,
+                    true,
+                ),
+            ];
+            for (account, order, side, fee, is_maker) in sides {
+                let view = views.accounts.entry(account).or_default();
+                let mut client_id = None;
+                if let Some(open) = view.open.get_mut(&order) {
+                    open.executed.0 += trade.quantity.0;
+                    open.executed_quote.0 += trade.notional().0;
+                    open.status = OrderStatus::PartiallyFilled;
+                    client_id = open.client_id;
+                }
+                view.fills.push_back(FillView {
+                    trade: trade.id,
+                    order,
+                    client_id,
+                    market: trade.market,
+                    side,
+                    price: trade.price,
+                    quantity: trade.quantity,
+                    fee,
+                    is_maker,
+                    time,
+                });
+                if view.fills.len() > HISTORY_KEPT {
+                    view.fills.pop_front();
+                }
+            }
+        }
+        Event::OrderRested {
+            order, account, market, ..
+        } => {
+            markets.push(market);
+            if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
+                open.status = if open.executed.is_zero() {
+                    OrderStatus::New
+                } else {
+                    OrderStatus::PartiallyFilled
+                };
+            }
+        }
+        Event::OrderClosed {
+            order,
+            account,
+            market,
+            status,
+            reason,
+            executed,
+            executed_quote,
+        } => {
+            markets.push(market);
+            accounts.push(account);
+            let view = views.accounts.entry(account).or_default();
+            if let Some(mut closed) = view.open.remove(&order) {
+                closed.status = status;
+                closed.expiry_reason = reason;
+                closed.executed = executed;
+                closed.executed_quote = executed_quote;
+                view.closed.push_back(closed);
+                if view.closed.len() > HISTORY_KEPT {
+                    view.closed.pop_front();
+                }
+            }
+        }
+    }
+}

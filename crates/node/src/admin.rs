@@ -1,0 +1,101 @@
+//! `rucksack admin`: operator commands against a running server, authorised by the admin token.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use rucksack_api::auth::{ApiKeyText, Signer};
+
+use crate::http;
+
+/// Where the admin token comes from: the flag, `RUCKSACK_ADMIN_TOKEN`, or the data directory.
+pub fn resolve_token(flag: Option<String>, data_dir: &Path) -> anyhow::Result<String> {
+    if let Some(token) = flag.or_else(|| std::env::var("RUCKSACK_ADMIN_TOKEN").ok()) {
+        return Ok(token);
+    }
+    let path = data_dir.join("admin.token");
+    std::fs::read_to_string(&path)
+        .map(|t| t.trim().to_string())
+        .with_context(|| format!("no admin token: pass --token, set RUCKSACK_ADMIN_TOKEN, or point --data-dir at the server's data ({} is unreadable)", path.display()))
+}
+
+pub struct Admin {
+    pub server: String,
+    pub token: String,
+}
+
+impl Admin {
+    fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let bearer = format!("Bearer {}", self.token);
+        let response = http::request(
+            &self.server,
+            "POST",
+            path,
+            &[("Authorization", &bearer)],
+            Some(&body.to_string()),
+        )?;
+        let value: Value = serde_json::from_str(&response.body).unwrap_or(Value::String(response.body.clone()));
+        anyhow::ensure!(
+            response.status == 200,
+            "{path} answered {}: {}",
+            response.status,
+            response.body
+        );
+        Ok(value)
+    }
+
+    /// Creates an account with a fresh ED25519 key; the secret never leaves this process.
+    pub fn create_account(&self, funds: &[(String, String)]) -> anyhow::Result<Value> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
+        let signer = Signer::from_seed(&seed);
+        let (secret, public) = (signer.secret_base64(), signer.api_key().to_base64());
+        let created = self.post("/admin/v1/accounts", &json!({ "apiKey": public }))?;
+        let account = created["accountId"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("unexpected reply {created}"))?;
+        for (asset, amount) in funds {
+            self.fund(account, asset, amount)?;
+        }
+        Ok(json!({ "accountId": account, "apiKey": public, "apiSecret": secret }))
+    }
+
+    /// Credits a deposit under a fresh transaction id.
+    pub fn fund(&self, account: u64, asset: &str, amount: &str) -> anyhow::Result<Value> {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let tx: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        self.post(
+            "/admin/v1/deposits",
+            &json!({ "accountId": account, "asset": asset, "amount": amount, "txId": format!("admin-{tx}") }),
+        )
+    }
+
+    pub fn set_price(&self, asset: &str, price: &str) -> anyhow::Result<Value> {
+        self.post("/admin/v1/prices", &json!({ "asset": asset, "price": price }))
+    }
+
+    pub fn markets(&self) -> anyhow::Result<Value> {
+        let response = http::request(&self.server, "GET", "/api/v1/markets", &[], None)?;
+        anyhow::ensure!(
+            response.status == 200,
+            "markets answered {}: {}",
+            response.status,
+            response.body
+        );
+        Ok(serde_json::from_str(&response.body)?)
+    }
+}
+
+/// Parses `ASSET=AMOUNT`.
+pub fn parse_fund(text: &str) -> anyhow::Result<(String, String)> {
+    let (asset, amount) = text
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("expected ASSET=AMOUNT, got {text}"))?;
+    anyhow::ensure!(
+        !asset.is_empty() && !amount.is_empty(),
+        "expected ASSET=AMOUNT, got {text}"
+    );
+    Ok((asset.to_string(), amount.to_string()))
+}

@@ -1,0 +1,236 @@
+//! `rucksack serve`: recovery, the pipeline, the read models and the HTTP gateway in one
+//! process, with a graceful stop on SIGINT/SIGTERM that drains in-flight commands and leaves a
+//! snapshot behind.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::Context;
+use crossbeam_channel::{Sender, TrySendError};
+use rucksack_api::auth::{AuthConfig, Authenticator};
+use rucksack_api::gateway::{Gateway, Reply, SubmitError};
+use rucksack_api::server::{AppState, router};
+use rucksack_api::views::{Publisher, ReadModel};
+use rucksack_engine::Engine;
+use rucksack_journal::SnapshotStore;
+use rucksack_types::{Event, Reject, Sequenced};
+
+use crate::admin::Admin;
+use crate::demo;
+use crate::layout;
+use crate::market_maker::{self, Oracle};
+use crate::pipeline::{Outcome, Pipeline, PipelineConfig, Submission};
+use crate::recovery::{self, Start};
+
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub pipeline: PipelineConfig,
+    /// Run the demo's oracle, market maker and taker.
+    pub demo_bots: bool,
+    /// Seed of the demo's price walk and bots.
+    pub seed: u64,
+}
+
+/// Folds outcomes into the read models, then answers the waiting requests once per batch, after
+/// the models show the batch: a client that reads right after its reply sees its own order.
+struct Outcomes {
+    gateway: Arc<Gateway>,
+    publisher: Publisher,
+    replies: Vec<(u64, Reply)>,
+}
+
+impl Outcome for Outcomes {
+    fn applied(&mut self, ticket: u64, command: &Sequenced, result: Result<&[Event], &Reject>) {
+        if let Ok(events) = result {
+            self.publisher.record(command.time, events);
+        }
+        if ticket != 0 {
+            let result = result.map(<[Event]>::to_vec).map_err(Clone::clone);
+            self.replies.push((
+                ticket,
+                Reply {
+                    seq: command.seq,
+                    time: command.time,
+                    result,
+                },
+            ));
+        }
+    }
+
+    fn batch_applied(&mut self, engine: &Engine) {
+        self.publisher.publish(engine);
+        for (ticket, reply) in self.replies.drain(..) {
+            self.gateway.complete(ticket, reply);
+        }
+    }
+}
+
+/// Reads `<data-dir>/admin.token`, creating it (mode 0600) with a fresh random token.
+pub fn admin_token(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("admin.token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        return Ok(token.trim().to_string());
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for the admin token: {e}"))?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(token.as_bytes())?;
+    file.sync_all()?;
+    Ok(token)
+}
+
+pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
+    let data_dir = &options.data_dir;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let admin_token = admin_token(data_dir)?;
+    let recovered = recovery::recover(data_dir, Start::NewestSnapshot, |_| {})?;
+    let fresh = recovered.engine.last_seq().0 == 0;
+    let model = ReadModel::from_engine(&recovered.engine);
+
+    // The gateway's way into the pipeline; taken away at shutdown so the queue can close.
+    let queue: Arc<Mutex<Option<Sender<Submission>>>> = Arc::new(Mutex::new(None));
+    let submit_queue = queue.clone();
+    let gateway = Arc::new(Gateway::new(move |ticket, command| {
+        let guard = submit_queue.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = guard.as_ref().ok_or(SubmitError::Stopped)?;
+        sender.try_send(Submission { ticket, command }).map_err(|e| match e {
+            TrySendError::Full(_) => SubmitError::Busy,
+            TrySendError::Disconnected(_) => SubmitError::Stopped,
+        })
+    }));
+    let outcomes = Outcomes {
+        gateway: gateway.clone(),
+        publisher: model.publisher(),
+        replies: Vec::new(),
+    };
+    let pipeline = Pipeline::start(data_dir, recovered.engine, options.pipeline.clone(), outcomes)
+        .map_err(|e| anyhow::anyhow!("{e:#}\n(is another rucksack already serving {}?)", data_dir.display()))?;
+    *queue.lock().unwrap_or_else(PoisonError::into_inner) = Some(pipeline.submitter());
+
+    let data_dir = data_dir.clone();
+    let state = Arc::new(AppState {
+        model,
+        gateway: gateway.clone(),
+        auth: Authenticator::new(AuthConfig::default()),
+        admin_token,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .with_context(|| format!("listening on {}", options.listen))?;
+        let address = listener.local_addr()?;
+        if fresh {
+            for command in demo::listings()? {
+                let reply = gateway
+                    .execute(command)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("listing the demo venue: {}", e.message))?;
+                reply
+                    .result
+                    .map_err(|r| anyhow::anyhow!("listing the demo venue: {r}"))?;
+            }
+        }
+        let oracle = {
+            let views = state.model.read();
+            let specs: Vec<_> = views.markets.iter().map(|m| m.spec).collect();
+            let bases: Vec<String> = specs
+                .iter()
+                .map(|s| views.asset(s.base).map(|a| a.symbol.to_string()).unwrap_or_default())
+                .collect();
+            Arc::new(Oracle::new(&specs, &bases, options.seed))
+        };
+        let app = router(state.clone()).merge(oracle_routes(oracle.clone(), state.clone()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let bots = options.demo_bots.then(|| {
+            let admin = Admin {
+                server: format!("http://{address}"),
+                token: state.admin_token.clone(),
+            };
+            let (server, data_dir, oracle, stop, seed) = (
+                format!("http://{address}"),
+                data_dir.clone(),
+                oracle.clone(),
+                stop.clone(),
+                options.seed,
+            );
+            std::thread::Builder::new()
+                .name("demo-bots".into())
+                .spawn(move || market_maker::run(server, admin, data_dir, oracle, stop, seed))
+        });
+        println!("rucksack is serving on http://{address}");
+        println!("data directory: {}", data_dir.display());
+        println!("create an account: rucksack admin create-account --server http://{address} --fund USDC=10000");
+        let _ = std::io::stdout().flush();
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+        stop.store(true, Ordering::Relaxed);
+        if let Some(Ok(bots)) = bots {
+            let _ = tokio::task::spawn_blocking(move || bots.join()).await;
+        }
+        anyhow::Ok(())
+    });
+    // Stop taking commands, let the queued ones become durable and applied, then snapshot.
+    queue.lock().unwrap_or_else(PoisonError::into_inner).take();
+    let engine = pipeline.shutdown()?;
+    let store = SnapshotStore::open(&layout::snapshot_dir(&data_dir))?;
+    store.write(engine.last_seq().0, &engine.encode_snapshot())?;
+    served?;
+    eprintln!("stopped at seq {}", engine.last_seq());
+    Ok(())
+}
+
+/// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` pins the demo oracle's price.
+fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
+    use axum::Json;
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use rucksack_api::error::ApiError;
+    axum::Router::new().route(
+        "/admin/v1/prices",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| async move {
+            let result = (|| {
+                rucksack_api::server::require_admin(&state, &headers)?;
+                let body = rucksack_api::server::json_body(&body)?;
+                let fields = rucksack_api::request::Fields::new(&body)?;
+                let (asset, price) = (fields.required_text("asset")?, fields.required_text("price")?);
+                oracle
+                    .pin(&asset, &price)
+                    .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+                Ok::<_, ApiError>(Json(serde_json::json!({ "asset": asset, "price": price })))
+            })();
+            result.into_response()
+        }),
+    )
+}
+
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
