@@ -212,41 +212,6 @@ pub struct Publisher {
 }
 
 impl ReadModel {
-    /// A model seeded with the whole state of `engine` (at startup, after recovery).
-    pub fn from_engine(engine: &Engine) -> ReadModel {
-        let model = ReadModel::default();
-        {
-            let mut views = model.write();
-            views.assets = engine.assets().to_vec();
-            views.markets = engine
-                .market_specs()
-                .map(|spec| MarketView {
-                    spec: *spec,
-                    depth: Arc::new(Depth::default()),
-                    trades: VecDeque::new(),
-                })
-                .collect();
-            for (key, grant) in engine.api_keys() {
-                views.api_keys.insert(*key, *grant);
-            }
-            for account in engine.account_ids() {
-                let view = views.accounts.entry(account).or_default();
-                view.balances = (0..engine.assets().len())
-                    .map(|a| engine.balance(account, AssetId(a as u16)))
-                    .collect();
-                for order in engine.open_orders_of(account) {
-                    view.open.insert(order.id, order_view_from_engine(&order));
-                }
-            }
-            for market in 0..views.markets.len() {
-                views.markets[market].depth = Arc::new(depth_of(engine, MarketId(market as u16)));
-            }
-            views.last_seq = engine.last_seq().0;
-            views.time = engine.time();
-        }
-        model
-    }
-
     pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Views> {
         self.views.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -262,30 +227,6 @@ impl ReadModel {
             dirty_accounts: Vec::new(),
             dirty_markets: Vec::new(),
         }
-    }
-}
-
-fn order_view_from_engine(order: &rucksack_engine::OpenOrder) -> OrderView {
-    OrderView {
-        id: order.id,
-        account: order.account,
-        market: order.market,
-        client_id: order.client_id,
-        side: order.side,
-        limit: Some(order.price),
-        quantity: Some(order.quantity),
-        quote_quantity: None,
-        time_in_force: order.time_in_force,
-        self_trade_prevention: order.self_trade_prevention,
-        status: if order.executed().is_zero() {
-            OrderStatus::New
-        } else {
-            OrderStatus::PartiallyFilled
-        },
-        expiry_reason: None,
-        executed: order.executed(),
-        executed_quote: order.executed_quote,
-        created_at: order.created_at,
     }
 }
 

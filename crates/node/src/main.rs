@@ -19,8 +19,9 @@ use rucksack_testkit::WorkloadMix;
 #[derive(Parser)]
 #[command(name = "rucksack", version, about = "A deterministic, journaled exchange")]
 struct Cli {
+    /// What to do; with none, `serve` with its defaults.
     #[command(subcommand)]
-    command: Cmd,
+    command: Option<Cmd>,
 }
 
 #[derive(Subcommand)]
@@ -127,7 +128,13 @@ enum Mix {
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let command = Cli::parse().command.unwrap_or(Cmd::Serve {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+        data_dir: PathBuf::from("data"),
+        no_demo_bots: false,
+        seed: 1,
+    });
+    match command {
         Cmd::Serve {
             listen,
             data_dir,

@@ -9,9 +9,10 @@ use anyhow::Context;
 use rucksack_engine::Engine;
 use rucksack_journal::{JournalReader, SnapshotStore, TruncatedTail};
 use rucksack_types::codec::decode_command;
-use rucksack_types::{Seq, Sequenced};
+use rucksack_types::{Event, Reject, Seq, Sequenced};
 
 use crate::layout;
+use crate::pipeline::Outcome;
 
 /// Where replay starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +35,28 @@ pub struct Recovered {
 }
 
 /// Rebuilds the engine from `data_dir`. `progress` is told the number of commands applied so far.
-pub fn recover(data_dir: &Path, start: Start, mut progress: impl FnMut(u64)) -> anyhow::Result<Recovered> {
+pub fn recover(data_dir: &Path, start: Start, progress: impl FnMut(u64)) -> anyhow::Result<Recovered> {
+    recover_into(data_dir, start, progress, &mut Discard)
+}
+
+/// Ignores outcomes.
+struct Discard;
+
+impl Outcome for Discard {
+    fn applied(&mut self, _: u64, _: &Sequenced, _: Result<&[Event], &Reject>) {}
+}
+
+/// Commands replayed between two `batch_applied` calls when recovery reports outcomes.
+const REPLAY_BATCH: u64 = 65_536;
+
+/// [`recover`], reporting every replayed command's outcome to `outcome` as the live pipeline
+/// would (ticket 0), so read models can be rebuilt from the journal.
+pub fn recover_into(
+    data_dir: &Path,
+    start: Start,
+    mut progress: impl FnMut(u64),
+    outcome: &mut impl Outcome,
+) -> anyhow::Result<Recovered> {
     let started = Instant::now();
     let mut skipped_snapshots = Vec::new();
     let (mut engine, snapshot_seq) = match start {
@@ -76,13 +98,18 @@ pub fn recover(data_dir: &Path, start: Start, mut progress: impl FnMut(u64)) -> 
             }
             match decode_command(payload) {
                 Ok((time, command)) => {
-                    let _ = engine.apply(&Sequenced {
+                    let sequenced = Sequenced {
                         seq: Seq(seq),
                         time,
                         command,
-                    });
+                    };
+                    match engine.apply(&sequenced) {
+                        Ok(events) => outcome.applied(0, &sequenced, Ok(events)),
+                        Err(reject) => outcome.applied(0, &sequenced, Err(&reject)),
+                    }
                     commands += 1;
-                    if commands.is_multiple_of(65_536) {
+                    if commands.is_multiple_of(REPLAY_BATCH) {
+                        outcome.batch_applied(&engine);
                         progress(commands);
                     }
                 }
@@ -99,6 +126,7 @@ pub fn recover(data_dir: &Path, start: Start, mut progress: impl FnMut(u64)) -> 
             "the journal starts at seq {first} but the state needs {from}"
         );
     }
+    outcome.batch_applied(&engine);
     progress(commands);
     engine.set_invariant_checks(checks);
     if checks {

@@ -94,9 +94,16 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let data_dir = &options.data_dir;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let admin_token = admin_token(data_dir)?;
-    let recovered = recovery::recover(data_dir, Start::NewestSnapshot, |_| {})?;
+    // Until history has its own store, the read models (order and fill history included) are
+    // rebuilt by replaying the whole journal.
+    let model = ReadModel::default();
+    let mut rebuild = Outcomes {
+        gateway: Arc::new(Gateway::new(|_, _| Err(SubmitError::Stopped))),
+        publisher: model.publisher(),
+        replies: Vec::new(),
+    };
+    let recovered = recovery::recover_into(data_dir, Start::Genesis, |_| {}, &mut rebuild)?;
     let fresh = recovered.engine.last_seq().0 == 0;
-    let model = ReadModel::from_engine(&recovered.engine);
 
     // The gateway's way into the pipeline; taken away at shutdown so the queue can close.
     let queue: Arc<Mutex<Option<Sender<Submission>>>> = Arc::new(Mutex::new(None));
