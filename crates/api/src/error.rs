@@ -86,6 +86,7 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        metrics::counter!("rucksack_rejected_requests_total", "code" => self.code).increment(1);
         let body = serde_json::json!({ "code": self.code, "message": self.message });
         (self.status, axum::Json(body)).into_response()
     }

@@ -47,6 +47,7 @@ impl Gateway {
 
     /// Submits a command and waits until it is durable and applied.
     pub async fn execute(&self, command: Command) -> Result<Reply, ApiError> {
+        let submitted = std::time::Instant::now();
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         self.waiting_map().insert(ticket, tx);
@@ -57,7 +58,9 @@ impl Gateway {
                 SubmitError::Stopped => ApiError::unavailable(),
             });
         }
-        rx.await.map_err(|_| ApiError::unavailable())
+        let reply = rx.await.map_err(|_| ApiError::unavailable())?;
+        metrics::histogram!("rucksack_command_ack_seconds").record(submitted.elapsed().as_secs_f64());
+        Ok(reply)
     }
 
     /// Called on the engine thread with each outcome. Tickets nobody waits for (commands from

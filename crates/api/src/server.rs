@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -79,7 +82,20 @@ pub fn router(state: Shared) -> Router {
         .route("/admin/v1/deposits", post(admin_deposit))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), limit_by_ip))
         .with_state(state)
+}
+
+/// Per-IP rate limit on every request. The machine's own loopback clients (the operator's
+/// tools and the demo bots) are not limited by address; their keys still are.
+async fn limit_by_ip(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>()
+        && !peer.ip().is_loopback()
+        && let Err(error) = state.auth.check_ip(peer.ip(), now_ms())
+    {
+        return ApiError::from(error).into_response();
+    }
+    next.run(request).await
 }
 
 /// Who a verified request acts for.

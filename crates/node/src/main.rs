@@ -39,6 +39,12 @@ enum Cmd {
         /// Seed of the demo's price walk and bots.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Signed requests one API key may make per minute (Backpack's limit is 2000).
+        #[arg(long, default_value_t = 2_000)]
+        key_rate_limit: u32,
+        /// Requests one client address may make per minute (loopback is not limited).
+        #[arg(long, default_value_t = 6_000)]
+        ip_rate_limit: u32,
     },
     /// Operator commands against a running server.
     Admin {
@@ -133,6 +139,8 @@ fn main() -> anyhow::Result<()> {
         data_dir: PathBuf::from("data"),
         no_demo_bots: false,
         seed: 1,
+        key_rate_limit: 2_000,
+        ip_rate_limit: 6_000,
     });
     match command {
         Cmd::Serve {
@@ -140,12 +148,16 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             no_demo_bots,
             seed,
+            key_rate_limit,
+            ip_rate_limit,
         } => serve::serve(ServeOptions {
             listen,
             data_dir,
             pipeline: PipelineConfig::default(),
             demo_bots: !no_demo_bots,
             seed,
+            requests_per_key_per_minute: key_rate_limit.max(1),
+            requests_per_ip_per_minute: ip_rate_limit.max(1),
         }),
         Cmd::Admin {
             server,

@@ -258,7 +258,11 @@ fn sequence(
             };
         }
         // Fail-stop: if the sync fails nothing in this batch is acknowledged.
+        let syncing = std::time::Instant::now();
         journal.commit().context("committing the journal")?;
+        metrics::histogram!("rucksack_fsync_seconds").record(syncing.elapsed().as_secs_f64());
+        metrics::histogram!("rucksack_batch_commands").record(batch.len() as f64);
+        metrics::gauge!("rucksack_queue_depth").set(queue.len() as f64);
         if batches.send(batch).is_err() {
             anyhow::bail!("the engine thread stopped");
         }
@@ -278,7 +282,10 @@ fn run_engine(
         for (ticket, command) in &batch {
             match engine.apply(command) {
                 Ok(events) => outcome.applied(*ticket, command, Ok(events)),
-                Err(reject) => outcome.applied(*ticket, command, Err(&reject)),
+                Err(reject) => {
+                    metrics::counter!("rucksack_rejected_commands_total", "code" => reject.code()).increment(1);
+                    outcome.applied(*ticket, command, Err(&reject));
+                }
             }
             if snapshot_every > 0 && command.seq.0.is_multiple_of(snapshot_every) {
                 // The snapshot thread writes one at a time; if it is still busy, skip this one.
@@ -286,6 +293,8 @@ fn run_engine(
             }
         }
         outcome.batch_applied(&engine);
+        metrics::counter!("rucksack_commands_total").increment(batch.len() as u64);
+        metrics::gauge!("rucksack_sequence").set(engine.last_seq().0 as f64);
         let _ = recycle.try_send(batch);
     }
     Ok(engine)

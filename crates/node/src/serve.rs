@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use crossbeam_channel::{Sender, TrySendError};
-use rucksack_api::auth::{AuthConfig, Authenticator};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use rucksack_api::auth::{AuthConfig, Authenticator, Quota, RateLimitConfig};
 use rucksack_api::gateway::{Gateway, Reply, SubmitError};
 use rucksack_api::server::{AppState, router};
 use rucksack_api::views::{Publisher, ReadModel};
@@ -33,6 +34,10 @@ pub struct ServeOptions {
     pub demo_bots: bool,
     /// Seed of the demo's price walk and bots.
     pub seed: u64,
+    /// Signed requests one API key may make per minute.
+    pub requests_per_key_per_minute: u32,
+    /// Requests one client address (other than loopback) may make per minute.
+    pub requests_per_ip_per_minute: u32,
 }
 
 /// Folds outcomes into the read models, then answers the waiting requests once per batch, after
@@ -129,9 +134,25 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let state = Arc::new(AppState {
         model,
         gateway: gateway.clone(),
-        auth: Authenticator::new(AuthConfig::default()),
+        auth: Authenticator::new(AuthConfig {
+            rate_limits: RateLimitConfig {
+                per_key: Quota::per_minute(
+                    options.requests_per_key_per_minute,
+                    options.requests_per_key_per_minute / 10 + 1,
+                ),
+                per_ip: Quota::per_minute(
+                    options.requests_per_ip_per_minute,
+                    options.requests_per_ip_per_minute / 10 + 1,
+                ),
+                ..RateLimitConfig::default()
+            },
+            ..AuthConfig::default()
+        }),
         admin_token,
     });
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| anyhow::anyhow!("installing the metrics recorder: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.listen)
@@ -158,7 +179,9 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
                 .collect();
             Arc::new(Oracle::new(&specs, &bases, options.seed))
         };
-        let app = router(state.clone()).merge(oracle_routes(oracle.clone(), state.clone()));
+        let app = router(state.clone())
+            .merge(oracle_routes(oracle.clone(), state.clone()))
+            .merge(metrics_route(metrics.clone()));
         let stop = Arc::new(AtomicBool::new(false));
         let bots = options.demo_bots.then(|| {
             let admin = Admin {
@@ -183,7 +206,9 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, app).with_graceful_shutdown(stop_signal()).await?;
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop_signal())
+            .await?;
         stop.store(true, Ordering::Relaxed);
         if let Some(Ok(bots)) = bots {
             let _ = tokio::task::spawn_blocking(move || bots.join()).await;
@@ -198,6 +223,14 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     served?;
     eprintln!("stopped at seq {}", engine.last_seq());
     Ok(())
+}
+
+/// `GET /metrics`: Prometheus text format.
+fn metrics_route(handle: PrometheusHandle) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || std::future::ready(handle.render())),
+    )
 }
 
 /// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` pins the demo oracle's price.

@@ -1,0 +1,67 @@
+//! Operating a node: metrics, the admin token, and one server per data directory.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use rucksack_node::http;
+use serde_json::json;
+use support::{BIN, Server, ok};
+
+#[test]
+fn a_node_exposes_metrics_guards_admin_and_owns_its_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("venue");
+    let server = Server::start(&data_dir, &["--no-demo-bots"]);
+
+    let mode = std::fs::metadata(data_dir.join("admin.token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the admin token is private to its owner");
+
+    let (_, trader) = server.account(&["USDC=1000"]);
+    let order = json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "1" });
+    ok(&trader, "POST", "/api/v1/order", None, Some(&order));
+    let (status, _) = trader
+        .call("POST", "/api/v1/order", None, Some(&json!({ "symbol": "NOPE" })))
+        .unwrap();
+    assert_eq!(status, 400);
+
+    let metrics = http::request(&server.url, "GET", "/metrics", &[], None).unwrap();
+    assert_eq!(metrics.status, 200);
+    for name in [
+        "rucksack_sequence",
+        "rucksack_queue_depth",
+        "rucksack_batch_commands",
+        "rucksack_fsync_seconds",
+        "rucksack_command_ack_seconds",
+        "rucksack_rejected_requests_total{code=\"INVALID_CLIENT_REQUEST\"}",
+    ] {
+        assert!(metrics.body.contains(name), "/metrics lacks {name}:\n{}", metrics.body);
+    }
+
+    let forged = http::request(
+        &server.url,
+        "POST",
+        "/admin/v1/deposits",
+        &[("Authorization", "Bearer not-the-token")],
+        Some(r#"{"accountId":1,"asset":"USDC","amount":"1000000","txId":"x"}"#),
+    )
+    .unwrap();
+    assert_eq!(forged.status, 401);
+
+    let second = Command::new(BIN)
+        .args(["serve", "--no-demo-bots", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        !second.status.success(),
+        "a second server on the same data directory must refuse to start"
+    );
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("another rucksack"), "unclear refusal: {stderr}");
+    server.stop();
+}
