@@ -76,6 +76,11 @@ impl Admin {
         self.post("/admin/v1/prices", &json!({ "asset": asset, "price": price }))
     }
 
+    /// Moves a manual clock forward by `seconds`.
+    pub fn advance_clock(&self, seconds: u64) -> anyhow::Result<Value> {
+        self.post("/admin/v1/clock", &json!({ "seconds": seconds }))
+    }
+
     pub fn markets(&self) -> anyhow::Result<Value> {
         let response = http::request(&self.server, "GET", "/api/v1/markets", &[], None)?;
         anyhow::ensure!(
@@ -98,4 +103,43 @@ pub fn parse_fund(text: &str) -> anyhow::Result<(String, String)> {
         "expected ASSET=AMOUNT, got {text}"
     );
     Ok((asset.to_string(), amount.to_string()))
+}
+
+/// Parses a duration like `90s`, `15m`, `1h` or `2d` into seconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("expected a duration like 90s, 15m, 1h or 2d"))?;
+    let scale = match unit {
+        "s" | "" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => anyhow::bail!("unknown duration unit {unit:?} (use s, m, h or d)"),
+    };
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| anyhow::anyhow!("duration too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_funds_parse() {
+        assert_eq!(parse_duration("90s").unwrap(), 90);
+        assert_eq!(parse_duration("15m").unwrap(), 900);
+        assert_eq!(parse_duration("1h").unwrap(), 3_600);
+        assert_eq!(parse_duration("2d").unwrap(), 172_800);
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+        assert_eq!(
+            parse_fund("USDC=10.5").unwrap(),
+            ("USDC".to_string(), "10.5".to_string())
+        );
+        assert!(parse_fund("USDC").is_err());
+    }
 }

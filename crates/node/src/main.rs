@@ -45,6 +45,9 @@ enum Cmd {
         /// Requests one client address may make per minute (loopback is not limited).
         #[arg(long, default_value_t = 6_000)]
         ip_rate_limit: u32,
+        /// Time moves only by `rucksack admin advance-clock`.
+        #[arg(long)]
+        manual_clock: bool,
     },
     /// Operator commands against a running server.
     Admin {
@@ -123,6 +126,11 @@ enum AdminAction {
     Markets,
     /// Pin the demo oracle's price for ASSET (the random walk stops for it).
     SetPrice { asset: String, price: String },
+    /// Move a `--manual-clock` server's clock forward by DURATION (e.g. 90s, 15m, 1h, 2d).
+    AdvanceClock {
+        #[arg(value_parser = admin::parse_duration)]
+        duration: u64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -141,6 +149,7 @@ fn main() -> anyhow::Result<()> {
         seed: 1,
         key_rate_limit: 2_000,
         ip_rate_limit: 6_000,
+        manual_clock: false,
     });
     match command {
         Cmd::Serve {
@@ -150,6 +159,7 @@ fn main() -> anyhow::Result<()> {
             seed,
             key_rate_limit,
             ip_rate_limit,
+            manual_clock,
         } => serve::serve(ServeOptions {
             listen,
             data_dir,
@@ -158,6 +168,7 @@ fn main() -> anyhow::Result<()> {
             seed,
             requests_per_key_per_minute: key_rate_limit.max(1),
             requests_per_ip_per_minute: ip_rate_limit.max(1),
+            manual_clock,
         }),
         Cmd::Admin {
             server,
@@ -174,6 +185,7 @@ fn main() -> anyhow::Result<()> {
                 AdminAction::Fund { account, fund } => admin.fund(account, &fund.0, &fund.1)?,
                 AdminAction::Markets => admin.markets()?,
                 AdminAction::SetPrice { asset, price } => admin.set_price(&asset, &price)?,
+                AdminAction::AdvanceClock { duration } => admin.advance_clock(duration)?,
             };
             println!("{output}");
             Ok(())

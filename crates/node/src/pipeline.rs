@@ -26,13 +26,35 @@ use rucksack_types::{Command, Event, Reject, Seq, Sequenced, Timestamp};
 use crate::layout;
 
 /// Where the sequencer's timestamps come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Clock {
     /// The wall clock, never running backwards.
     Wall,
+    /// Time that moves only when told to ([`ManualClock::advance`]): for tests of anything
+    /// time-driven.
+    Manual(ManualClock),
     /// `start + seq * step` microseconds: reproducible runs for tests, benchmarks and
     /// simulations.
     Synthetic { start_micros: u64, step_micros: u64 },
+}
+
+/// A clock an operator moves by hand. Shared: the sequencer reads it, the admin API moves it.
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl ManualClock {
+    pub fn starting_at(micros: u64) -> ManualClock {
+        ManualClock(std::sync::Arc::new(std::sync::atomic::AtomicU64::new(micros)))
+    }
+
+    pub fn now_micros(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Moves the clock forward and returns the new time.
+    pub fn advance(&self, micros: u64) -> u64 {
+        self.0.fetch_add(micros, std::sync::atomic::Ordering::AcqRel) + micros
+    }
 }
 
 impl Clock {
@@ -134,7 +156,7 @@ impl Pipeline {
         let (snapshot_tx, snapshot_rx) = bounded::<(u64, Vec<u8>)>(1);
         let max_batch = config.max_batch.max(1);
         let last_time = engine_time_floor(&engine);
-        let clock = config.clock;
+        let clock = config.clock.clone();
         let sequencer = std::thread::Builder::new()
             .name("sequencer".into())
             .spawn(move || sequence(journal, queue, batches_tx, recycle_rx, max_batch, clock, last_time))?;
@@ -228,13 +250,19 @@ fn sequence(
     while let Ok(first) = queue.recv() {
         let mut batch = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(max_batch));
         batch.clear();
-        let wall = now_micros().max(last_time);
-        last_time = wall;
+        // One timestamp per batch; it never runs backwards, even across restarts.
+        let batch_time = match &clock {
+            Clock::Wall => now_micros(),
+            Clock::Manual(manual) => manual.now_micros(),
+            Clock::Synthetic { .. } => 0,
+        }
+        .max(last_time);
+        last_time = batch_time;
         let mut next = Some(first);
         while let Some(submission) = next {
             seq += 1;
-            let time = match clock {
-                Clock::Wall => wall,
+            let time = match &clock {
+                Clock::Wall | Clock::Manual(_) => batch_time,
                 Clock::Synthetic {
                     start_micros,
                     step_micros,

@@ -23,7 +23,7 @@ use crate::admin::Admin;
 use crate::demo;
 use crate::layout;
 use crate::market_maker::{self, Oracle};
-use crate::pipeline::{Outcome, Pipeline, PipelineConfig, Submission};
+use crate::pipeline::{Clock, ManualClock, Outcome, Pipeline, PipelineConfig, Submission};
 use crate::recovery::{self, Start};
 
 pub struct ServeOptions {
@@ -38,6 +38,8 @@ pub struct ServeOptions {
     pub requests_per_key_per_minute: u32,
     /// Requests one client address (other than loopback) may make per minute.
     pub requests_per_ip_per_minute: u32,
+    /// Time moves only by `rucksack admin advance-clock`.
+    pub manual_clock: bool,
 }
 
 /// Folds outcomes into the read models, then answers the waiting requests once per batch, after
@@ -126,7 +128,15 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
         publisher: model.publisher(),
         replies: Vec::new(),
     };
-    let pipeline = Pipeline::start(data_dir, recovered.engine, options.pipeline.clone(), outcomes)
+    let manual_clock = options.manual_clock.then(|| {
+        let now = rucksack_api::server::now_ms() * 1_000;
+        ManualClock::starting_at(now.max(recovered.engine.time().0))
+    });
+    let mut pipeline_config = options.pipeline.clone();
+    if let Some(clock) = &manual_clock {
+        pipeline_config.clock = Clock::Manual(clock.clone());
+    }
+    let pipeline = Pipeline::start(data_dir, recovered.engine, pipeline_config, outcomes)
         .map_err(|e| anyhow::anyhow!("{e:#}\n(is another rucksack already serving {}?)", data_dir.display()))?;
     *queue.lock().unwrap_or_else(PoisonError::into_inner) = Some(pipeline.submitter());
 
@@ -181,7 +191,8 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
         };
         let app = router(state.clone())
             .merge(oracle_routes(oracle.clone(), state.clone()))
-            .merge(metrics_route(metrics.clone()));
+            .merge(metrics_route(metrics.clone()))
+            .merge(clock_route(manual_clock.clone(), state.clone()));
         let stop = Arc::new(AtomicBool::new(false));
         let bots = options.demo_bots.then(|| {
             let admin = Admin {
@@ -223,6 +234,34 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     served?;
     eprintln!("stopped at seq {}", engine.last_seq());
     Ok(())
+}
+
+/// `POST /admin/v1/clock {"seconds": 90}` moves a manual clock forward.
+fn clock_route(clock: Option<ManualClock>, state: Arc<AppState>) -> axum::Router {
+    use axum::Json;
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use rucksack_api::error::ApiError;
+    axum::Router::new().route(
+        "/admin/v1/clock",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| async move {
+            let result = (|| {
+                rucksack_api::server::require_admin(&state, &headers)?;
+                let clock = clock.as_ref().ok_or_else(|| {
+                    ApiError::bad_request("The server runs on the wall clock; start it with --manual-clock")
+                })?;
+                let body = rucksack_api::server::json_body(&body)?;
+                let fields = rucksack_api::request::Fields::new(&body)?;
+                let seconds = fields
+                    .integer("seconds", 10 * 365 * 86_400)?
+                    .ok_or_else(|| ApiError::bad_request("Missing field `seconds`"))?;
+                let now = clock.advance(seconds * 1_000_000);
+                Ok::<_, ApiError>(Json(serde_json::json!({ "timeMicros": now })))
+            })();
+            result.into_response()
+        }),
+    )
 }
 
 /// `GET /metrics`: Prometheus text format.

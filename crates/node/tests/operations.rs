@@ -65,3 +65,23 @@ fn a_node_exposes_metrics_guards_admin_and_owns_its_data_directory() {
     assert!(stderr.contains("another rucksack"), "unclear refusal: {stderr}");
     server.stop();
 }
+
+#[test]
+fn a_manual_clock_moves_only_when_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--no-demo-bots", "--manual-clock"]);
+    let (_, trader) = server.account(&["USDC=1000"]);
+    let place = |price: &str| {
+        let order =
+            json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": price, "quantity": "1" });
+        ok(&trader, "POST", "/api/v1/order", None, Some(&order))["createdAt"]
+            .as_u64()
+            .unwrap()
+    };
+    let first = place("100");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(place("101"), first, "time stands still");
+    server.admin(&["advance-clock", "1h"]);
+    assert_eq!(place("102"), first + 3_600_000);
+    server.stop();
+}
