@@ -120,9 +120,9 @@ pub fn authenticate(
         query: uri.query(),
         body,
     };
-    let views = state.model.read();
+    // The read lock is held only for the key lookup, never across the signature check.
     let authenticated = state.auth.authenticate(&request, &auth_headers, now_ms(), |key| {
-        views.api_keys.get(key).copied()
+        state.model.read().api_keys.get(key).copied()
     })?;
     Ok(Caller {
         account: authenticated.account,

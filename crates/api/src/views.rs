@@ -231,10 +231,8 @@ impl ReadModel {
 }
 
 fn depth_of(engine: &Engine, market: MarketId) -> Depth {
-    let mut bids = engine.depth(market, Side::Bid);
-    let mut asks = engine.depth(market, Side::Ask);
-    bids.truncate(DEPTH_LEVELS);
-    asks.truncate(DEPTH_LEVELS);
+    let bids = engine.depth_top(market, Side::Bid, DEPTH_LEVELS);
+    let asks = engine.depth_top(market, Side::Ask, DEPTH_LEVELS);
     Depth {
         bids,
         asks,

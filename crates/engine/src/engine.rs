@@ -187,6 +187,11 @@ impl Engine {
 
     /// Price levels of one side of a market, best first, as (price, total remaining).
     pub fn depth(&self, market: MarketId, side: Side) -> Vec<(rucksack_types::Ticks, Lots)> {
+        self.depth_top(market, side, usize::MAX)
+    }
+
+    /// The best `levels` price levels of one side, best first, as (price, total remaining).
+    pub fn depth_top(&self, market: MarketId, side: Side, levels: usize) -> Vec<(rucksack_types::Ticks, Lots)> {
         let Some(market) = self.markets.get(usize::from(market.0)) else {
             return Vec::new();
         };
@@ -194,6 +199,7 @@ impl Engine {
             .book
             .ladder(side)
             .iter_best_first()
+            .take(levels)
             .map(|(price, level)| (price, market.book.level(level).total))
             .collect()
     }

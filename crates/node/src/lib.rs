@@ -15,6 +15,7 @@ pub mod demo;
 pub mod generator;
 pub mod http;
 pub mod layout;
+pub mod loadgen;
 pub mod market_maker;
 pub mod pipeline;
 pub mod recovery;

@@ -63,6 +63,29 @@ enum Cmd {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Measure signed order entry against a running server: maximum throughput, then
+    /// open-loop latency at half of it (or at --rate), next to ED25519 verification alone.
+    BenchHttp {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The admin token (default: RUCKSACK_ADMIN_TOKEN, or <data-dir>/admin.token).
+        #[arg(long)]
+        token: Option<String>,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Accounts (API keys) the orders are spread over.
+        #[arg(long, default_value_t = 64)]
+        keys: usize,
+        /// Keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Length of each measured run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Offered orders per second for the latency run (default: half the measured maximum).
+        #[arg(long)]
+        rate: Option<u64>,
+    },
     /// Rebuild the state from the journal and print its sequence number and state hash.
     Replay {
         #[arg(long)]
@@ -188,6 +211,33 @@ fn main() -> anyhow::Result<()> {
                 AdminAction::AdvanceClock { duration } => admin.advance_clock(duration)?,
             };
             println!("{output}");
+            Ok(())
+        }
+        Cmd::BenchHttp {
+            server,
+            token,
+            data_dir,
+            keys,
+            connections,
+            seconds,
+            rate,
+        } => {
+            let admin = admin::Admin {
+                server: server.clone(),
+                token: admin::resolve_token(token, &data_dir)?,
+            };
+            let seconds = seconds.clamp(1, 50);
+            let report = rucksack_node::loadgen::bench(
+                rucksack_node::loadgen::LoadOptions {
+                    server,
+                    keys,
+                    connections,
+                    seconds,
+                    rate,
+                },
+                &admin,
+            )?;
+            println!("{report}");
             Ok(())
         }
         Cmd::Replay { data_dir, from_genesis } => replay(&data_dir, from_genesis),
