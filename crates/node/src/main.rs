@@ -165,6 +165,13 @@ enum Mix {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Quiet by default; RUST_LOG=info (or debug, per module) for more.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let command = Cli::parse().command.unwrap_or(Cmd::Serve {
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
         data_dir: PathBuf::from("data"),

@@ -179,14 +179,14 @@ pub fn run(
         match bot_credentials(&admin, &data_dir, &funds) {
             Ok(credentials) => break credentials,
             Err(error) if !stop.load(Ordering::Relaxed) => {
-                eprintln!("demo bots: {error:#}; retrying");
+                tracing::warn!(error = %format!("{error:#}"), "demo bots cannot start yet; retrying");
                 std::thread::sleep(Duration::from_secs(1));
             }
             Err(_) => return,
         }
     };
     let (Ok(maker), Ok(taker)) = (client(&server, &maker), client(&server, &taker)) else {
-        eprintln!("demo bots: unusable saved credentials in demo-bots.json");
+        tracing::error!("demo bots: unusable saved credentials in demo-bots.json");
         return;
     };
     let mut rng = SplitMix64::new(seed ^ 0x5eed);
@@ -198,7 +198,7 @@ pub fn run(
             let _ = maker.call("DELETE", "/api/v1/orders", None, Some(&json!({ "symbol": symbol })));
             let orders = Value::Array(quote_orders(&spec, price, &mut rng));
             if let Err(error) = maker.call("POST", "/api/v1/orders", None, Some(&orders)) {
-                eprintln!("demo market maker: {error:#}");
+                tracing::warn!(error = %format!("{error:#}"), "demo market maker request failed");
             }
             if round.is_multiple_of(3) && rng.chance(50) {
                 let side = if rng.chance(50) { "Bid" } else { "Ask" };

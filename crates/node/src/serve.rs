@@ -232,7 +232,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let store = SnapshotStore::open(&layout::snapshot_dir(&data_dir))?;
     store.write(engine.last_seq().0, &engine.encode_snapshot())?;
     served?;
-    eprintln!("stopped at seq {}", engine.last_seq());
+    tracing::info!(seq = engine.last_seq().0, "stopped");
     Ok(())
 }
 
