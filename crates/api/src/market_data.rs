@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -64,12 +64,14 @@ pub async fn collateral() -> Response {
     Json(json!([])).into_response()
 }
 
-pub async fn markets(State(state): State<Shared>, Query(params): Params) -> Response {
-    let views = state.model.read();
-    // Only spot markets exist; a filter for other types matches nothing.
-    if params.get("marketType").is_some_and(|t| t != "SPOT") {
-        return Json(json!([])).into_response();
+pub async fn markets(State(state): State<Shared>, RawQuery(query): RawQuery) -> Response {
+    // Only spot markets exist; a filter (the key may repeat) without SPOT matches nothing.
+    match crate::request::selects_spot(query.as_deref()) {
+        Ok(true) => {}
+        Ok(false) => return Json(json!([])).into_response(),
+        Err(error) => return error.into_response(),
     }
+    let views = state.model.read();
     Json(Value::Array(
         views.markets.iter().map(|m| wire::market(&views, &m.spec)).collect(),
     ))
@@ -213,7 +215,12 @@ fn ticker_of(views: &Views, market: &MarketView, window_micros: u64, now: Timest
             })
         }
         None => {
-            let last = market.trades.back().map(|t| format::price(spec, t.price));
+            // Every ticker field is a required decimal: a market that never traded shows zeros
+            // (typed clients such as bpx-api-client reject nulls here).
+            let last = market
+                .trades
+                .back()
+                .map_or_else(|| "0".to_string(), |t| format::price(spec, t.price));
             json!({
                 "symbol": spec.symbol.as_str(),
                 "firstPrice": last,
@@ -330,7 +337,8 @@ pub async fn klines(State(state): State<Shared>, Query(params): Params) -> Respo
         return parse_error("startTime", "expected epoch seconds");
     };
     let end = match params.get("endTime").map(|s| s.parse::<u64>()) {
-        None => now_ms() / 1_000,
+        // Up to now: nothing has traded later, and the candle in progress counts.
+        None => u64::MAX,
         Some(Ok(end)) => end,
         Some(Err(_)) => return parse_error("endTime", "expected epoch seconds"),
     };
@@ -342,9 +350,11 @@ pub async fn klines(State(state): State<Shared>, Query(params): Params) -> Respo
     let spec: &MarketSpec = &market.spec;
     let quote = views.asset(spec.quote);
     let mut candles = Vec::new();
+    // Whole candles whose start lies in [startTime, endTime): a candle is never cut short, so
+    // the one in progress holds every trade so far, including this second's.
     let in_range = market.trades.iter().filter(|t| {
-        let s = t.time.0 / 1_000_000;
-        s >= start && s < end
+        let (candle_start, _) = interval.bounds(t.time.0 / 1_000_000);
+        candle_start >= start && candle_start < end
     });
     let mut current: Option<(u64, u64, Vec<TradeView>)> = None;
     let mut flush = |candle: (u64, u64, Vec<TradeView>)| {

@@ -313,6 +313,9 @@ pub async fn open_orders(
             Some(symbol) => Some(request::market(&views, symbol)?.id),
             None => None,
         };
+        if !request::selects_spot(uri.query())? {
+            return Ok(json!([]));
+        }
         let orders = views
             .accounts
             .get(&caller.account)
@@ -445,6 +448,9 @@ pub async fn order_history(
             .map(|id| id.parse::<u64>())
             .transpose()
             .map_err(|_| ApiError::bad_request("orderId must be an integer"))?;
+        if !request::selects_spot(uri.query())? {
+            return Ok(json!([]));
+        }
         let Some(account) = views.accounts.get(&caller.account) else {
             return Ok(json!([]));
         };
@@ -493,6 +499,10 @@ pub async fn fill_history(
             .map(|id| id.parse::<u64>())
             .transpose()
             .map_err(|_| ApiError::bad_request("orderId must be an integer"))?;
+        let selected = request::selects_user_fills(params.get("fillType").map(String::as_str))?;
+        if !(selected && request::selects_spot(uri.query())?) {
+            return Ok(json!([]));
+        }
         let Some(account) = views.accounts.get(&caller.account) else {
             return Ok(json!([]));
         };

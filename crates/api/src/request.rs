@@ -229,3 +229,79 @@ pub fn amount(field: &'static str, text: &str, asset_decimals: u8) -> Result<Amo
     let unit = Decimal::unit(asset_decimals).map_err(|_| ApiError::bad_request("bad asset"))?;
     Ok(Amount(parse_units(field, text, unit)?))
 }
+
+/// Every value of query parameter `name`, in order; the venue takes some filters (`marketType`)
+/// repeated, which a map of parameters would collapse to one.
+pub fn query_values<'q>(query: Option<&'q str>, name: &str) -> Vec<&'q str> {
+    query
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+        .collect()
+}
+
+/// Market types a `marketType` filter may name.
+const MARKET_TYPES: [&str; 6] = ["SPOT", "PERP", "IPERP", "DATED", "PREDICTION", "RFQ"];
+
+/// Whether a `marketType` filter (absent, once or repeated) selects spot markets, the only kind
+/// listed: a filter naming only other types selects nothing.
+pub fn selects_spot(query: Option<&str>) -> Result<bool, ApiError> {
+    let types = query_values(query, "marketType");
+    if let Some(unknown) = types.iter().find(|t| !MARKET_TYPES.contains(t)) {
+        return Err(ApiError::bad_request(format!(
+            "marketType must be one of {}, not {unknown}",
+            MARKET_TYPES.join(", ")
+        )));
+    }
+    Ok(types.is_empty() || types.contains(&"SPOT"))
+}
+
+/// Fill types a `fillType` filter may name.
+const FILL_TYPES: [&str; 8] = [
+    "User",
+    "BookLiquidation",
+    "Adl",
+    "Backstop",
+    "Liquidation",
+    "AllLiquidation",
+    "CollateralConversion",
+    "CollateralConversionAndSpotLiquidation",
+];
+
+/// Whether a `fillType` filter selects ordinary user fills, the only kind there is yet.
+pub fn selects_user_fills(fill_type: Option<&str>) -> Result<bool, ApiError> {
+    match fill_type {
+        None | Some("User") => Ok(true),
+        Some(other) if FILL_TYPES.contains(&other) => Ok(false),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "fillType must be one of {}, not {other}",
+            FILL_TYPES.join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn market_type_filters_select_spot_only_when_named() {
+        assert_eq!(selects_spot(None), Ok(true));
+        assert_eq!(selects_spot(Some("symbol=SOL_USDC")), Ok(true));
+        assert_eq!(selects_spot(Some("marketType=SPOT")), Ok(true));
+        assert_eq!(selects_spot(Some("marketType=PERP&marketType=SPOT")), Ok(true));
+        assert_eq!(selects_spot(Some("marketType=SPOT&marketType=PERP")), Ok(true));
+        assert_eq!(selects_spot(Some("marketType=PERP")), Ok(false));
+        assert!(selects_spot(Some("marketType=spot")).is_err());
+    }
+
+    #[test]
+    fn fill_type_filters_select_user_fills() {
+        assert_eq!(selects_user_fills(None), Ok(true));
+        assert_eq!(selects_user_fills(Some("User")), Ok(true));
+        assert_eq!(selects_user_fills(Some("Liquidation")), Ok(false));
+        assert!(selects_user_fills(Some("Allliquidation")).is_err());
+    }
+}

@@ -138,6 +138,9 @@ fn engine_apply(c: &mut Criterion) {
         group.finish();
         let seconds = total_time.get().as_secs_f64();
         let commands = total_commands.get() as f64;
+        if commands == 0.0 {
+            continue; // filtered out
+        }
         println!(
             "engine/{}: {:.2} M commands/s, {:.0} ns/command mean",
             f.name,
