@@ -16,11 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -40,19 +36,11 @@ impl ApiError {
     }
 
     pub fn busy() -> ApiError {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TOO_MANY_REQUESTS",
-            "Server is busy, try again",
-        )
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "TOO_MANY_REQUESTS", "Server is busy, try again")
     }
 
     pub fn unavailable() -> ApiError {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "SERVER_ERROR",
-            "The exchange is shutting down",
-        )
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "SERVER_ERROR", "The exchange is shutting down")
     }
 }
 

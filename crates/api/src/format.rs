@@ -37,15 +37,7 @@ fn parts(time: Timestamp) -> (i64, u32, u32, u64, u64, u64, u64) {
     let seconds = micros / 1_000_000;
     let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
     let of_day = seconds % 86_400;
-    (
-        year,
-        month,
-        day,
-        of_day / 3_600,
-        of_day % 3_600 / 60,
-        of_day % 60,
-        micros % 1_000_000,
-    )
+    (year, month, day, of_day / 3_600, of_day % 3_600 / 60, of_day % 60, micros % 1_000_000)
 }
 
 /// `2025-07-27T17:39:00.092`: naive UTC with milliseconds (fills, order history, deposits).
@@ -104,10 +96,7 @@ mod month_tests {
         for (year, month) in [(1970, 1), (2024, 2), (2024, 3), (2025, 12), (2026, 11)] {
             let start = month_start(year, month);
             assert_eq!(year_month(start), (year, month));
-            assert_eq!(
-                kline_time(Timestamp(start * 1_000_000)),
-                format!("{year:04}-{month:02}-01 00:00:00")
-            );
+            assert_eq!(kline_time(Timestamp(start * 1_000_000)), format!("{year:04}-{month:02}-01 00:00:00"));
         }
     }
 }

@@ -38,11 +38,7 @@ pub struct Gateway {
 impl Gateway {
     /// `submit` queues a command under a ticket; outcomes come back through [`Gateway::complete`].
     pub fn new(submit: impl Fn(u64, Command) -> Result<(), SubmitError> + Send + Sync + 'static) -> Gateway {
-        Gateway {
-            submit: Box::new(submit),
-            next_ticket: AtomicU64::new(1),
-            waiting: Mutex::new(HashMap::new()),
-        }
+        Gateway { submit: Box::new(submit), next_ticket: AtomicU64::new(1), waiting: Mutex::new(HashMap::new()) }
     }
 
     /// Submits a command and waits until it is durable and applied.

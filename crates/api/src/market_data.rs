@@ -20,9 +20,7 @@ use crate::wire;
 type Params = Query<HashMap<String, String>>;
 
 fn market_of<'v>(views: &'v Views, params: &HashMap<String, String>) -> Result<&'v MarketView, ApiError> {
-    let symbol = params
-        .get("symbol")
-        .ok_or_else(|| ApiError::bad_request("Missing parameter `symbol`"))?;
+    let symbol = params.get("symbol").ok_or_else(|| ApiError::bad_request("Missing parameter `symbol`"))?;
     views.market_by_symbol(symbol).ok_or_else(ApiError::invalid_symbol)
 }
 
@@ -40,11 +38,7 @@ impl IntoResponse for ParamError {
 }
 
 fn parse_error(name: &'static str, detail: &str) -> Response {
-    ParamError {
-        name,
-        detail: detail.to_string(),
-    }
-    .into_response()
+    ParamError { name, detail: detail.to_string() }.into_response()
 }
 
 fn respond(result: Result<Value, ApiError>) -> Response {
@@ -72,10 +66,7 @@ pub async fn markets(State(state): State<Shared>, RawQuery(query): RawQuery) -> 
         Err(error) => return error.into_response(),
     }
     let views = state.model.read();
-    Json(Value::Array(
-        views.markets.iter().map(|m| wire::market(&views, &m.spec)).collect(),
-    ))
-    .into_response()
+    Json(Value::Array(views.markets.iter().map(|m| wire::market(&views, &m.spec)).collect())).into_response()
 }
 
 pub async fn market(State(state): State<Shared>, Query(params): Params) -> Response {
@@ -88,10 +79,7 @@ pub async fn depth(State(state): State<Shared>, Query(params): Params) -> Respon
         None => 1_000,
         Some(text @ ("5" | "10" | "20" | "50" | "100" | "500" | "1000")) => text.parse().unwrap_or(1_000),
         Some(_) => {
-            return parse_error(
-                "limit",
-                "failed to parse \"DepthLimit\": Expect a valid enumeration value.",
-            );
+            return parse_error("limit", "failed to parse \"DepthLimit\": Expect a valid enumeration value.");
         }
     };
     let (spec, depth) = {
@@ -110,10 +98,7 @@ fn limit_param(params: &HashMap<String, String>, default: usize, max: usize) -> 
         None => Ok(default),
         Some(text) => match text.parse::<usize>() {
             Ok(n) if n <= max => Ok(n),
-            _ => Err(ParamError {
-                name: "limit",
-                detail: format!("expected an integer up to {max}"),
-            }),
+            _ => Err(ParamError { name: "limit", detail: format!("expected an integer up to {max}") }),
         },
     }
 }
@@ -148,13 +133,7 @@ fn trade_list(views: &Views, market: &MarketView, offset: usize, limit: usize) -
     };
     let end = market.trades.len().saturating_sub(offset);
     let start = end.saturating_sub(limit);
-    Value::Array(
-        market
-            .trades
-            .range(start..end)
-            .map(|t| wire::trade(&market.spec, quote, t))
-            .collect(),
-    )
+    Value::Array(market.trades.range(start..end).map(|t| wire::trade(&market.spec, quote, t)).collect())
 }
 
 /// Open, high, low, close, volumes and count of a run of trades.
@@ -217,10 +196,7 @@ fn ticker_of(views: &Views, market: &MarketView, window_micros: u64, now: Timest
         None => {
             // Every ticker field is a required decimal: a market that never traded shows zeros
             // (typed clients such as bpx-api-client reject nulls here).
-            let last = market
-                .trades
-                .back()
-                .map_or_else(|| "0".to_string(), |t| format::price(spec, t.price));
+            let last = market.trades.back().map_or_else(|| "0".to_string(), |t| format::price(spec, t.price));
             json!({
                 "symbol": spec.symbol.as_str(),
                 "firstPrice": last,
@@ -268,14 +244,7 @@ pub async fn tickers(State(state): State<Shared>, Query(params): Params) -> Resp
     };
     let views = state.model.read();
     let now = now();
-    Json(Value::Array(
-        views
-            .markets
-            .iter()
-            .map(|m| ticker_of(&views, m, window, now))
-            .collect(),
-    ))
-    .into_response()
+    Json(Value::Array(views.markets.iter().map(|m| ticker_of(&views, m, window, now)).collect())).into_response()
 }
 
 /// A kline interval: a fixed length in seconds, or calendar months.
@@ -328,10 +297,7 @@ impl Interval {
 
 pub async fn klines(State(state): State<Shared>, Query(params): Params) -> Response {
     let Some(interval) = params.get("interval").and_then(|i| interval(i)) else {
-        return parse_error(
-            "interval",
-            "failed to parse \"KlineInterval\": Expect a valid enumeration value.",
-        );
+        return parse_error("interval", "failed to parse \"KlineInterval\": Expect a valid enumeration value.");
     };
     let Some(Ok(start)) = params.get("startTime").map(|s| s.parse::<u64>()) else {
         return parse_error("startTime", "expected epoch seconds");

@@ -171,9 +171,7 @@ pub async fn place_batch(
     let result = async {
         let caller = signed(&state, &method, &uri, &headers, &body)?;
         let body = json_body(&body)?;
-        let items = body
-            .as_array()
-            .ok_or_else(|| ApiError::bad_request("Request body must be a JSON array"))?;
+        let items = body.as_array().ok_or_else(|| ApiError::bad_request("Request body must be a JSON array"))?;
         if items.is_empty() || items.len() > MAX_BATCH {
             return Err(ApiError::bad_request(format!("A batch holds 1 to {MAX_BATCH} orders")));
         }
@@ -253,15 +251,8 @@ pub async fn cancel_order(
         let (command, before) = {
             let views = state.model.read();
             let spec = *request::market(&views, &fields.required_text("symbol")?)?;
-            let command = Command::CancelOrder {
-                account: caller.account,
-                market: spec.id,
-                target,
-            };
-            (
-                command,
-                find_open(&views, caller.account, &spec, target).map(|o| (spec, o)),
-            )
+            let command = Command::CancelOrder { account: caller.account, market: spec.id, target };
+            (command, find_open(&views, caller.account, &spec, target).map(|o| (spec, o)))
         };
         let reply = state.gateway.execute(command).await?;
         let events = reply.result.map_err(|reject| match reject {
@@ -280,14 +271,7 @@ pub async fn cancel_order(
 /// Copies the final state an `OrderClosed` event reports into `order`.
 fn apply_closed(order: &mut OrderView, events: &[Event]) {
     for event in events {
-        if let Event::OrderClosed {
-            order: id,
-            status,
-            reason,
-            executed,
-            executed_quote,
-            ..
-        } = *event
+        if let Event::OrderClosed { order: id, status, reason, executed, executed_quote, .. } = *event
             && id == order.id
         {
             order.status = status;
@@ -358,27 +342,18 @@ pub async fn cancel_all(
                 // No conditional orders exist yet, so there is nothing to cancel.
                 "ConditionalOrder" => return Ok(json!([])),
                 _ => {
-                    return Err(ApiError::bad_request(
-                        "orderType must be RestingLimitOrder or ConditionalOrder",
-                    ));
+                    return Err(ApiError::bad_request("orderType must be RestingLimitOrder or ConditionalOrder"));
                 }
             }
         }
-        let reply = state
-            .gateway
-            .execute(Command::CancelAll {
-                account: caller.account,
-                market: spec.id,
-            })
-            .await?;
+        let reply = state.gateway.execute(Command::CancelAll { account: caller.account, market: spec.id }).await?;
         let events = reply.result.map_err(ApiError::from)?;
         let views = state.model.read();
         let cancelled: Vec<Value> = before
             .into_iter()
             .filter_map(|mut order| {
-                let closed = events
-                    .iter()
-                    .any(|e| matches!(e, Event::OrderClosed { order: id, .. } if *id == order.id));
+                let closed =
+                    events.iter().any(|e| matches!(e, Event::OrderClosed { order: id, .. } if *id == order.id));
                 closed.then(|| {
                     apply_closed(&mut order, &events);
                     wire::order(&views, &spec, &order)
@@ -413,11 +388,7 @@ fn page(params: &HashMap<String, String>) -> Result<Page, ApiError> {
         Some("Asc") => true,
         Some(_) => return Err(ApiError::bad_request("sortDirection must be Asc or Desc")),
     };
-    Ok(Page {
-        limit: number("limit", 100, 1_000)?,
-        offset: number("offset", 0, usize::MAX)?,
-        ascending,
-    })
+    Ok(Page { limit: number("limit", 100, 1_000)?, offset: number("offset", 0, usize::MAX)?, ascending })
 }
 
 fn paginate<T>(mut items: Vec<T>, page: &Page) -> Vec<T> {
@@ -516,12 +487,7 @@ pub async fn fill_history(
         Ok(Value::Array(
             paginate(fills, &page)
                 .into_iter()
-                .filter_map(|f| {
-                    views
-                        .markets
-                        .get(usize::from(f.market.0))
-                        .map(|m| wire::fill(&views, &m.spec, f))
-                })
+                .filter_map(|f| views.markets.get(usize::from(f.market.0)).map(|m| wire::fill(&views, &m.spec, f)))
                 .collect(),
         ))
     })())

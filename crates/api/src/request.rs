@@ -45,8 +45,7 @@ impl<'a> Fields<'a> {
     }
 
     pub fn required_text(&self, name: &'static str) -> Result<String, ApiError> {
-        self.text(name)?
-            .ok_or_else(|| ApiError::bad_request(format!("Missing field `{name}`")))
+        self.text(name)?.ok_or_else(|| ApiError::bad_request(format!("Missing field `{name}`")))
     }
 
     pub fn flag(&self, name: &'static str) -> Result<bool, ApiError> {
@@ -70,18 +69,13 @@ impl<'a> Fields<'a> {
         };
         match parsed {
             Some(v) if v <= max => Ok(Some(v)),
-            _ => Err(ApiError::bad_request(format!(
-                "{name} must be an integer between 0 and {max}"
-            ))),
+            _ => Err(ApiError::bad_request(format!("{name} must be an integer between 0 and {max}"))),
         }
     }
 }
 
 pub fn market<'v>(views: &'v Views, symbol: &str) -> Result<&'v MarketSpec, ApiError> {
-    views
-        .market_by_symbol(symbol)
-        .map(|m| &m.spec)
-        .ok_or_else(ApiError::invalid_symbol)
+    views.market_by_symbol(symbol).map(|m| &m.spec).ok_or_else(ApiError::invalid_symbol)
 }
 
 pub fn side(text: &str) -> Result<Side, ApiError> {
@@ -97,9 +91,7 @@ fn self_trade_prevention(text: Option<String>) -> Result<SelfTradePrevention, Ap
         None | Some("RejectTaker") => Ok(SelfTradePrevention::RejectTaker),
         Some("RejectMaker") => Ok(SelfTradePrevention::RejectMaker),
         Some("RejectBoth") => Ok(SelfTradePrevention::RejectBoth),
-        Some(_) => Err(ApiError::bad_request(
-            "selfTradePrevention must be RejectTaker, RejectMaker or RejectBoth",
-        )),
+        Some(_) => Err(ApiError::bad_request("selfTradePrevention must be RejectTaker, RejectMaker or RejectBoth")),
     }
 }
 
@@ -113,20 +105,14 @@ fn time_in_force(text: Option<String>, post_only: bool) -> Result<TimeInForce, A
     match (tif, post_only) {
         (_, false) => Ok(tif),
         (TimeInForce::Gtc, true) => Ok(TimeInForce::PostOnly),
-        (_, true) => Err(ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "INVALID_ORDER",
-            "postOnly orders must be GTC",
-        )),
+        (_, true) => {
+            Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "INVALID_ORDER", "postOnly orders must be GTC"))
+        }
     }
 }
 
 fn not_yet(feature: &str) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::BAD_REQUEST,
-        "NOT_IMPLEMENTED",
-        format!("{feature} is not supported yet"),
-    )
+    ApiError::new(axum::http::StatusCode::BAD_REQUEST, "NOT_IMPLEMENTED", format!("{feature} is not supported yet"))
 }
 
 /// `OrderExecutePayload` to a `PlaceOrder` command for `account`.
@@ -134,12 +120,7 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
     let fields = Fields::new(body)?;
     let spec = market(views, &fields.required_text("symbol")?)?;
     let side = side(&fields.required_text("side")?)?;
-    for trigger in [
-        "triggerPrice",
-        "triggerQuantity",
-        "stopLossTriggerPrice",
-        "takeProfitTriggerPrice",
-    ] {
+    for trigger in ["triggerPrice", "triggerQuantity", "stopLossTriggerPrice", "takeProfitTriggerPrice"] {
         if fields.has(trigger) {
             return Err(not_yet("Conditional orders"));
         }
@@ -156,16 +137,11 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
             return Err(not_yet("Spot margin"));
         }
     }
-    let client_id = fields
-        .integer("clientId", u64::from(u32::MAX))?
-        .map(|c| ClientId(c as u32));
+    let client_id = fields.integer("clientId", u64::from(u32::MAX))?.map(|c| ClientId(c as u32));
     let stp = self_trade_prevention(fields.text("selfTradePrevention")?)?;
     let post_only = fields.flag("postOnly")?;
     let tif = time_in_force(fields.text("timeInForce")?, post_only)?;
-    let quantity = fields
-        .text("quantity")?
-        .map(|q| parse_units("quantity", &q, spec.step_size))
-        .transpose()?;
+    let quantity = fields.text("quantity")?.map(|q| parse_units("quantity", &q, spec.step_size)).transpose()?;
     let order_spec = match fields.required_text("orderType")?.as_str() {
         "Limit" => {
             if fields.has("quoteQuantity") {
@@ -173,11 +149,7 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
             }
             let price = parse_units("price", &fields.required_text("price")?, spec.tick_size)?;
             let quantity = quantity.ok_or_else(|| ApiError::bad_request("Missing field `quantity`"))?;
-            OrderSpec::Limit {
-                price: Ticks(price),
-                quantity: Lots(quantity),
-                time_in_force: tif,
-            }
+            OrderSpec::Limit { price: Ticks(price), quantity: Lots(quantity), time_in_force: tif }
         }
         "Market" => {
             let quote = fields.text("quoteQuantity")?;
@@ -189,16 +161,11 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
                     MarketSize::Quote(Amount(parse_units("quoteQuantity", &quote, unit)?))
                 }
                 (Some(_), Some(_)) => {
-                    return Err(ApiError::bad_request(
-                        "Specify either quantity or quoteQuantity, not both",
-                    ));
+                    return Err(ApiError::bad_request("Specify either quantity or quoteQuantity, not both"));
                 }
                 (None, None) => return Err(ApiError::bad_request("Missing field `quantity` or `quoteQuantity`")),
             };
-            OrderSpec::Market {
-                size,
-                time_in_force: tif,
-            }
+            OrderSpec::Market { size, time_in_force: tif }
         }
         _ => return Err(ApiError::bad_request("orderType must be Limit or Market")),
     };
@@ -275,10 +242,9 @@ pub fn selects_user_fills(fill_type: Option<&str>) -> Result<bool, ApiError> {
     match fill_type {
         None | Some("User") => Ok(true),
         Some(other) if FILL_TYPES.contains(&other) => Ok(false),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "fillType must be one of {}, not {other}",
-            FILL_TYPES.join(", ")
-        ))),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("fillType must be one of {}, not {other}", FILL_TYPES.join(", "))))
+        }
     }
 }
 

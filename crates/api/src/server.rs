@@ -37,18 +37,12 @@ pub struct AppState {
 pub type Shared = Arc<AppState>;
 
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 pub fn router(state: Shared) -> Router {
     Router::new()
-        .route(
-            "/api/v1/status",
-            get(|| async { Json(json!({ "status": "Ok", "message": null })) }),
-        )
+        .route("/api/v1/status", get(|| async { Json(json!({ "status": "Ok", "message": null })) }))
         .route("/api/v1/ping", get(|| async { "pong" }))
         .route("/api/v1/time", get(|| async { now_ms().to_string() }))
         .route("/api/v1/assets", get(market_data::assets))
@@ -64,18 +58,8 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/klines", get(market_data::klines))
         .route("/api/v1/account", get(orders::account))
         .route("/api/v1/capital", get(orders::capital))
-        .route(
-            "/api/v1/order",
-            get(orders::query_order)
-                .post(orders::place_order)
-                .delete(orders::cancel_order),
-        )
-        .route(
-            "/api/v1/orders",
-            get(orders::open_orders)
-                .post(orders::place_batch)
-                .delete(orders::cancel_all),
-        )
+        .route("/api/v1/order", get(orders::query_order).post(orders::place_order).delete(orders::cancel_order))
+        .route("/api/v1/orders", get(orders::open_orders).post(orders::place_batch).delete(orders::cancel_all))
         .route("/wapi/v1/history/orders", get(orders::order_history))
         .route("/wapi/v1/history/fills", get(orders::fill_history))
         .route("/admin/v1/accounts", post(admin_create_account))
@@ -114,19 +98,12 @@ pub fn authenticate(
     body: &[u8],
 ) -> Result<Caller, ApiError> {
     let auth_headers = AuthHeaders::from_fn(|name| headers.get(name).and_then(|v| v.to_str().ok()));
-    let request = RequestParts {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query(),
-        body,
-    };
+    let request = RequestParts { method: method.as_str(), path: uri.path(), query: uri.query(), body };
     // The read lock is held only for the key lookup, never across the signature check.
-    let authenticated = state.auth.authenticate(&request, &auth_headers, now_ms(), |key| {
-        state.model.read().api_keys.get(key).copied()
-    })?;
-    Ok(Caller {
-        account: authenticated.account,
-    })
+    let authenticated = state
+        .auth
+        .authenticate(&request, &auth_headers, now_ms(), |key| state.model.read().api_keys.get(key).copied())?;
+    Ok(Caller { account: authenticated.account })
 }
 
 /// Parses a JSON body, refusing an empty or malformed one with a 400.
@@ -144,11 +121,7 @@ pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
     if !state.admin_token.is_empty() && constant_time_eq(presented.as_bytes(), state.admin_token.as_bytes()) {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            "Admin token required",
-        ))
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "Admin token required"))
     }
 }
 
@@ -167,29 +140,20 @@ async fn admin_create_account(State(state): State<Shared>, headers: HeaderMap, b
         let permissions = match body.get("permissions") {
             None | Some(Value::Null) => Permissions::ALL,
             Some(Value::Array(names)) => {
-                names
-                    .iter()
-                    .try_fold(Permissions::default(), |set, name| match name.as_str() {
-                        Some("read") => Ok(set.union(Permissions::READ)),
-                        Some("trade") => Ok(set.union(Permissions::TRADE)),
-                        Some("withdraw") => Ok(set.union(Permissions::WITHDRAW)),
-                        _ => Err(ApiError::bad_request("permissions are read, trade and withdraw")),
-                    })?
+                names.iter().try_fold(Permissions::default(), |set, name| match name.as_str() {
+                    Some("read") => Ok(set.union(Permissions::READ)),
+                    Some("trade") => Ok(set.union(Permissions::TRADE)),
+                    Some("withdraw") => Ok(set.union(Permissions::WITHDRAW)),
+                    _ => Err(ApiError::bad_request("permissions are read, trade and withdraw")),
+                })?
             }
             Some(_) => return Err(ApiError::bad_request("permissions must be an array")),
         };
-        let reply = state
-            .gateway
-            .execute(Command::CreateAccount { key, permissions })
-            .await?;
+        let reply = state.gateway.execute(Command::CreateAccount { key, permissions }).await?;
         let events = reply.result.map_err(ApiError::from)?;
         match events.first() {
             Some(rucksack_types::Event::AccountCreated { account, .. }) => Ok(Json(json!({ "accountId": account.0 }))),
-            _ => Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "SERVER_ERROR",
-                "account not created",
-            )),
+            _ => Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "SERVER_ERROR", "account not created")),
         }
     }
     .await;
@@ -203,9 +167,7 @@ async fn admin_deposit(State(state): State<Shared>, headers: HeaderMap, body: By
         let body = json_body(&body)?;
         let fields = crate::request::Fields::new(&body)?;
         let account = AccountId(
-            fields
-                .integer("accountId", u64::MAX)?
-                .ok_or_else(|| ApiError::bad_request("Missing field `accountId`"))?,
+            fields.integer("accountId", u64::MAX)?.ok_or_else(|| ApiError::bad_request("Missing field `accountId`"))?,
         );
         let symbol = fields.required_text("asset")?;
         let asset = state
@@ -218,15 +180,7 @@ async fn admin_deposit(State(state): State<Shared>, headers: HeaderMap, body: By
             .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset"))?;
         let amount = crate::request::amount("amount", &fields.required_text("amount")?, asset.decimals)?;
         let tx = tx_id(&fields.required_text("txId")?);
-        let reply = state
-            .gateway
-            .execute(Command::Deposit {
-                account,
-                asset: asset.id,
-                amount,
-                tx,
-            })
-            .await?;
+        let reply = state.gateway.execute(Command::Deposit { account, asset: asset.id, amount, tx }).await?;
         reply.result.map_err(ApiError::from)?;
         Ok::<_, ApiError>(Json(
             json!({ "accountId": account.0, "asset": symbol, "amount": crate::format::amount(&asset, amount) }),

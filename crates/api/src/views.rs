@@ -44,14 +44,8 @@ impl OrderView {
     pub fn new(id: OrderId, new: &NewOrder, created_at: Timestamp) -> OrderView {
         let (limit, quantity, quote_quantity) = match new.spec {
             OrderSpec::Limit { price, quantity, .. } => (Some(price), Some(quantity), None),
-            OrderSpec::Market {
-                size: MarketSize::Base(quantity),
-                ..
-            } => (None, Some(quantity), None),
-            OrderSpec::Market {
-                size: MarketSize::Quote(quote),
-                ..
-            } => (None, None, Some(quote)),
+            OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, Some(quantity), None),
+            OrderSpec::Market { size: MarketSize::Quote(quote), .. } => (None, None, Some(quote)),
         };
         OrderView {
             id,
@@ -92,21 +86,10 @@ pub fn placed_order(events: &[Event], time: Timestamp) -> Option<OrderView> {
             }
             Event::OrderRested { order, .. } => {
                 if let Some(view) = view.as_mut().filter(|v| v.id == order) {
-                    view.status = if view.executed.is_zero() {
-                        OrderStatus::New
-                    } else {
-                        OrderStatus::PartiallyFilled
-                    };
+                    view.status = if view.executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled };
                 }
             }
-            Event::OrderClosed {
-                order,
-                status,
-                reason,
-                executed,
-                executed_quote,
-                ..
-            } => {
+            Event::OrderClosed { order, status, reason, executed, executed_quote, .. } => {
                 if let Some(view) = view.as_mut().filter(|v| v.id == order) {
                     view.status = status;
                     view.expiry_reason = reason;
@@ -221,24 +204,14 @@ impl ReadModel {
     }
 
     pub fn publisher(&self) -> Publisher {
-        Publisher {
-            model: self.clone(),
-            pending: Vec::new(),
-            dirty_accounts: Vec::new(),
-            dirty_markets: Vec::new(),
-        }
+        Publisher { model: self.clone(), pending: Vec::new(), dirty_accounts: Vec::new(), dirty_markets: Vec::new() }
     }
 }
 
 fn depth_of(engine: &Engine, market: MarketId) -> Depth {
     let bids = engine.depth_top(market, Side::Bid, DEPTH_LEVELS);
     let asks = engine.depth_top(market, Side::Ask, DEPTH_LEVELS);
-    Depth {
-        bids,
-        asks,
-        update_id: engine.book_update_id(market),
-        time: engine.time(),
-    }
+    Depth { bids, asks, update_id: engine.book_update_id(market), time: engine.time() }
 }
 
 impl Publisher {
@@ -256,13 +229,7 @@ impl Publisher {
         self.dirty_markets.clear();
         let mut views = self.model.write();
         for (time, event) in self.pending.drain(..) {
-            fold(
-                &mut views,
-                time,
-                &event,
-                &mut self.dirty_accounts,
-                &mut self.dirty_markets,
-            );
+            fold(&mut views, time, &event, &mut self.dirty_accounts, &mut self.dirty_markets);
         }
         self.dirty_accounts.sort_unstable();
         self.dirty_accounts.dedup();
@@ -271,9 +238,7 @@ impl Publisher {
         let assets = views.assets.len();
         for account in &self.dirty_accounts {
             let view = views.accounts.entry(*account).or_default();
-            view.balances = (0..assets)
-                .map(|a| engine.balance(*account, AssetId(a as u16)))
-                .collect();
+            view.balances = (0..assets).map(|a| engine.balance(*account, AssetId(a as u16))).collect();
         }
         for market in &self.dirty_markets {
             if let Some(view) = views.markets.get_mut(usize::from(market.0)) {
@@ -289,23 +254,10 @@ fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<Ac
     match *event {
         Event::AssetListed(spec) => views.assets.push(spec),
         Event::MarketListed(spec) => {
-            views.markets.push(MarketView {
-                spec,
-                depth: Arc::new(Depth::default()),
-                trades: VecDeque::new(),
-            });
+            views.markets.push(MarketView { spec, depth: Arc::new(Depth::default()), trades: VecDeque::new() });
             markets.push(spec.id);
         }
-        Event::AccountCreated {
-            account,
-            key,
-            permissions,
-        }
-        | Event::ApiKeyAdded {
-            account,
-            key,
-            permissions,
-        } => {
+        Event::AccountCreated { account, key, permissions } | Event::ApiKeyAdded { account, key, permissions } => {
             views.api_keys.insert(key, (account, permissions));
             accounts.push(account);
         }
@@ -313,12 +265,7 @@ fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<Ac
         Event::OrderAccepted { order, new } => {
             accounts.push(new.account);
             // Held as open until the order's last event says otherwise.
-            views
-                .accounts
-                .entry(new.account)
-                .or_default()
-                .open
-                .insert(order, OrderView::new(order, &new, time));
+            views.accounts.entry(new.account).or_default().open.insert(order, OrderView::new(order, &new, time));
         }
         Event::Trade(trade) => {
             markets.push(trade.market);
@@ -339,20 +286,8 @@ fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<Ac
                 }
             }
             let sides = [
-                (
-                    trade.taker_account,
-                    trade.taker_order,
-                    trade.taker_side,
-                    trade.taker_fee,
-                    false,
-                ),
-                (
-                    trade.maker_account,
-                    trade.maker_order,
-                    trade.taker_side.opposite(),
-                    trade.maker_fee,
-                    true,
-                ),
+                (trade.taker_account, trade.taker_order, trade.taker_side, trade.taker_fee, false),
+                (trade.maker_account, trade.maker_order, trade.taker_side.opposite(), trade.maker_fee, true),
             ];
             for (account, order, side, fee, is_maker) in sides {
                 let view = views.accounts.entry(account).or_default();
@@ -380,27 +315,13 @@ fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<Ac
                 }
             }
         }
-        Event::OrderRested {
-            order, account, market, ..
-        } => {
+        Event::OrderRested { order, account, market, .. } => {
             markets.push(market);
             if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
-                open.status = if open.executed.is_zero() {
-                    OrderStatus::New
-                } else {
-                    OrderStatus::PartiallyFilled
-                };
+                open.status = if open.executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled };
             }
         }
-        Event::OrderClosed {
-            order,
-            account,
-            market,
-            status,
-            reason,
-            executed,
-            executed_quote,
-        } => {
+        Event::OrderClosed { order, account, market, status, reason, executed, executed_quote } => {
             markets.push(market);
             accounts.push(account);
             let view = views.accounts.entry(account).or_default();

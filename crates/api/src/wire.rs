@@ -120,10 +120,7 @@ fn order_fields(views: &Views, spec: &MarketSpec, order: &OrderView) -> serde_js
     put("price", json!(order.limit.map(|p| format::price(spec, p))));
     put("quantity", json!(order.quantity.map(|q| format::quantity(spec, q))));
     put("quoteQuantity", json!(order.quote_quantity.map(fmt_amount)));
-    put(
-        "postOnly",
-        json!(order.time_in_force == rucksack_types::TimeInForce::PostOnly),
-    );
+    put("postOnly", json!(order.time_in_force == rucksack_types::TimeInForce::PostOnly));
     for key in [
         "reduceOnly",
         "relatedOrderId",
@@ -156,10 +153,7 @@ pub fn order(views: &Views, spec: &MarketSpec, order: &OrderView) -> Value {
 pub fn order_history(views: &Views, spec: &MarketSpec, order: &OrderView) -> Value {
     let mut map = order_fields(views, spec, order);
     map.insert("createdAt".into(), json!(format::naive_datetime(order.created_at)));
-    map.insert(
-        "expiryReason".into(),
-        json!(order.expiry_reason.map(ExpiryReason::as_str)),
-    );
+    map.insert("expiryReason".into(), json!(order.expiry_reason.map(ExpiryReason::as_str)));
     Value::Object(map)
 }
 

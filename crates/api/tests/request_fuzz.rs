@@ -14,11 +14,7 @@ use rucksack_types::{
 use serde_json::{Value, json};
 
 fn venue() -> Views {
-    let asset = |id, name: &str, decimals| AssetSpec {
-        id: AssetId(id),
-        symbol: Symbol::new(name).unwrap(),
-        decimals,
-    };
+    let asset = |id, name: &str, decimals| AssetSpec { id: AssetId(id), symbol: Symbol::new(name).unwrap(), decimals };
     let spec = MarketSpec {
         id: MarketId(0),
         symbol: Symbol::new("SOL_USDC").unwrap(),
@@ -35,11 +31,7 @@ fn venue() -> Views {
     };
     Views {
         assets: vec![asset(0, "USDC", 6), asset(1, "SOL", 9)],
-        markets: vec![MarketView {
-            spec,
-            depth: Arc::new(Depth::default()),
-            trades: VecDeque::new(),
-        }],
+        markets: vec![MarketView { spec, depth: Arc::new(Depth::default()), trades: VecDeque::new() }],
         ..Views::default()
     }
 }

@@ -66,12 +66,7 @@ fn passive(rng: &mut SplitMix64, id: u64) -> Op {
         Side::Bid => MID - offset,
         Side::Ask => MID + offset,
     };
-    Op::Add {
-        id,
-        side,
-        price,
-        qty: rng.range(1, MAX_QTY),
-    }
+    Op::Add { id, side, price, qty: rng.range(1, MAX_QTY) }
 }
 
 fn apply(book: &mut OrderBook, op: Op) -> i64 {
@@ -120,12 +115,7 @@ fn scenario(resting: usize, seed: u64) -> Scenario {
             };
             let Some(limit) = limit else { continue };
             next_id += 1;
-            Op::Ioc {
-                id: next_id,
-                side,
-                limit,
-                qty: rng.range(1, MAX_QTY),
-            }
+            Op::Ioc { id: next_id, side, limit, qty: rng.range(1, MAX_QTY) }
         } else if add {
             next_id += 1;
             live.push(next_id);
@@ -148,14 +138,7 @@ fn scenario(resting: usize, seed: u64) -> Scenario {
         apply(&mut book, op);
         ops.push(op);
     }
-    Scenario {
-        resting,
-        prefill,
-        ops,
-        start,
-        end_len: book.len(),
-        end_best: (book.best_bid(), book.best_ask()),
-    }
+    Scenario { resting, prefill, ops, start, end_len: book.len(), end_best: (book.best_bid(), book.best_ask()) }
 }
 
 fn describe(s: &Scenario) {
@@ -214,36 +197,12 @@ mod theirs {
     #[inline]
     pub fn apply(book: &Book, op: Op) -> bool {
         match op {
-            Op::Add {
-                id,
-                side: s,
-                price,
-                qty,
-            } => book
-                .add_limit_order(
-                    Id::from_u64(id),
-                    price as u128,
-                    qty as u64,
-                    side(s),
-                    TimeInForce::Gtc,
-                    None,
-                )
+            Op::Add { id, side: s, price, qty } => book
+                .add_limit_order(Id::from_u64(id), price as u128, qty as u64, side(s), TimeInForce::Gtc, None)
                 .is_ok(),
             Op::Cancel { id } => matches!(book.cancel_order(Id::from_u64(id)), Ok(Some(_))),
-            Op::Ioc {
-                id,
-                side: s,
-                limit,
-                qty,
-            } => book
-                .add_limit_order(
-                    Id::from_u64(id),
-                    limit as u128,
-                    qty as u64,
-                    side(s),
-                    TimeInForce::Ioc,
-                    None,
-                )
+            Op::Ioc { id, side: s, limit, qty } => book
+                .add_limit_order(Id::from_u64(id), limit as u128, qty as u64, side(s), TimeInForce::Ioc, None)
                 .is_ok(),
         }
     }
@@ -269,10 +228,7 @@ mod theirs {
     }
 
     pub fn best(book: &Book) -> (Option<Ticks>, Option<Ticks>) {
-        (
-            book.best_bid().map(|p| Ticks(p as i64)),
-            book.best_ask().map(|p| Ticks(p as i64)),
-        )
+        (book.best_bid().map(|p| Ticks(p as i64)), book.best_ask().map(|p| Ticks(p as i64)))
     }
 }
 

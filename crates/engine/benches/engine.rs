@@ -69,15 +69,7 @@ fn flow(name: &'static str, mix: WorkloadMix, seed: u64) -> Flow {
         }
         commands.push(command);
     }
-    Flow {
-        name,
-        start,
-        commands,
-        kinds: (places, cancels, other),
-        refused,
-        events,
-        end_resting: engine.open_orders(),
-    }
+    Flow { name, start, commands, kinds: (places, cancels, other), refused, events, end_resting: engine.open_orders() }
 }
 
 fn run(engine: &mut Engine, commands: &[Sequenced]) -> usize {

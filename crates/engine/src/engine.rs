@@ -112,29 +112,11 @@ impl Engine {
             Command::ListAsset(spec) => self.list_asset(spec),
             Command::ListMarket(spec) => self.list_market(spec),
             Command::CreateAccount { key, permissions } => self.create_account(*key, *permissions),
-            Command::AddApiKey {
-                account,
-                key,
-                permissions,
-            } => self.add_api_key(*account, *key, *permissions),
-            Command::Deposit {
-                account,
-                asset,
-                amount,
-                tx,
-            } => self.deposit(*account, *asset, *amount, *tx),
-            Command::Withdraw {
-                account,
-                asset,
-                amount,
-                tx,
-            } => self.withdraw(*account, *asset, *amount, *tx),
+            Command::AddApiKey { account, key, permissions } => self.add_api_key(*account, *key, *permissions),
+            Command::Deposit { account, asset, amount, tx } => self.deposit(*account, *asset, *amount, *tx),
+            Command::Withdraw { account, asset, amount, tx } => self.withdraw(*account, *asset, *amount, *tx),
             Command::PlaceOrder(order) => self.place_order(order),
-            Command::CancelOrder {
-                account,
-                market,
-                target,
-            } => self.cancel_order(*account, *market, *target),
+            Command::CancelOrder { account, market, target } => self.cancel_order(*account, *market, *target),
             Command::CancelAll { account, market } => self.cancel_all(*account, *market),
         };
         if self.check_invariants
@@ -268,11 +250,7 @@ impl Engine {
         let base = self.assets.get(usize::from(spec.base.0)).ok_or(Reject::UnknownAsset)?;
         let quote = self.assets.get(usize::from(spec.quote.0)).ok_or(Reject::UnknownAsset)?;
         let scale = spec.scale(base, quote).map_err(Reject::InvalidSpec)?;
-        self.markets.push(Market {
-            spec: *spec,
-            scale,
-            book: Book::default(),
-        });
+        self.markets.push(Market { spec: *spec, scale, book: Book::default() });
         self.events.push(Event::MarketListed(*spec));
         Ok(())
     }
@@ -284,11 +262,7 @@ impl Engine {
         let account = self.ledger.next_account_id();
         self.ledger.find_or_open(account);
         self.ledger.api_keys.insert(key, (account, permissions));
-        self.events.push(Event::AccountCreated {
-            account,
-            key,
-            permissions,
-        });
+        self.events.push(Event::AccountCreated { account, key, permissions });
         Ok(())
     }
 
@@ -300,11 +274,7 @@ impl Engine {
             return Err(Reject::DuplicateApiKey);
         }
         self.ledger.api_keys.insert(key, (account, permissions));
-        self.events.push(Event::ApiKeyAdded {
-            account,
-            key,
-            permissions,
-        });
+        self.events.push(Event::ApiKeyAdded { account, key, permissions });
         Ok(())
     }
 
@@ -340,12 +310,7 @@ impl Engine {
         self.ledger.balance_mut(index, asset).available.0 += amount.0;
         self.ledger.custody[asset_index].deposited += i128::from(amount.0);
         self.ledger.deposits_seen.insert(tx);
-        self.events.push(Event::Deposited {
-            account,
-            asset,
-            amount,
-            tx,
-        });
+        self.events.push(Event::Deposited { account, asset, amount, tx });
         Ok(())
     }
 
@@ -365,31 +330,18 @@ impl Engine {
         balance.available.0 -= amount.0;
         self.ledger.custody[asset_index].withdrawn += i128::from(amount.0);
         self.ledger.withdrawals_seen.insert(tx);
-        self.events.push(Event::Withdrawn {
-            account,
-            asset,
-            amount,
-            tx,
-        });
+        self.events.push(Event::Withdrawn { account, asset, amount, tx });
         Ok(())
     }
 
     fn asset_index(&self, asset: AssetId) -> Result<usize, Reject> {
         let index = usize::from(asset.0);
-        if index < self.assets.len() {
-            Ok(index)
-        } else {
-            Err(Reject::UnknownAsset)
-        }
+        if index < self.assets.len() { Ok(index) } else { Err(Reject::UnknownAsset) }
     }
 
     pub(crate) fn market_index(&self, market: MarketId) -> Result<usize, Reject> {
         let index = usize::from(market.0);
-        if index < self.markets.len() {
-            Ok(index)
-        } else {
-            Err(Reject::UnknownMarket)
-        }
+        if index < self.markets.len() { Ok(index) } else { Err(Reject::UnknownMarket) }
     }
 
     fn cancel_order(&mut self, account: AccountId, market: MarketId, target: CancelTarget) -> Result<(), Reject> {
@@ -447,9 +399,7 @@ impl Engine {
         let order = self.orders.get(handle).clone();
         let market_index = usize::from(order.market.0);
         // Unwrap-free: this reservation was computed successfully when the order was locked.
-        let released = self
-            .reservation(market_index, order.side, order.price, order.remaining)
-            .unwrap_or_default();
+        let released = self.reservation(market_index, order.side, order.price, order.remaining).unwrap_or_default();
         let asset = self.side_asset(market_index, order.side);
         let balance = self.ledger.balance_mut(order.account, asset);
         balance.locked.0 -= released.0;
@@ -472,13 +422,7 @@ impl Engine {
     pub(crate) fn forget_resting(&mut self, handle: Handle) {
         let (id, account, client_id, prev, next) = {
             let order = self.orders.get(handle);
-            (
-                order.id,
-                order.account,
-                order.client_id,
-                order.account_prev,
-                order.account_next,
-            )
+            (order.id, order.account, order.client_id, order.account_prev, order.account_next)
         };
         self.order_index.remove(&id);
         if let Some(client_id) = client_id {

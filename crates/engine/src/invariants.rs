@@ -44,11 +44,7 @@ impl Engine {
         for (market_index, market) in self.markets.iter().enumerate() {
             let book = &market.book;
             if let (Some(bid), Some(ask)) = (book.best_bid(), book.best_ask()) {
-                ensure!(
-                    bid < ask,
-                    "market {} is crossed: bid {bid} >= ask {ask}",
-                    market.spec.symbol
-                );
+                ensure!(bid < ask, "market {} is crossed: bid {bid} >= ask {ask}", market.spec.symbol);
             }
             for side in [Side::Bid, Side::Ask] {
                 let asset = usize::from(self.side_asset(market_index, side).0);
@@ -59,21 +55,9 @@ impl Engine {
                     while handle != NIL {
                         let order = self.orders.get(handle);
                         ensure!(order.prev == prev, "broken level links at order {}", order.id);
-                        ensure!(
-                            order.price == price && order.side == side,
-                            "order {} on the wrong level",
-                            order.id
-                        );
-                        ensure!(
-                            order.remaining.is_positive(),
-                            "order {} rests with nothing left",
-                            order.id
-                        );
-                        ensure!(
-                            self.order_index.get(&order.id) == Some(&handle),
-                            "order {} not indexed",
-                            order.id
-                        );
+                        ensure!(order.price == price && order.side == side, "order {} on the wrong level", order.id);
+                        ensure!(order.remaining.is_positive(), "order {} rests with nothing left", order.id);
+                        ensure!(self.order_index.get(&order.id) == Some(&handle), "order {} not indexed", order.id);
                         let reserved = self
                             .reservation(market_index, side, order.price, order.remaining)
                             .map_err(|e| InvariantViolation(format!("reservation of order {}: {e}", order.id)))?;
@@ -92,11 +76,7 @@ impl Engine {
                 }
             }
         }
-        ensure!(
-            resting == self.orders.live(),
-            "{} orders in the arena, {resting} on books",
-            self.orders.live()
-        );
+        ensure!(resting == self.orders.live(), "{} orders in the arena, {resting} on books", self.orders.live());
         ensure!(
             resting == self.order_index.len(),
             "order index holds {} entries for {resting} orders",
@@ -109,11 +89,7 @@ impl Engine {
             let mut last_id = 0u64;
             while handle != NIL {
                 let order = self.orders.get(handle);
-                ensure!(
-                    order.account as usize == index,
-                    "order {} on another account's list",
-                    order.id
-                );
+                ensure!(order.account as usize == index, "order {} on another account's list", order.id);
                 ensure!(order.id.0 > last_id, "account {} orders out of id order", account.id);
                 last_id = order.id.0;
                 listed += 1;
@@ -123,10 +99,7 @@ impl Engine {
         ensure!(listed == resting, "account lists hold {listed} orders, books {resting}");
 
         for (key, (account, _)) in &self.ledger.api_keys {
-            ensure!(
-                self.ledger.find(*account).is_some(),
-                "API key {key:?} belongs to no account"
-            );
+            ensure!(self.ledger.find(*account).is_some(), "API key {key:?} belongs to no account");
         }
 
         for asset in 0..assets {
@@ -148,10 +121,7 @@ impl Engine {
                 total += i128::from(balance.available.0) + i128::from(balance.locked.0);
             }
             let (fees, dust) = (self.ledger.fees[asset], self.ledger.dust[asset]);
-            ensure!(
-                fees >= Amount::ZERO && dust >= Amount::ZERO,
-                "house accounts negative for asset {asset}"
-            );
+            ensure!(fees >= Amount::ZERO && dust >= Amount::ZERO, "house accounts negative for asset {asset}");
             total += i128::from(fees.0) + i128::from(dust.0);
             let custody = self.ledger.custody[asset];
             ensure!(

@@ -51,24 +51,15 @@ impl Engine {
         let market_index = self.market_index(new.market)?;
         let account = self.ledger.find(new.account).ok_or(Reject::InsufficientFunds)?;
         self.validate(market_index, new)?;
-        if new
-            .client_id
-            .is_some_and(|client_id| self.client_index.contains_key(&(account, client_id)))
-        {
+        if new.client_id.is_some_and(|client_id| self.client_index.contains_key(&(account, client_id))) {
             return Err(Reject::DuplicateClientId);
         }
         let market = &self.markets[market_index];
         let time_in_force = new.spec.time_in_force();
         let (limit, quantity, quote_budget) = match new.spec {
             OrderSpec::Limit { price, quantity, .. } => (Some(price), quantity, None),
-            OrderSpec::Market {
-                size: MarketSize::Base(quantity),
-                ..
-            } => (None, quantity, None),
-            OrderSpec::Market {
-                size: MarketSize::Quote(budget),
-                ..
-            } => (None, Lots::MAX, Some(budget)),
+            OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, quantity, None),
+            OrderSpec::Market { size: MarketSize::Quote(budget), .. } => (None, Lots::MAX, Some(budget)),
         };
         if time_in_force == TimeInForce::PostOnly {
             let crosses = match (new.side, limit) {
@@ -113,14 +104,7 @@ impl Engine {
         self.next_order_id += 1;
         self.events.push(Event::OrderAccepted { order: id, new: *new });
         if killed {
-            self.push_closed(
-                id,
-                new,
-                OrderStatus::Expired,
-                Some(ExpiryReason::FillOrKill),
-                Lots::ZERO,
-                Amount::ZERO,
-            );
+            self.push_closed(id, new, OrderStatus::Expired, Some(ExpiryReason::FillOrKill), Lots::ZERO, Amount::ZERO);
             return Ok(());
         }
         if let Funding::Reserved { per_lot } = funding {
@@ -163,22 +147,12 @@ impl Engine {
                 }
                 check_quantity(quantity)
             }
-            OrderSpec::Market {
-                time_in_force: TimeInForce::PostOnly,
-                ..
-            } => Err(Reject::PostOnlyMarketOrder),
-            OrderSpec::Market {
-                size: MarketSize::Base(quantity),
-                ..
-            } => check_quantity(quantity),
-            OrderSpec::Market {
-                size: MarketSize::Quote(_),
-                time_in_force: TimeInForce::Fok,
-            } => Err(Reject::FillOrKillQuoteQuantity),
-            OrderSpec::Market {
-                size: MarketSize::Quote(budget),
-                ..
-            } => {
+            OrderSpec::Market { time_in_force: TimeInForce::PostOnly, .. } => Err(Reject::PostOnlyMarketOrder),
+            OrderSpec::Market { size: MarketSize::Base(quantity), .. } => check_quantity(quantity),
+            OrderSpec::Market { size: MarketSize::Quote(_), time_in_force: TimeInForce::Fok } => {
+                Err(Reject::FillOrKillQuoteQuantity)
+            }
+            OrderSpec::Market { size: MarketSize::Quote(budget), .. } => {
                 if budget.is_positive() {
                     Ok(())
                 } else {
@@ -336,12 +310,8 @@ impl Engine {
         // Overflow is impossible here: the market's largest notional was checked at listing.
         let paid = scale.quote_amount(price, lots, Rounding::Up).unwrap_or_default();
         let received = scale.quote_amount(price, lots, Rounding::Down).unwrap_or_default();
-        let taker_fee = scale
-            .fee(price, lots, market.spec.taker_fee_bps, Rounding::Up)
-            .unwrap_or_default();
-        let maker_fee = scale
-            .fee(price, lots, market.spec.maker_fee_bps, Rounding::Up)
-            .unwrap_or_default();
+        let taker_fee = scale.fee(price, lots, market.spec.taker_fee_bps, Rounding::Up).unwrap_or_default();
+        let maker_fee = scale.fee(price, lots, market.spec.maker_fee_bps, Rounding::Up).unwrap_or_default();
         let maker_order = self.orders.get(handle).clone();
         let maker_per_lot = match maker_order.side {
             Side::Bid => bid_reservation_per_lot(market, maker_order.price).unwrap_or_default(),

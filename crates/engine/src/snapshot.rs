@@ -114,11 +114,7 @@ impl Engine {
         engine.next_order_id = r.u64()?;
         let asset_count = r.u32()?;
         for _ in 0..asset_count {
-            let spec = AssetSpec {
-                id: AssetId(r.u16()?),
-                symbol: r.symbol()?,
-                decimals: r.u8()?,
-            };
+            let spec = AssetSpec { id: AssetId(r.u16()?), symbol: r.symbol()?, decimals: r.u8()? };
             if usize::from(spec.id.0) != engine.assets.len() {
                 return Err(SnapshotError::Inconsistent("asset ids are not dense"));
             }
@@ -131,17 +127,11 @@ impl Engine {
         let market_count = r.u32()?;
         for _ in 0..market_count {
             let spec = decode_market_spec(&mut r)?;
-            let base = engine
-                .assets
-                .get(usize::from(spec.base.0))
-                .ok_or(SnapshotError::Inconsistent("unknown asset"))?;
-            let quote = engine
-                .assets
-                .get(usize::from(spec.quote.0))
-                .ok_or(SnapshotError::Inconsistent("unknown asset"))?;
-            let scale = spec
-                .scale(base, quote)
-                .map_err(|_| SnapshotError::Inconsistent("invalid market"))?;
+            let base =
+                engine.assets.get(usize::from(spec.base.0)).ok_or(SnapshotError::Inconsistent("unknown asset"))?;
+            let quote =
+                engine.assets.get(usize::from(spec.quote.0)).ok_or(SnapshotError::Inconsistent("unknown asset"))?;
+            let scale = spec.scale(base, quote).map_err(|_| SnapshotError::Inconsistent("invalid market"))?;
             if usize::from(spec.id.0) != engine.markets.len() {
                 return Err(SnapshotError::Inconsistent("market ids are not dense"));
             }
@@ -164,20 +154,14 @@ impl Engine {
             let id = AccountId(r.u64()?);
             let index = engine.ledger.find_or_open(id);
             for asset in 0..asset_count {
-                let balance = Balance {
-                    available: Amount(r.i64()?),
-                    locked: Amount(r.i64()?),
-                };
+                let balance = Balance { available: Amount(r.i64()?), locked: Amount(r.i64()?) };
                 *engine.ledger.balance_mut(index, AssetId(asset as u16)) = balance;
             }
         }
         for asset in 0..asset_count as usize {
             engine.ledger.fees[asset] = Amount(r.i64()?);
             engine.ledger.dust[asset] = Amount(r.i64()?);
-            engine.ledger.custody[asset] = Custody {
-                deposited: r.i128()?,
-                withdrawn: r.i128()?,
-            };
+            engine.ledger.custody[asset] = Custody { deposited: r.i128()?, withdrawn: r.i128()? };
         }
         for seen in [&mut engine.ledger.deposits_seen, &mut engine.ledger.withdrawals_seen] {
             let count = r.u64()?;
@@ -200,10 +184,8 @@ impl Engine {
         // id, which is the order they had.
         let mut handles = Vec::with_capacity(orders.len());
         for (account, mut order) in orders {
-            order.account = engine
-                .ledger
-                .find(account)
-                .ok_or(SnapshotError::Inconsistent("order of unknown account"))?;
+            order.account =
+                engine.ledger.find(account).ok_or(SnapshotError::Inconsistent("order of unknown account"))?;
             let market_index = usize::from(order.market.0);
             let id = order.id;
             let handle = engine.orders.insert(order);

@@ -40,10 +40,7 @@ fn steady_state_matching_makes_no_heap_allocations() {
     let mut setup = workload.setup();
     setup.extend(workload.seed_book(5_000));
     for command in setup {
-        let events = engine
-            .apply(&stamp.next(command))
-            .map(<[_]>::to_vec)
-            .unwrap_or_default();
+        let events = engine.apply(&stamp.next(command)).map(<[_]>::to_vec).unwrap_or_default();
         workload.observe(&events);
     }
     let mut counted = 0u64;
@@ -61,24 +58,11 @@ fn steady_state_matching_makes_no_heap_allocations() {
             applied += 1;
         }
         let events = result.map(<[_]>::to_vec).unwrap_or_default();
-        trades += events
-            .iter()
-            .filter(|e| matches!(e, rucksack_types::Event::Trade(_)))
-            .count();
+        trades += events.iter().filter(|e| matches!(e, rucksack_types::Event::Trade(_))).count();
         workload.observe(&events);
     }
     assert!(trades > 1_000, "the mix must trade ({trades} trades)");
-    assert!(
-        workload.open_orders() > 5_000,
-        "the book must stay deep ({} open)",
-        workload.open_orders()
-    );
-    eprintln!(
-        "{applied} commands, {trades} trades, {} open orders",
-        workload.open_orders()
-    );
-    assert_eq!(
-        counted, 0,
-        "{counted} heap allocations in {applied} steady-state commands"
-    );
+    assert!(workload.open_orders() > 5_000, "the book must stay deep ({} open)", workload.open_orders());
+    eprintln!("{applied} commands, {trades} trades, {} open orders", workload.open_orders());
+    assert_eq!(counted, 0, "{counted} heap allocations in {applied} steady-state commands");
 }

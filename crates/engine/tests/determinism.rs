@@ -36,11 +36,7 @@ fn two_engines_fed_the_same_commands_agree_on_every_event_and_the_hash() {
         assert_eq!(&events, expected, "diverged at seq {}", command.seq);
     }
     assert_eq!(other.state_hash(), hash);
-    let trades = outcomes
-        .iter()
-        .flatten()
-        .filter(|e| matches!(e, Event::Trade(_)))
-        .count();
+    let trades = outcomes.iter().flatten().filter(|e| matches!(e, Event::Trade(_))).count();
     assert!(trades > 1_000, "the workload must trade ({trades})");
 }
 

@@ -18,10 +18,7 @@ fn place(h: &mut Harness, new: rucksack_types::NewOrder) -> Vec<Event> {
 }
 
 fn trades(events: &[Event]) -> Vec<rucksack_types::Trade> {
-    events
-        .iter()
-        .filter_map(|e| if let Event::Trade(t) = e { Some(*t) } else { None })
-        .collect()
+    events.iter().filter_map(|e| if let Event::Trade(t) = e { Some(*t) } else { None }).collect()
 }
 
 #[test]
@@ -68,15 +65,9 @@ fn fees_round_up_for_the_house() {
 fn maker_rebates_round_down_and_come_out_of_the_fee_account() {
     let mut h = Harness::new();
     h.deposit(1, BTC, 100_000_000);
-    let ask = rucksack_types::NewOrder {
-        market: BTC_USDC,
-        ..gtc(1, Side::Ask, 950_001, 1)
-    };
+    let ask = rucksack_types::NewOrder { market: BTC_USDC, ..gtc(1, Side::Ask, 950_001, 1) };
     place(&mut h, ask);
-    let bid = rucksack_types::NewOrder {
-        market: BTC_USDC,
-        ..market(2, Side::Bid, 1)
-    };
+    let bid = rucksack_types::NewOrder { market: BTC_USDC, ..market(2, Side::Bid, 1) };
     let trade = trades(&place(&mut h, bid))[0];
     // Notional 950,001 units: taker 4 bps = 380.0004 -> 381; maker -1 bp = -95.0001 -> rebate 95.
     assert_eq!((trade.taker_fee, trade.maker_fee), (Amount(381), Amount(-95)));
@@ -99,17 +90,8 @@ fn rounding_residue_goes_to_the_dust_account() {
     };
     h.ok(Command::ListMarket(odd));
     h.deposit(1, BTC, 100_000_000);
-    place(
-        &mut h,
-        rucksack_types::NewOrder {
-            market: MarketId(2),
-            ..gtc(1, Side::Ask, 3, 1)
-        },
-    );
-    let bid = rucksack_types::NewOrder {
-        market: MarketId(2),
-        ..gtc(2, Side::Bid, 3, 1)
-    };
+    place(&mut h, rucksack_types::NewOrder { market: MarketId(2), ..gtc(1, Side::Ask, 3, 1) });
+    let bid = rucksack_types::NewOrder { market: MarketId(2), ..gtc(2, Side::Bid, 3, 1) };
     let trade = trades(&place(&mut h, bid))[0];
     // 4.5 units: the buyer pays 5, the seller receives 4.
     assert_eq!((trade.quote_paid, trade.quote_received), (Amount(5), Amount(4)));
@@ -122,17 +104,9 @@ fn rounding_residue_goes_to_the_dust_account() {
 fn cancel_by_id_releases_the_reservation() {
     let mut h = Harness::new();
     let events = place(&mut h, gtc(2, Side::Bid, 14500, 10));
-    let Event::OrderAccepted { order, .. } = events[0] else {
-        panic!("not accepted")
-    };
+    let Event::OrderAccepted { order, .. } = events[0] else { panic!("not accepted") };
     let events = h.ok(cancel(2, SOL_USDC, CancelTarget::Order(order)));
-    assert!(matches!(
-        events[0],
-        Event::OrderClosed {
-            status: OrderStatus::Cancelled,
-            ..
-        }
-    ));
+    assert!(matches!(events[0], Event::OrderClosed { status: OrderStatus::Cancelled, .. }));
     assert_eq!(h.balance(2, USDC), (USDC_START, 0));
     assert_eq!(h.engine.open_orders(), 0);
 }
@@ -142,14 +116,7 @@ fn cancel_by_client_id_finds_the_order() {
     let mut h = Harness::new();
     place(&mut h, with_client(gtc(2, Side::Ask, 14500, 10), 7));
     let events = h.ok(cancel(2, SOL_USDC, CancelTarget::Client(ClientId(7))));
-    assert!(matches!(
-        events[0],
-        Event::OrderClosed {
-            status: OrderStatus::Cancelled,
-            executed: Lots(0),
-            ..
-        }
-    ));
+    assert!(matches!(events[0], Event::OrderClosed { status: OrderStatus::Cancelled, executed: Lots(0), .. }));
     assert_eq!(h.balance(2, SOL), (SOL_START, 0));
 }
 
@@ -157,19 +124,10 @@ fn cancel_by_client_id_finds_the_order() {
 fn a_partially_filled_order_cancels_with_its_fills_kept() {
     let mut h = Harness::new();
     let events = place(&mut h, gtc(2, Side::Ask, 14500, 10));
-    let Event::OrderAccepted { order, .. } = events[0] else {
-        panic!("not accepted")
-    };
+    let Event::OrderAccepted { order, .. } = events[0] else { panic!("not accepted") };
     place(&mut h, market(1, Side::Bid, 4));
     let events = h.ok(cancel(2, SOL_USDC, CancelTarget::Order(order)));
-    assert!(matches!(
-        events[0],
-        Event::OrderClosed {
-            status: OrderStatus::Cancelled,
-            executed: Lots(4),
-            ..
-        }
-    ));
+    assert!(matches!(events[0], Event::OrderClosed { status: OrderStatus::Cancelled, executed: Lots(4), .. }));
     assert_eq!(h.balance(2, SOL), (SOL_START - 40_000_000, 0));
 }
 
@@ -177,30 +135,16 @@ fn a_partially_filled_order_cancels_with_its_fills_kept() {
 fn cancels_of_missing_or_foreign_orders_are_refused() {
     let mut h = Harness::new();
     let events = place(&mut h, with_client(gtc(2, Side::Bid, 14500, 10), 7));
-    let Event::OrderAccepted { order, .. } = events[0] else {
-        panic!("not accepted")
-    };
+    let Event::OrderAccepted { order, .. } = events[0] else { panic!("not accepted") };
     let before = h.engine.content_hash();
-    assert_eq!(
-        h.apply(cancel(1, SOL_USDC, CancelTarget::Order(order))),
-        Err(Reject::OrderNotFound)
-    );
-    assert_eq!(
-        h.apply(cancel(1, SOL_USDC, CancelTarget::Client(ClientId(7)))),
-        Err(Reject::OrderNotFound)
-    );
-    assert_eq!(
-        h.apply(cancel(2, BTC_USDC, CancelTarget::Order(order))),
-        Err(Reject::OrderNotFound)
-    );
+    assert_eq!(h.apply(cancel(1, SOL_USDC, CancelTarget::Order(order))), Err(Reject::OrderNotFound));
+    assert_eq!(h.apply(cancel(1, SOL_USDC, CancelTarget::Client(ClientId(7)))), Err(Reject::OrderNotFound));
+    assert_eq!(h.apply(cancel(2, BTC_USDC, CancelTarget::Order(order))), Err(Reject::OrderNotFound));
     assert_eq!(
         h.apply(cancel(2, SOL_USDC, CancelTarget::Order(rucksack_types::OrderId(999)))),
         Err(Reject::OrderNotFound)
     );
-    assert_eq!(
-        h.apply(cancel(2, MarketId(9), CancelTarget::Order(order))),
-        Err(Reject::UnknownMarket)
-    );
+    assert_eq!(h.apply(cancel(2, MarketId(9), CancelTarget::Order(order))), Err(Reject::UnknownMarket));
     assert_eq!(h.engine.content_hash(), before);
 }
 
@@ -211,26 +155,14 @@ fn cancel_all_cancels_only_that_markets_orders() {
     place(&mut h, gtc(2, Side::Bid, 14300, 10));
     place(&mut h, gtc(2, Side::Ask, 14600, 10));
     place(&mut h, gtc(1, Side::Ask, 14700, 10));
-    place(
-        &mut h,
-        rucksack_types::NewOrder {
-            market: BTC_USDC,
-            ..gtc(2, Side::Ask, 990_000, 100)
-        },
-    );
-    let events = h.ok(Command::CancelAll {
-        account: AccountId(2),
-        market: SOL_USDC,
-    });
+    place(&mut h, rucksack_types::NewOrder { market: BTC_USDC, ..gtc(2, Side::Ask, 990_000, 100) });
+    let events = h.ok(Command::CancelAll { account: AccountId(2), market: SOL_USDC });
     assert_eq!(events.len(), 2);
-    assert!(events.iter().all(|e| matches!(
-        e,
-        Event::OrderClosed {
-            status: OrderStatus::Cancelled,
-            account: AccountId(2),
-            ..
-        }
-    )));
+    assert!(
+        events
+            .iter()
+            .all(|e| matches!(e, Event::OrderClosed { status: OrderStatus::Cancelled, account: AccountId(2), .. }))
+    );
     assert_eq!(h.engine.depth(SOL_USDC, Side::Ask), vec![(Ticks(14700), Lots(10))]);
     assert_eq!(h.engine.depth(BTC_USDC, Side::Ask), vec![(Ticks(990_000), Lots(100))]);
 }
@@ -282,26 +214,15 @@ fn withdrawals_take_only_available_funds_once() {
 #[test]
 fn deposits_that_would_overflow_an_asset_are_refused() {
     let mut h = Harness::new();
-    let huge = Command::Deposit {
-        account: AccountId(9),
-        asset: USDC,
-        amount: Amount(i64::MAX),
-        tx: fixtures::tx(77),
-    };
+    let huge = Command::Deposit { account: AccountId(9), asset: USDC, amount: Amount(i64::MAX), tx: fixtures::tx(77) };
     assert_eq!(h.apply(huge), Err(Reject::Overflow));
 }
 
 #[test]
 fn listings_must_be_dense_unique_and_valid() {
     let mut h = Harness::new();
-    assert_eq!(
-        h.apply(Command::ListMarket(fixtures::sol_usdc())),
-        Err(Reject::InvalidListingId)
-    );
-    let duplicate = MarketSpec {
-        id: MarketId(2),
-        ..fixtures::sol_usdc()
-    };
+    assert_eq!(h.apply(Command::ListMarket(fixtures::sol_usdc())), Err(Reject::InvalidListingId));
+    let duplicate = MarketSpec { id: MarketId(2), ..fixtures::sol_usdc() };
     assert_eq!(h.apply(Command::ListMarket(duplicate)), Err(Reject::DuplicateSymbol));
     let unlisted = MarketSpec {
         id: MarketId(2),
@@ -316,32 +237,16 @@ fn listings_must_be_dense_unique_and_valid() {
 fn accounts_are_created_with_keys_that_survive_a_snapshot() {
     use rucksack_types::{ApiKey, Permissions};
     let mut h = Harness::new();
-    let events = h.ok(Command::CreateAccount {
-        key: ApiKey([7; 32]),
-        permissions: Permissions::ALL,
-    });
-    let Event::AccountCreated { account, .. } = events[0] else {
-        panic!("no account")
-    };
+    let events = h.ok(Command::CreateAccount { key: ApiKey([7; 32]), permissions: Permissions::ALL });
+    let Event::AccountCreated { account, .. } = events[0] else { panic!("no account") };
     assert_eq!(account, AccountId(5), "ids continue after the highest in use");
     assert_eq!(
-        h.apply(Command::CreateAccount {
-            key: ApiKey([7; 32]),
-            permissions: Permissions::READ
-        }),
+        h.apply(Command::CreateAccount { key: ApiKey([7; 32]), permissions: Permissions::READ }),
         Err(Reject::DuplicateApiKey)
     );
-    h.ok(Command::AddApiKey {
-        account,
-        key: ApiKey([8; 32]),
-        permissions: Permissions::READ,
-    });
+    h.ok(Command::AddApiKey { account, key: ApiKey([8; 32]), permissions: Permissions::READ });
     assert_eq!(
-        h.apply(Command::AddApiKey {
-            account: AccountId(77),
-            key: ApiKey([9; 32]),
-            permissions: Permissions::READ
-        }),
+        h.apply(Command::AddApiKey { account: AccountId(77), key: ApiKey([9; 32]), permissions: Permissions::READ }),
         Err(Reject::UnknownAccount)
     );
     let restored = rucksack_engine::Engine::decode_snapshot(&h.engine.encode_snapshot()).unwrap();
@@ -354,9 +259,7 @@ fn every_book_change_advances_the_update_id() {
     let mut h = Harness::new();
     let start = h.engine.book_update_id(SOL_USDC);
     let events = place(&mut h, gtc(1, Side::Ask, 14500, 10));
-    let Event::OrderAccepted { order, .. } = events[0] else {
-        panic!("not accepted")
-    };
+    let Event::OrderAccepted { order, .. } = events[0] else { panic!("not accepted") };
     assert_eq!(h.engine.book_update_id(SOL_USDC), start + 1);
     place(&mut h, market(2, Side::Bid, 3));
     assert_eq!(h.engine.book_update_id(SOL_USDC), start + 2);

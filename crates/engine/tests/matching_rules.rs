@@ -34,21 +34,11 @@ fn done(
     bids: &[(i64, i64)],
     asks: &[(i64, i64)],
 ) -> Expect {
-    Expect::Done {
-        status,
-        reason,
-        trades: trades.to_vec(),
-        bids: bids.to_vec(),
-        asks: asks.to_vec(),
-    }
+    Expect::Done { status, reason, trades: trades.to_vec(), bids: bids.to_vec(), asks: asks.to_vec() }
 }
 
 fn three_asks() -> Vec<(u64, Side, i64, i64)> {
-    vec![
-        (1, Side::Ask, 14400, 10),
-        (3, Side::Ask, 14410, 20),
-        (1, Side::Ask, 14420, 30),
-    ]
+    vec![(1, Side::Ask, 14400, 10), (3, Side::Ask, 14410, 20), (1, Side::Ask, 14420, 30)]
 }
 
 fn cases() -> Vec<Case> {
@@ -77,29 +67,13 @@ fn cases() -> Vec<Case> {
             name: "partial_fill_across_levels_rests_the_remainder",
             resting: three_asks(),
             incoming: gtc(2, Side::Bid, 14415, 50),
-            expect: done(
-                S::PartiallyFilled,
-                None,
-                &[(14400, 10, 1), (14410, 20, 3)],
-                &[(14415, 20)],
-                &[(14420, 30)],
-            ),
+            expect: done(S::PartiallyFilled, None, &[(14400, 10, 1), (14410, 20, 3)], &[(14415, 20)], &[(14420, 30)]),
         },
         Case {
             name: "sell_sweeps_bids_from_the_highest",
-            resting: vec![
-                (1, Side::Bid, 14300, 10),
-                (3, Side::Bid, 14310, 10),
-                (1, Side::Bid, 14290, 10),
-            ],
+            resting: vec![(1, Side::Bid, 14300, 10), (3, Side::Bid, 14310, 10), (1, Side::Bid, 14290, 10)],
             incoming: gtc(2, Side::Ask, 14295, 25),
-            expect: done(
-                S::PartiallyFilled,
-                None,
-                &[(14310, 10, 3), (14300, 10, 1)],
-                &[(14290, 10)],
-                &[(14295, 5)],
-            ),
+            expect: done(S::PartiallyFilled, None, &[(14310, 10, 3), (14300, 10, 1)], &[(14290, 10)], &[(14295, 5)]),
         },
         Case {
             name: "ioc_remainder_expires",
@@ -117,33 +91,17 @@ fn cases() -> Vec<Case> {
             name: "fok_that_cannot_fill_changes_nothing",
             resting: three_asks(),
             incoming: limit(2, Side::Bid, 14410, 50, TimeInForce::Fok),
-            expect: done(
-                S::Expired,
-                Some(R::FillOrKill),
-                &[],
-                &[],
-                &[(14400, 10), (14410, 20), (14420, 30)],
-            ),
+            expect: done(S::Expired, Some(R::FillOrKill), &[], &[], &[(14400, 10), (14410, 20), (14420, 30)]),
         },
         Case {
             name: "fok_fills_completely_across_levels",
             resting: three_asks(),
             incoming: limit(2, Side::Bid, 14420, 50, TimeInForce::Fok),
-            expect: done(
-                S::Filled,
-                None,
-                &[(14400, 10, 1), (14410, 20, 3), (14420, 20, 1)],
-                &[],
-                &[(14420, 10)],
-            ),
+            expect: done(S::Filled, None, &[(14400, 10, 1), (14410, 20, 3), (14420, 20, 1)], &[], &[(14420, 10)]),
         },
         Case {
             name: "fok_blocked_by_own_order_changes_nothing",
-            resting: vec![
-                (1, Side::Ask, 14400, 10),
-                (2, Side::Ask, 14400, 10),
-                (3, Side::Ask, 14410, 10),
-            ],
+            resting: vec![(1, Side::Ask, 14400, 10), (2, Side::Ask, 14400, 10), (3, Side::Ask, 14410, 10)],
             incoming: limit(2, Side::Bid, 14410, 20, TimeInForce::Fok),
             expect: done(S::Expired, Some(R::FillOrKill), &[], &[], &[(14400, 20), (14410, 10)]),
         },
@@ -153,18 +111,9 @@ fn cases() -> Vec<Case> {
             incoming: order(
                 2,
                 Side::Bid,
-                OrderSpec::Market {
-                    size: MarketSize::Base(rucksack_types::Lots(61)),
-                    time_in_force: TimeInForce::Fok,
-                },
+                OrderSpec::Market { size: MarketSize::Base(rucksack_types::Lots(61)), time_in_force: TimeInForce::Fok },
             ),
-            expect: done(
-                S::Expired,
-                Some(R::FillOrKill),
-                &[],
-                &[],
-                &[(14400, 10), (14410, 20), (14420, 30)],
-            ),
+            expect: done(S::Expired, Some(R::FillOrKill), &[], &[], &[(14400, 10), (14410, 20), (14420, 30)]),
         },
         Case {
             name: "post_only_that_would_take_is_refused",
@@ -195,13 +144,7 @@ fn cases() -> Vec<Case> {
             name: "market_by_quantity_sweeps_levels",
             resting: three_asks(),
             incoming: market(2, Side::Bid, 25),
-            expect: done(
-                S::Filled,
-                None,
-                &[(14400, 10, 1), (14410, 15, 3)],
-                &[],
-                &[(14410, 5), (14420, 30)],
-            ),
+            expect: done(S::Filled, None, &[(14400, 10, 1), (14410, 15, 3)], &[], &[(14410, 5), (14420, 30)]),
         },
         Case {
             name: "market_by_quantity_that_exhausts_the_book_expires",
@@ -226,13 +169,7 @@ fn cases() -> Vec<Case> {
             name: "market_by_quote_quantity_spends_its_budget",
             resting: three_asks(),
             incoming: market_quote(2, Side::Bid, 20_000_000),
-            expect: done(
-                S::Filled,
-                None,
-                &[(14400, 10, 1), (14410, 3, 3)],
-                &[],
-                &[(14410, 17), (14420, 30)],
-            ),
+            expect: done(S::Filled, None, &[(14400, 10, 1), (14410, 3, 3)], &[], &[(14410, 17), (14420, 30)]),
         },
         Case {
             name: "market_by_quote_quantity_that_exhausts_the_book_expires",
@@ -256,25 +193,13 @@ fn cases() -> Vec<Case> {
             name: "self_trade_reject_taker_expires_the_incoming_order",
             resting: vec![(2, Side::Ask, 14400, 10), (1, Side::Ask, 14410, 10)],
             incoming: gtc(2, Side::Bid, 14410, 20),
-            expect: done(
-                S::Expired,
-                Some(R::SelfTradePrevention),
-                &[],
-                &[],
-                &[(14400, 10), (14410, 10)],
-            ),
+            expect: done(S::Expired, Some(R::SelfTradePrevention), &[], &[], &[(14400, 10), (14410, 10)]),
         },
         Case {
             name: "self_trade_reject_taker_keeps_earlier_fills",
             resting: vec![(1, Side::Ask, 14400, 10), (2, Side::Ask, 14410, 10)],
             incoming: gtc(2, Side::Bid, 14410, 20),
-            expect: done(
-                S::Expired,
-                Some(R::SelfTradePrevention),
-                &[(14400, 10, 1)],
-                &[],
-                &[(14410, 10)],
-            ),
+            expect: done(S::Expired, Some(R::SelfTradePrevention), &[(14400, 10, 1)], &[], &[(14410, 10)]),
         },
         Case {
             name: "self_trade_reject_maker_expires_the_resting_order_and_continues",
@@ -339,10 +264,7 @@ fn run(case: &Case) -> Result<(), String> {
     }
     let holdings = |h: &Harness| {
         let total = |(available, locked): (i64, i64)| available + locked;
-        (
-            total(h.balance(case.incoming.account.0, SOL)),
-            total(h.balance(case.incoming.account.0, USDC)),
-        )
+        (total(h.balance(case.incoming.account.0, SOL)), total(h.balance(case.incoming.account.0, USDC)))
     };
     let taker_before = holdings(&h);
     let hash_before = h.engine.content_hash();
@@ -359,16 +281,7 @@ fn run(case: &Case) -> Result<(), String> {
         }
         (Expect::Refused(expected), Ok(events)) => Err(format!("accepted ({events:?}), expected refusal {expected:?}")),
         (Expect::Done { .. }, Err(reject)) => Err(format!("refused with {reject}")),
-        (
-            Expect::Done {
-                status,
-                reason,
-                trades,
-                bids,
-                asks,
-            },
-            Ok(events),
-        ) => {
+        (Expect::Done { status, reason, trades, bids, asks }, Ok(events)) => {
             let Some(Event::OrderAccepted { order: id, .. }) = events.first().copied() else {
                 return Err("first event is not OrderAccepted".into());
             };
@@ -380,25 +293,14 @@ fn run(case: &Case) -> Result<(), String> {
                 })
                 .collect();
             let final_state = events.iter().rev().find_map(|e| match *e {
-                Event::OrderClosed {
-                    order, status, reason, ..
-                } if order == id => Some((status, reason)),
-                Event::OrderRested { order, executed, .. } if order == id => Some((
-                    if executed.is_zero() {
-                        OrderStatus::New
-                    } else {
-                        OrderStatus::PartiallyFilled
-                    },
-                    None,
-                )),
+                Event::OrderClosed { order, status, reason, .. } if order == id => Some((status, reason)),
+                Event::OrderRested { order, executed, .. } if order == id => {
+                    Some((if executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled }, None))
+                }
                 _ => None,
             });
             let depth = |side| -> Vec<(i64, i64)> {
-                h.engine
-                    .depth(SOL_USDC, side)
-                    .into_iter()
-                    .map(|(p, q)| (p.0, q.0))
-                    .collect()
+                h.engine.depth(SOL_USDC, side).into_iter().map(|(p, q)| (p.0, q.0)).collect()
             };
             let mut problems = Vec::new();
             if final_state != Some((*status, *reason)) {
@@ -414,18 +316,12 @@ fn run(case: &Case) -> Result<(), String> {
                     depth(Side::Ask)
                 ));
             }
-            let rested = events
-                .iter()
-                .any(|e| matches!(e, Event::OrderRested { order, .. } if *order == id));
+            let rested = events.iter().any(|e| matches!(e, Event::OrderRested { order, .. } if *order == id));
             let after = holdings(&h);
             if got_trades.is_empty() && !rested && after != taker_before {
                 problems.push("an order that neither traded nor rested changed the taker's balances".into());
             }
-            if problems.is_empty() {
-                Ok(())
-            } else {
-                Err(problems.join("; "))
-            }
+            if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
         }
     }
 }

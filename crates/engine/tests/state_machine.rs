@@ -17,54 +17,14 @@ const MIDS: [i64; 2] = [14_300, 950_000];
 
 #[derive(Clone, Debug)]
 enum Op {
-    Deposit {
-        account: u64,
-        asset: u16,
-        amount: i64,
-        tx: u64,
-    },
-    Withdraw {
-        account: u64,
-        asset: u16,
-        amount: i64,
-        tx: u64,
-    },
-    Limit {
-        account: u64,
-        market: u16,
-        side: bool,
-        offset: i64,
-        lots: i64,
-        tif: u8,
-        stp: u8,
-        client: Option<u32>,
-    },
-    Market {
-        account: u64,
-        market: u16,
-        side: bool,
-        by_quote: bool,
-        size: i64,
-        fok: bool,
-        stp: u8,
-    },
-    CancelId {
-        account: u64,
-        market: u16,
-        order: u64,
-    },
-    CancelClient {
-        account: u64,
-        market: u16,
-        client: u32,
-    },
-    CancelAll {
-        account: u64,
-        market: u16,
-    },
-    CreateAccount {
-        key: u8,
-    },
+    Deposit { account: u64, asset: u16, amount: i64, tx: u64 },
+    Withdraw { account: u64, asset: u16, amount: i64, tx: u64 },
+    Limit { account: u64, market: u16, side: bool, offset: i64, lots: i64, tif: u8, stp: u8, client: Option<u32> },
+    Market { account: u64, market: u16, side: bool, by_quote: bool, size: i64, fok: bool, stp: u8 },
+    CancelId { account: u64, market: u16, order: u64 },
+    CancelClient { account: u64, market: u16, client: u32 },
+    CancelAll { account: u64, market: u16 },
+    CreateAccount { key: u8 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -86,11 +46,8 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn stp(tag: u8) -> SelfTradePrevention {
-    [
-        SelfTradePrevention::RejectTaker,
-        SelfTradePrevention::RejectMaker,
-        SelfTradePrevention::RejectBoth,
-    ][usize::from(tag % 3)]
+    [SelfTradePrevention::RejectTaker, SelfTradePrevention::RejectMaker, SelfTradePrevention::RejectBoth]
+        [usize::from(tag % 3)]
 }
 
 fn side(bid: bool) -> Side {
@@ -99,44 +56,21 @@ fn side(bid: bool) -> Side {
 
 fn command(op: &Op) -> Command {
     match *op {
-        Op::Deposit {
-            account,
-            asset,
-            amount,
-            tx,
-        } => Command::Deposit {
+        Op::Deposit { account, asset, amount, tx } => Command::Deposit {
             account: AccountId(account),
             asset: AssetId(asset),
             amount: Amount(amount),
             tx: fixtures::tx(tx),
         },
-        Op::Withdraw {
-            account,
-            asset,
-            amount,
-            tx,
-        } => Command::Withdraw {
+        Op::Withdraw { account, asset, amount, tx } => Command::Withdraw {
             account: AccountId(account),
             asset: AssetId(asset),
             amount: Amount(amount),
             tx: fixtures::tx(tx),
         },
-        Op::Limit {
-            account,
-            market,
-            side: bid,
-            offset,
-            lots,
-            tif,
-            stp: s,
-            client,
-        } => {
-            let time_in_force = [
-                TimeInForce::Gtc,
-                TimeInForce::PostOnly,
-                TimeInForce::Ioc,
-                TimeInForce::Fok,
-            ][usize::from(tif)];
+        Op::Limit { account, market, side: bid, offset, lots, tif, stp: s, client } => {
+            let time_in_force =
+                [TimeInForce::Gtc, TimeInForce::PostOnly, TimeInForce::Ioc, TimeInForce::Fok][usize::from(tif)];
             let scale = if market == 0 { 1 } else { 100 };
             Command::PlaceOrder(NewOrder {
                 account: AccountId(account),
@@ -151,20 +85,9 @@ fn command(op: &Op) -> Command {
                 },
             })
         }
-        Op::Market {
-            account,
-            market,
-            side: bid,
-            by_quote,
-            size,
-            fok,
-            stp: s,
-        } => {
-            let size = if by_quote {
-                MarketSize::Quote(Amount(size * 100))
-            } else {
-                MarketSize::Base(Lots(size / 1_000 + 1))
-            };
+        Op::Market { account, market, side: bid, by_quote, size, fok, stp: s } => {
+            let size =
+                if by_quote { MarketSize::Quote(Amount(size * 100)) } else { MarketSize::Base(Lots(size / 1_000 + 1)) };
             let time_in_force = if fok { TimeInForce::Fok } else { TimeInForce::Ioc };
             Command::PlaceOrder(NewOrder {
                 account: AccountId(account),
@@ -180,23 +103,15 @@ fn command(op: &Op) -> Command {
             market: MarketId(market),
             target: CancelTarget::Order(OrderId(order)),
         },
-        Op::CancelClient {
-            account,
-            market,
-            client,
-        } => Command::CancelOrder {
+        Op::CancelClient { account, market, client } => Command::CancelOrder {
             account: AccountId(account),
             market: MarketId(market),
             target: CancelTarget::Client(ClientId(client)),
         },
-        Op::CreateAccount { key } => Command::CreateAccount {
-            key: ApiKey([key; 32]),
-            permissions: Permissions::ALL,
-        },
-        Op::CancelAll { account, market } => Command::CancelAll {
-            account: AccountId(account),
-            market: MarketId(market),
-        },
+        Op::CreateAccount { key } => Command::CreateAccount { key: ApiKey([key; 32]), permissions: Permissions::ALL },
+        Op::CancelAll { account, market } => {
+            Command::CancelAll { account: AccountId(account), market: MarketId(market) }
+        }
     }
 }
 

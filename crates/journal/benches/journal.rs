@@ -29,10 +29,7 @@ fn report(what: &str, records: u64, elapsed: Duration) {
 
 fn append_commit(c: &mut Criterion) {
     let mut group = c.benchmark_group("append_commit_fdatasync");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(4));
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
     let payload = [0x5Au8; APPEND_PAYLOAD];
     for batch in [1u64, 64, 1024] {
         let dir = bench_dir();
@@ -57,11 +54,7 @@ fn append_commit(c: &mut Criterion) {
                 elapsed
             });
         });
-        report(
-            &format!("append+commit batch {batch:>4} x {APPEND_PAYLOAD} B"),
-            total_records.get(),
-            total_time.get(),
-        );
+        report(&format!("append+commit batch {batch:>4} x {APPEND_PAYLOAD} B"), total_records.get(), total_time.get());
     }
     group.finish();
 }
@@ -82,10 +75,7 @@ fn replay(c: &mut Criterion) {
     let mut reader = JournalReader::open(dir.path()).expect("open reader");
 
     let mut group = c.benchmark_group("replay");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5));
+    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(REPLAY_RECORDS));
     let total_time = Cell::new(Duration::ZERO);
     let total_records = Cell::new(0u64);
@@ -94,9 +84,7 @@ fn replay(c: &mut Criterion) {
             let start = Instant::now();
             for _ in 0..iters {
                 let mut sum = 0u64;
-                let stats = reader
-                    .for_each(0, |seq, payload| sum += seq ^ payload[0] as u64)
-                    .expect("replay");
+                let stats = reader.for_each(0, |seq, payload| sum += seq ^ payload[0] as u64).expect("replay");
                 assert_eq!(stats.records, REPLAY_RECORDS);
                 black_box(sum);
             }
@@ -117,11 +105,7 @@ fn replay(c: &mut Criterion) {
         });
     });
     group.finish();
-    report(
-        &format!("replay for_each {REPLAY_PAYLOAD} B"),
-        total_records.get(),
-        total_time.get(),
-    );
+    report(&format!("replay for_each {REPLAY_PAYLOAD} B"), total_records.get(), total_time.get());
 }
 
 criterion_group!(benches, append_commit, replay);

@@ -17,11 +17,7 @@ pub enum JournalError {
     /// Committed data is damaged, or sequence numbers are not contiguous. Recovery refuses to
     /// continue because skipping the damage would silently lose acknowledged records.
     #[error("journal corrupt in segment {} at offset {offset}: {reason}", segment.display())]
-    Corrupt {
-        segment: PathBuf,
-        offset: u64,
-        reason: String,
-    },
+    Corrupt { segment: PathBuf, offset: u64, reason: String },
 
     /// `append` was given a sequence number that does not follow the last one.
     #[error("sequence number {got} rejected: expected {expected}")]
@@ -56,25 +52,15 @@ pub enum JournalError {
 }
 
 fn first_reason(skipped: &[(PathBuf, String)]) -> String {
-    skipped
-        .first()
-        .map(|(p, r)| format!(": {}: {r}", p.display()))
-        .unwrap_or_default()
+    skipped.first().map(|(p, r)| format!(": {}: {r}", p.display())).unwrap_or_default()
 }
 
 impl JournalError {
     pub(crate) fn io(path: &Path) -> impl FnOnce(io::Error) -> JournalError + '_ {
-        move |source| JournalError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        move |source| JournalError::Io { path: path.to_path_buf(), source }
     }
 
     pub(crate) fn corrupt(segment: &Path, offset: usize, reason: impl Into<String>) -> Self {
-        JournalError::Corrupt {
-            segment: segment.to_path_buf(),
-            offset: offset as u64,
-            reason: reason.into(),
-        }
+        JournalError::Corrupt { segment: segment.to_path_buf(), offset: offset as u64, reason: reason.into() }
     }
 }

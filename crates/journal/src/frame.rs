@@ -91,11 +91,7 @@ pub(crate) fn decode(buf: &[u8], pos: usize) -> Decoded {
     if rest < FRAME_HEADER_LEN {
         // A full segment may end with a few spare bytes; they must be zero.
         let tail = buf.get(pos..).unwrap_or_default();
-        return if tail.iter().all(|&b| b == 0) {
-            Decoded::End
-        } else {
-            Decoded::Bad(FrameDefect::PartialHeader)
-        };
+        return if tail.iter().all(|&b| b == 0) { Decoded::End } else { Decoded::Bad(FrameDefect::PartialHeader) };
     }
     let (Some(stored), Some(len), Some(seq)) = (read_u32(buf, pos), read_u32(buf, pos + 4), read_u64(buf, pos + 8))
     else {
@@ -116,11 +112,7 @@ pub(crate) fn decode(buf: &[u8], pos: usize) -> Decoded {
     if computed != stored {
         return Decoded::Bad(FrameDefect::CrcMismatch { stored, computed });
     }
-    Decoded::Record {
-        seq,
-        payload_start,
-        next,
-    }
+    Decoded::Record { seq, payload_start, next }
 }
 
 /// Looks for a valid frame starting anywhere in `from ..= last_start` whose seq lies in

@@ -40,12 +40,7 @@ pub(crate) fn prepare(path: &Path, len: u64, cancel: &AtomicBool) -> io::Result<
 }
 
 fn write_zeroed(path: &Path, len: u64, cancel: &AtomicBool) -> io::Result<Prepared> {
-    let mut file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)?;
+    let mut file = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
     let header = header_bytes();
     file.write_all(&header)?;
     let zeros = vec![0u8; ZERO_CHUNK];
@@ -59,11 +54,7 @@ fn write_zeroed(path: &Path, len: u64, cancel: &AtomicBool) -> io::Result<Prepar
         written += n as u64;
     }
     file.sync_all()?;
-    Ok(Prepared {
-        file,
-        path: path.to_path_buf(),
-        len: written,
-    })
+    Ok(Prepared { file, path: path.to_path_buf(), len: written })
 }
 
 /// Extends a prepared file with zeros so a record larger than a normal segment fits.
@@ -93,12 +84,7 @@ pub(crate) struct Preallocator {
 
 impl Preallocator {
     pub fn new(dir: &Path, len: u64) -> Self {
-        Preallocator {
-            path: dir.join(PREALLOC_NAME),
-            len,
-            job: None,
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
+        Preallocator { path: dir.join(PREALLOC_NAME), len, job: None, cancel: Arc::new(AtomicBool::new(false)) }
     }
 
     /// Starts preparing the next segment in the background. If the thread cannot be spawned
@@ -110,10 +96,8 @@ impl Preallocator {
         let path = self.path.clone();
         let len = self.len;
         let cancel = Arc::clone(&self.cancel);
-        self.job = thread::Builder::new()
-            .name("journal-prealloc".into())
-            .spawn(move || prepare(&path, len, &cancel))
-            .ok();
+        self.job =
+            thread::Builder::new().name("journal-prealloc".into()).spawn(move || prepare(&path, len, &cancel)).ok();
     }
 
     /// Hands over the prepared segment, waiting for the background job if it is still

@@ -47,11 +47,7 @@ pub struct JournalReader {
 impl JournalReader {
     /// Lists the segments in `dir`. A missing directory is an empty journal.
     pub fn open(dir: &Path) -> Result<JournalReader, JournalError> {
-        Ok(JournalReader {
-            dir: dir.to_path_buf(),
-            segments: segment::list_segments(dir)?,
-            buf: Vec::new(),
-        })
+        Ok(JournalReader { dir: dir.to_path_buf(), segments: segment::list_segments(dir)?, buf: Vec::new() })
     }
 
     /// Lists the segments again, picking up ones created since opening.
@@ -129,10 +125,9 @@ impl Records<'_> {
     #[allow(clippy::should_implement_trait)] // lending: the item borrows from the iterator
     pub fn next(&mut self) -> Option<Result<Record<'_>, JournalError>> {
         match self.advance() {
-            Ok(Some((seq, start, end))) => Some(Ok(Record {
-                seq,
-                payload: self.buf.get(start..end).unwrap_or_default(),
-            })),
+            Ok(Some((seq, start, end))) => {
+                Some(Ok(Record { seq, payload: self.buf.get(start..end).unwrap_or_default() }))
+            }
             Ok(None) => None,
             Err(e) => {
                 self.done = true;
@@ -163,11 +158,7 @@ impl Records<'_> {
             let expected = self.next_seq.unwrap_or(seg.first_seq);
             let found = frame::decode(self.buf, self.pos);
             match found {
-                Decoded::Record {
-                    seq,
-                    payload_start,
-                    next,
-                } => {
+                Decoded::Record { seq, payload_start, next } => {
                     if seq != expected {
                         segment::check_seq(&seg.path, self.pos, seq, expected)?;
                     }

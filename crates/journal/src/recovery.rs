@@ -102,19 +102,10 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
 
     let tail = match segments.last() {
         Some(seg) => {
-            let file = File::options()
-                .read(true)
-                .write(true)
-                .open(&seg.path)
-                .map_err(JournalError::io(&seg.path))?;
+            let file = File::options().read(true).write(true).open(&seg.path).map_err(JournalError::io(&seg.path))?;
             file.sync_data().map_err(JournalError::io(&seg.path))?;
             let capacity = file.metadata().map_err(JournalError::io(&seg.path))?.len();
-            Some(OpenTail {
-                file,
-                segment: seg.clone(),
-                write_pos: last_end as u64,
-                capacity,
-            })
+            Some(OpenTail { file, segment: seg.clone(), write_pos: last_end as u64, capacity })
         }
         None => None,
     };
@@ -124,13 +115,7 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
 
     let last_seq = expected.map_or(0, |next| next.saturating_sub(1));
     Ok(Recovered {
-        recovery: Recovery {
-            last_seq,
-            first_seq,
-            records,
-            segments: segments.len(),
-            truncated_tail,
-        },
+        recovery: Recovery { last_seq, first_seq, records, segments: segments.len(), truncated_tail },
         segments,
         tail,
     })

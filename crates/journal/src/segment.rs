@@ -60,10 +60,7 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>, JournalError
         let entry = entry.map_err(JournalError::io(dir))?;
         let name = entry.file_name();
         if let Some(first_seq) = name.to_str().and_then(parse_segment_name) {
-            segments.push(SegmentFile {
-                first_seq,
-                path: entry.path(),
-            });
+            segments.push(SegmentFile { first_seq, path: entry.path() });
         }
     }
     segments.sort_by_key(|s| s.first_seq);
@@ -80,9 +77,7 @@ pub(crate) fn read_whole(path: &Path, buf: &mut Vec<u8>) -> Result<(), JournalEr
 
 /// Makes renames, creations and deletions in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(JournalError::io(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(JournalError::io(dir))
 }
 
 pub(crate) fn check_header(buf: &[u8], path: &Path) -> Result<(), JournalError> {
@@ -98,11 +93,7 @@ pub(crate) fn check_header(buf: &[u8], path: &Path) -> Result<(), JournalError> 
     }
     let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
     if version != SEGMENT_VERSION {
-        return Err(JournalError::corrupt(
-            path,
-            8,
-            format!("unsupported segment version {version}"),
-        ));
+        return Err(JournalError::corrupt(path, 8, format!("unsupported segment version {version}")));
     }
     Ok(())
 }
@@ -126,11 +117,7 @@ pub(crate) fn check_continuity(seg: &SegmentFile, expected: Option<u64>) -> Resu
 /// Seq 0 means "nothing yet", so no segment can start there.
 pub(crate) fn check_name_seq(seg: &SegmentFile) -> Result<(), JournalError> {
     if seg.first_seq == 0 {
-        Err(JournalError::corrupt(
-            &seg.path,
-            0,
-            "segment named with the reserved seq 0",
-        ))
+        Err(JournalError::corrupt(&seg.path, 0, "segment named with the reserved seq 0"))
     } else {
         Ok(())
     }
@@ -141,11 +128,7 @@ pub(crate) fn check_seq(path: &Path, pos: usize, seq: u64, expected: u64) -> Res
         Ok(())
     } else {
         let what = if seq < expected { "duplicate or earlier" } else { "gap:" };
-        Err(JournalError::corrupt(
-            path,
-            pos,
-            format!("{what} seq {seq} where seq {expected} was expected"),
-        ))
+        Err(JournalError::corrupt(path, pos, format!("{what} seq {seq} where seq {expected} was expected")))
     }
 }
 
@@ -178,11 +161,7 @@ pub(crate) fn classify_tail(
         _ => FrameDefect::GarbageAfterEnd,
     };
     if !is_last {
-        return Err(JournalError::corrupt(
-            path,
-            pos,
-            format!("{defect} in a segment that is not the last"),
-        ));
+        return Err(JournalError::corrupt(path, pos, format!("{defect} in a segment that is not the last")));
     }
     if let Some((at, seq)) = frame::find_later_frame(buf, pos + 1, last_nonzero, last_seq) {
         return Err(JournalError::corrupt(
@@ -191,10 +170,7 @@ pub(crate) fn classify_tail(
             format!("{defect}, yet a valid record with seq {seq} follows at offset {at}"),
         ));
     }
-    Ok(Tail::Torn {
-        defect,
-        zero_until: last_nonzero + 1,
-    })
+    Ok(Tail::Torn { defect, zero_until: last_nonzero + 1 })
 }
 
 /// Result of validating one whole segment image.

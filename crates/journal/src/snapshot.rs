@@ -86,10 +86,7 @@ impl SnapshotStore {
     pub fn open(dir: &Path) -> Result<SnapshotStore, JournalError> {
         if !dir.is_dir() {
             fs::create_dir_all(dir).map_err(JournalError::io(dir))?;
-            let parent = dir
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
+            let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             sync_dir(parent)?;
         }
         Ok(SnapshotStore { dir: dir.to_path_buf() })
@@ -143,21 +140,12 @@ impl SnapshotStore {
         for (seq, path) in self.list()?.into_iter().rev() {
             match load(&path, seq) {
                 Ok(body) => {
-                    return Ok(Some(LoadedSnapshot {
-                        seq,
-                        body,
-                        path,
-                        skipped,
-                    }));
+                    return Ok(Some(LoadedSnapshot { seq, body, path, skipped }));
                 }
                 Err(reason) => skipped.push((path, reason)),
             }
         }
-        if skipped.is_empty() {
-            Ok(None)
-        } else {
-            Err(JournalError::NoValidSnapshot { skipped })
-        }
+        if skipped.is_empty() { Ok(None) } else { Err(JournalError::NoValidSnapshot { skipped }) }
     }
 
     /// Keeps the `keep` newest snapshots that verify and deletes every snapshot older than the
@@ -208,8 +196,7 @@ fn load(path: &Path, name_seq: u64) -> Result<Vec<u8>, String> {
     let mut file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let file_len = file.metadata().map_err(|e| format!("cannot stat: {e}"))?.len();
     let mut h = [0u8; HEADER_LEN];
-    file.read_exact(&mut h)
-        .map_err(|_| format!("file of {file_len} bytes is shorter than the header"))?;
+    file.read_exact(&mut h).map_err(|_| format!("file of {file_len} bytes is shorter than the header"))?;
     if h[..8] != SNAPSHOT_MAGIC {
         return Err("bad magic".into());
     }

@@ -26,9 +26,7 @@ pub struct JournalConfig {
 
 impl Default for JournalConfig {
     fn default() -> Self {
-        JournalConfig {
-            segment_bytes: 64 * 1024 * 1024,
-        }
+        JournalConfig { segment_bytes: 64 * 1024 * 1024 }
     }
 }
 
@@ -94,12 +92,7 @@ impl JournalWriter {
         let last_seq = recovered.recovery.last_seq;
         let (active, tail_pos, tail_cap) = match recovered.tail {
             Some(tail) => (
-                Some(Active {
-                    file: tail.file,
-                    path: tail.segment.path,
-                    write_pos: tail.write_pos,
-                    dirty: false,
-                }),
+                Some(Active { file: tail.file, path: tail.segment.path, write_pos: tail.write_pos, dirty: false }),
                 tail.write_pos,
                 tail.capacity,
             ),
@@ -138,29 +131,18 @@ impl JournalWriter {
             return Err(JournalError::ZeroSeq);
         }
         if self.last_seq != 0 && seq != self.last_seq.wrapping_add(1) {
-            return Err(JournalError::OutOfOrder {
-                expected: self.last_seq.wrapping_add(1),
-                got: seq,
-            });
+            return Err(JournalError::OutOfOrder { expected: self.last_seq.wrapping_add(1), got: seq });
         }
         if payload.is_empty() {
             return Err(JournalError::EmptyPayload { seq });
         }
         if payload.len() > MAX_PAYLOAD {
-            return Err(JournalError::PayloadTooLarge {
-                seq,
-                len: payload.len(),
-                max: MAX_PAYLOAD,
-            });
+            return Err(JournalError::PayloadTooLarge { seq, len: payload.len(), max: MAX_PAYLOAD });
         }
         let need = frame::frame_len(payload.len()) as u64;
         if self.tail_cap == 0 || self.tail_pos + need > self.tail_cap {
             let capacity = self.config.segment_bytes.max(SEGMENT_HEADER_LEN as u64 + need);
-            self.splits.push(Split {
-                at: self.buf.len(),
-                first_seq: seq,
-                capacity,
-            });
+            self.splits.push(Split { at: self.buf.len(), first_seq: seq, capacity });
             self.tail_pos = SEGMENT_HEADER_LEN as u64;
             self.tail_cap = capacity;
         }
@@ -223,10 +205,7 @@ impl JournalWriter {
             path: self.dir.clone(),
             source: std::io::Error::other("no active segment to write to"),
         })?;
-        active
-            .file
-            .write_all_at(bytes, active.write_pos)
-            .map_err(JournalError::io(&active.path))?;
+        active.file.write_all_at(bytes, active.write_pos).map_err(JournalError::io(&active.path))?;
         active.write_pos += bytes.len() as u64;
         active.dirty = true;
         Ok(())
@@ -238,9 +217,7 @@ impl JournalWriter {
         {
             #[cfg(test)]
             if mem::take(&mut self.fail_next_sync) {
-                return Err(JournalError::io(&active.path)(std::io::Error::other(
-                    "injected fdatasync failure",
-                )));
+                return Err(JournalError::io(&active.path)(std::io::Error::other("injected fdatasync failure")));
             }
             active.file.sync_data().map_err(JournalError::io(&active.path))?;
             active.dirty = false;
@@ -254,23 +231,12 @@ impl JournalWriter {
         prealloc::grow(&mut prepared, capacity).map_err(JournalError::io(&prepared.path))?;
         let path = self.dir.join(segment_file_name(first_seq));
         if path.exists() {
-            return Err(JournalError::Io {
-                path,
-                source: std::io::ErrorKind::AlreadyExists.into(),
-            });
+            return Err(JournalError::Io { path, source: std::io::ErrorKind::AlreadyExists.into() });
         }
         fs::rename(&prepared.path, &path).map_err(JournalError::io(&path))?;
         segment::sync_dir(&self.dir)?;
-        self.segments.push(SegmentFile {
-            first_seq,
-            path: path.clone(),
-        });
-        self.active = Some(Active {
-            file: prepared.file,
-            path,
-            write_pos: SEGMENT_HEADER_LEN as u64,
-            dirty: false,
-        });
+        self.segments.push(SegmentFile { first_seq, path: path.clone() });
+        self.active = Some(Active { file: prepared.file, path, write_pos: SEGMENT_HEADER_LEN as u64, dirty: false });
         self.prealloc.start();
         Ok(())
     }
@@ -282,11 +248,7 @@ impl JournalWriter {
         if self.poisoned {
             return Err(JournalError::Poisoned);
         }
-        let removable = self
-            .segments
-            .windows(2)
-            .take_while(|pair| pair[1].first_seq <= keep_from)
-            .count();
+        let removable = self.segments.windows(2).take_while(|pair| pair[1].first_seq <= keep_from).count();
         for seg in &self.segments[..removable] {
             fs::remove_file(&seg.path).map_err(JournalError::io(&seg.path))?;
         }
@@ -333,21 +295,13 @@ fn create_dir(dir: &Path) -> Result<(), JournalError> {
     }
     fs::create_dir_all(dir).map_err(JournalError::io(dir))?;
     // The new directory entry itself must survive a crash, or the whole journal could vanish.
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     segment::sync_dir(parent)
 }
 
 fn lock_dir(dir: &Path) -> Result<File, JournalError> {
     let path = dir.join(LOCK_NAME);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(JournalError::io(&path))?;
+    let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(JournalError::io(&path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(TryLockError::WouldBlock) => Err(JournalError::Locked { dir: dir.to_path_buf() }),

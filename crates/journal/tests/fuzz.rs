@@ -82,12 +82,7 @@ fn apply(dir: &Path, d: &Damage) {
         Damage::Truncate { segment, at } => {
             let path = pick(segment);
             let len = fs::metadata(path).unwrap().len();
-            fs::File::options()
-                .write(true)
-                .open(path)
-                .unwrap()
-                .set_len(at as u64 % (len + 1))
-                .unwrap();
+            fs::File::options().write(true).open(path).unwrap().set_len(at as u64 % (len + 1)).unwrap();
         }
     }
 }

@@ -12,9 +12,7 @@ const LEN: usize = 40;
 fn expect_corrupt(err: JournalError, segment: &std::path::Path, offset: u64) {
     let shown = err.to_string();
     match err {
-        JournalError::Corrupt {
-            segment: s, offset: o, ..
-        } => {
+        JournalError::Corrupt { segment: s, offset: o, .. } => {
             assert_eq!((s.as_path(), o), (segment, offset), "{shown}");
             assert!(shown.contains(&segment.display().to_string()), "{shown}");
             assert!(shown.contains(&format!("offset {offset}")), "{shown}");
@@ -31,14 +29,7 @@ fn reader_error(dir: &std::path::Path) -> JournalError {
 #[test]
 fn any_damaged_byte_in_the_last_record_is_a_torn_tail() {
     // crc, len (low and high byte), seq, first and last payload byte.
-    for (at, mask) in [
-        (0u64, 0x01),
-        (4, 0x01),
-        (7, 0x80),
-        (8, 0x04),
-        (16, 0x10),
-        (15 + LEN as u64, 0xFF),
-    ] {
+    for (at, mask) in [(0u64, 0x01), (4, 0x01), (7, 0x80), (8, 0x04), (16, 0x10), (15 + LEN as u64, 0xFF)] {
         let dir = tempfile::tempdir().unwrap();
         write_records(dir.path(), SMALL, 1..=100, LEN, 10);
         let seg = segments(dir.path()).pop().unwrap();
@@ -53,20 +44,13 @@ fn any_damaged_byte_in_the_last_record_is_a_torn_tail() {
         if at == 7 {
             assert!(matches!(tail.reason, FrameDefect::LengthTooLarge { .. }));
         } else {
-            assert!(
-                matches!(tail.reason, FrameDefect::CrcMismatch { .. }),
-                "{:?}",
-                tail.reason
-            );
+            assert!(matches!(tail.reason, FrameDefect::CrcMismatch { .. }), "{:?}", tail.reason);
         }
         // The torn bytes are gone from disk.
         assert!(read_bytes(&seg, last, FRAME_HEADER_LEN + LEN).iter().all(|&b| b == 0));
         assert_eq!(read_all(dir.path(), 0).len(), 99);
 
-        assert!(matches!(
-            w.append(101, b"x"),
-            Err(JournalError::OutOfOrder { expected: 100, .. })
-        ));
+        assert!(matches!(w.append(101, b"x"), Err(JournalError::OutOfOrder { expected: 100, .. })));
         w.append(100, b"replacement").unwrap();
         w.append(101, b"next").unwrap();
         assert_eq!(w.commit().unwrap(), 101);
@@ -144,12 +128,7 @@ fn file_truncated_mid_record_is_a_torn_tail_and_writing_resumes() {
     write_records(dir.path(), SMALL, 1..=30, LEN, 7);
     let seg = segments(dir.path()).pop().unwrap();
     let cut = record_offset(29, LEN) + 20;
-    fs::File::options()
-        .write(true)
-        .open(&seg)
-        .unwrap()
-        .set_len(cut)
-        .unwrap();
+    fs::File::options().write(true).open(&seg).unwrap().set_len(cut).unwrap();
     let (mut w, rec) = JournalWriter::open(dir.path(), SMALL).unwrap();
     let tail = rec.truncated_tail.unwrap();
     assert_eq!(tail.offset, record_offset(29, LEN));
@@ -163,11 +142,7 @@ fn file_truncated_mid_record_is_a_torn_tail_and_writing_resumes() {
     let (_, rec) = JournalWriter::open(dir.path(), SMALL).unwrap();
     assert_eq!((rec.last_seq, rec.segments, rec.truncated_tail), (200, 2, None));
     let all = read_all(dir.path(), 0);
-    assert!(
-        all.iter()
-            .enumerate()
-            .all(|(i, (s, p))| *s == i as u64 + 1 && *p == payload(*s, LEN))
-    );
+    assert!(all.iter().enumerate().all(|(i, (s, p))| *s == i as u64 + 1 && *p == payload(*s, LEN)));
 }
 
 #[test]
@@ -179,10 +154,7 @@ fn garbage_after_the_end_mark_is_a_torn_tail() {
     xor_byte(&seg, end + 100, 0x55);
     let (_, rec) = JournalWriter::open(dir.path(), SMALL).unwrap();
     let tail = rec.truncated_tail.unwrap();
-    assert_eq!(
-        (tail.offset, tail.reason, tail.discarded_bytes),
-        (end, FrameDefect::GarbageAfterEnd, 101)
-    );
+    assert_eq!((tail.offset, tail.reason, tail.discarded_bytes), (end, FrameDefect::GarbageAfterEnd, 101));
     assert_eq!(rec.last_seq, 10);
 }
 
@@ -306,10 +278,7 @@ fn empty_last_segment_after_a_rollover_is_continued() {
     // A crash right after the rollover renamed the next segment into place.
     let empty = write_segment(dir.path(), 3001, &[], SMALL.segment_bytes as usize);
     let (mut w, rec) = JournalWriter::open(dir.path(), SMALL).unwrap();
-    assert_eq!(
-        (rec.last_seq, rec.segments, rec.truncated_tail),
-        (3000, before + 1, None)
-    );
+    assert_eq!((rec.last_seq, rec.segments, rec.truncated_tail), (3000, before + 1, None));
     w.append(3001, b"lands in the empty segment").unwrap();
     w.commit().unwrap();
     drop(w);

@@ -50,10 +50,8 @@ fn reading_from_any_seq_yields_exactly_the_suffix() {
     let dir = tempfile::tempdir().unwrap();
     write_records(dir.path(), SMALL, 1..=5000, 40, 128);
     let reader = JournalReader::open(dir.path()).unwrap();
-    let boundaries: Vec<u64> = segments(dir.path())
-        .iter()
-        .map(|p| p.file_stem().unwrap().to_str().unwrap()[8..].parse().unwrap())
-        .collect();
+    let boundaries: Vec<u64> =
+        segments(dir.path()).iter().map(|p| p.file_stem().unwrap().to_str().unwrap()[8..].parse().unwrap()).collect();
     assert!(boundaries.len() > 3);
     assert_eq!(reader.first_seq(), Some(1));
     let mut froms = vec![0, 1, 2, 777, 4999, 5000, 5001, 9999];
@@ -85,10 +83,7 @@ fn lending_iterator_and_for_each_agree() {
     assert_eq!(expect, 3001);
     assert!(records.next().is_none());
     let stats = reader.for_each(100, |_, _| {}).unwrap();
-    assert_eq!(
-        (stats.records, stats.first_seq, stats.last_seq),
-        (2901, Some(100), Some(3000))
-    );
+    assert_eq!((stats.records, stats.first_seq, stats.last_seq), (2901, Some(100), Some(3000)));
     assert_eq!(stats.torn_tail, None);
 }
 
@@ -113,11 +108,7 @@ fn reopen_continues_the_sequence() {
     }
     let all = read_all(dir.path(), 0);
     assert_eq!(all.len(), 3500);
-    assert!(
-        all.iter()
-            .enumerate()
-            .all(|(i, (s, p))| *s == i as u64 + 1 && *p == payload(*s, 60))
-    );
+    assert!(all.iter().enumerate().all(|(i, (s, p))| *s == i as u64 + 1 && *p == payload(*s, 60)));
 }
 
 #[test]
@@ -143,14 +134,8 @@ fn invalid_appends_are_refused_without_poisoning() {
     let (mut w, _) = JournalWriter::open(dir.path(), SMALL).unwrap();
     assert!(matches!(w.append(0, b"x"), Err(JournalError::ZeroSeq)));
     w.append(5, b"five").unwrap();
-    assert!(matches!(
-        w.append(5, b"dup"),
-        Err(JournalError::OutOfOrder { expected: 6, got: 5 })
-    ));
-    assert!(matches!(
-        w.append(7, b"gap"),
-        Err(JournalError::OutOfOrder { expected: 6, got: 7 })
-    ));
+    assert!(matches!(w.append(5, b"dup"), Err(JournalError::OutOfOrder { expected: 6, got: 5 })));
+    assert!(matches!(w.append(7, b"gap"), Err(JournalError::OutOfOrder { expected: 6, got: 7 })));
     assert!(matches!(w.append(6, b""), Err(JournalError::EmptyPayload { seq: 6 })));
     let big = vec![1u8; MAX_PAYLOAD + 1];
     assert!(matches!(w.append(6, &big), Err(JournalError::PayloadTooLarge { .. })));
@@ -262,12 +247,7 @@ fn segments_are_really_zero_filled_and_the_next_one_is_prepared_ahead() {
     let seg = segments(dir.path()).pop().unwrap();
     let meta = fs::metadata(&seg).unwrap();
     // Allocated blocks cover the whole length: not a sparse file.
-    assert!(
-        meta.blocks() * 512 >= meta.len(),
-        "{} blocks for {} bytes",
-        meta.blocks(),
-        meta.len()
-    );
+    assert!(meta.blocks() * 512 >= meta.len(), "{} blocks for {} bytes", meta.blocks(), meta.len());
 
     let next = dir.path().join("segment.prealloc");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -23,10 +23,7 @@ fn write_then_latest_returns_the_newest() {
     assert_eq!((latest.seq, latest.body.as_slice()), (250, &b"state at 250"[..]));
     assert_eq!(latest.path, p2);
     assert!(latest.skipped.is_empty());
-    assert_eq!(
-        store.list().unwrap().iter().map(|s| s.0).collect::<Vec<_>>(),
-        vec![100, 250]
-    );
+    assert_eq!(store.list().unwrap().iter().map(|s| s.0).collect::<Vec<_>>(), vec![100, 250]);
     // No temp files are left behind.
     assert_eq!(fs::read_dir(store.dir()).unwrap().count(), 2);
 }
@@ -55,10 +52,7 @@ fn corrupt_newest_falls_back_to_an_older_one_and_says_why() {
     fs::write(&short, &fs::read(&short).unwrap()[..44]).unwrap();
 
     let latest = store.latest().unwrap().unwrap();
-    assert_eq!(
-        (latest.seq, latest.body.as_slice(), &latest.path),
-        (20, &b"twenty"[..], &good)
-    );
+    assert_eq!((latest.seq, latest.body.as_slice(), &latest.path), (20, &b"twenty"[..], &good));
     let skipped: Vec<_> = latest.skipped.iter().map(|(p, r)| (p.clone(), r.clone())).collect();
     assert_eq!(skipped.len(), 3);
     assert_eq!(skipped[0].0, short);
@@ -76,10 +70,7 @@ fn only_corrupt_snapshots_is_an_error_not_an_empty_state() {
     let p = store.write(7, b"seven").unwrap();
     xor_at(&p, 0);
     let err = store.latest().unwrap_err();
-    assert!(
-        matches!(&err, JournalError::NoValidSnapshot { skipped } if skipped.len() == 1),
-        "{err}"
-    );
+    assert!(matches!(&err, JournalError::NoValidSnapshot { skipped } if skipped.len() == 1), "{err}");
     assert!(err.to_string().contains("bad magic"), "{err}");
 }
 
@@ -119,19 +110,13 @@ fn prune_keeps_the_newest_valid_ones() {
         store.write(seq, format!("s{seq}").as_bytes()).unwrap();
     }
     store.prune(3).unwrap();
-    assert_eq!(
-        store.list().unwrap().iter().map(|s| s.0).collect::<Vec<_>>(),
-        vec![3, 4, 5]
-    );
+    assert_eq!(store.list().unwrap().iter().map(|s| s.0).collect::<Vec<_>>(), vec![3, 4, 5]);
 
     // A damaged newest one does not count towards `keep`, so the valid one survives.
     let newest = store.list().unwrap().pop().unwrap().1;
     xor_at(&newest, 41);
     store.prune(1).unwrap();
-    assert_eq!(
-        store.list().unwrap().iter().map(|s| s.0).collect::<Vec<_>>(),
-        vec![4, 5]
-    );
+    assert_eq!(store.list().unwrap().iter().map(|s| s.0).collect::<Vec<_>>(), vec![4, 5]);
     assert_eq!(store.latest().unwrap().unwrap().seq, 4);
 
     store.prune(0).unwrap();

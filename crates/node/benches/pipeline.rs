@@ -68,11 +68,7 @@ fn flow() -> Flow {
             workload.observe(events);
         }
     }
-    Flow {
-        warm_up,
-        churn,
-        end_resting: engine.open_orders(),
-    }
+    Flow { warm_up, churn, end_resting: engine.open_orders() }
 }
 
 #[derive(Default)]
@@ -110,14 +106,8 @@ struct Run {
 /// One run in `dir` (empty): warm-up submitted and waited for, then the churn, timed.
 fn run_pipeline(dir: &Path, flow: &Flow) -> Run {
     let counters = Arc::new(Counters::default());
-    let sink = Sink {
-        counters: counters.clone(),
-        last_time: u64::MAX,
-    };
-    let config = PipelineConfig {
-        clock: Clock::Wall,
-        ..PipelineConfig::default()
-    };
+    let sink = Sink { counters: counters.clone(), last_time: u64::MAX };
+    let config = PipelineConfig { clock: Clock::Wall, ..PipelineConfig::default() };
     let mut engine = Engine::new();
     engine.set_invariant_checks(false);
     let pipeline = Pipeline::start(dir, engine, config, sink).expect("start the pipeline");
@@ -129,10 +119,8 @@ fn run_pipeline(dir: &Path, flow: &Flow) -> Run {
     while counters.applied.load(Ordering::Acquire) < ticket {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let (batches_before, refused_before) = (
-        counters.batches.load(Ordering::Relaxed),
-        counters.refused.load(Ordering::Relaxed),
-    );
+    let (batches_before, refused_before) =
+        (counters.batches.load(Ordering::Relaxed), counters.refused.load(Ordering::Relaxed));
     let started = Instant::now();
     for &command in &flow.churn {
         ticket += 1;

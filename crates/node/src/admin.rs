@@ -28,20 +28,10 @@ pub struct Admin {
 impl Admin {
     fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let bearer = format!("Bearer {}", self.token);
-        let response = http::request(
-            &self.server,
-            "POST",
-            path,
-            &[("Authorization", &bearer)],
-            Some(&body.to_string()),
-        )?;
+        let response =
+            http::request(&self.server, "POST", path, &[("Authorization", &bearer)], Some(&body.to_string()))?;
         let value: Value = serde_json::from_str(&response.body).unwrap_or(Value::String(response.body.clone()));
-        anyhow::ensure!(
-            response.status == 200,
-            "{path} answered {}: {}",
-            response.status,
-            response.body
-        );
+        anyhow::ensure!(response.status == 200, "{path} answered {}: {}", response.status, response.body);
         Ok(value)
     }
 
@@ -52,9 +42,7 @@ impl Admin {
         let signer = Signer::from_seed(&seed);
         let (secret, public) = (signer.secret_base64(), signer.api_key().to_base64());
         let created = self.post("/admin/v1/accounts", &json!({ "apiKey": public }))?;
-        let account = created["accountId"]
-            .as_u64()
-            .ok_or_else(|| anyhow::anyhow!("unexpected reply {created}"))?;
+        let account = created["accountId"].as_u64().ok_or_else(|| anyhow::anyhow!("unexpected reply {created}"))?;
         for (asset, amount) in funds {
             self.fund(account, asset, amount)?;
         }
@@ -83,25 +71,15 @@ impl Admin {
 
     pub fn markets(&self) -> anyhow::Result<Value> {
         let response = http::request(&self.server, "GET", "/api/v1/markets", &[], None)?;
-        anyhow::ensure!(
-            response.status == 200,
-            "markets answered {}: {}",
-            response.status,
-            response.body
-        );
+        anyhow::ensure!(response.status == 200, "markets answered {}: {}", response.status, response.body);
         Ok(serde_json::from_str(&response.body)?)
     }
 }
 
 /// Parses `ASSET=AMOUNT`.
 pub fn parse_fund(text: &str) -> anyhow::Result<(String, String)> {
-    let (asset, amount) = text
-        .split_once('=')
-        .ok_or_else(|| anyhow::anyhow!("expected ASSET=AMOUNT, got {text}"))?;
-    anyhow::ensure!(
-        !asset.is_empty() && !amount.is_empty(),
-        "expected ASSET=AMOUNT, got {text}"
-    );
+    let (asset, amount) = text.split_once('=').ok_or_else(|| anyhow::anyhow!("expected ASSET=AMOUNT, got {text}"))?;
+    anyhow::ensure!(!asset.is_empty() && !amount.is_empty(), "expected ASSET=AMOUNT, got {text}");
     Ok((asset.to_string(), amount.to_string()))
 }
 
@@ -109,9 +87,7 @@ pub fn parse_fund(text: &str) -> anyhow::Result<(String, String)> {
 pub fn parse_duration(text: &str) -> anyhow::Result<u64> {
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| anyhow::anyhow!("expected a duration like 90s, 15m, 1h or 2d"))?;
+    let number: u64 = number.parse().map_err(|_| anyhow::anyhow!("expected a duration like 90s, 15m, 1h or 2d"))?;
     let scale = match unit {
         "s" | "" => 1,
         "m" => 60,
@@ -119,9 +95,7 @@ pub fn parse_duration(text: &str) -> anyhow::Result<u64> {
         "d" => 86_400,
         _ => anyhow::bail!("unknown duration unit {unit:?} (use s, m, h or d)"),
     };
-    number
-        .checked_mul(scale)
-        .ok_or_else(|| anyhow::anyhow!("duration too long"))
+    number.checked_mul(scale).ok_or_else(|| anyhow::anyhow!("duration too long"))
 }
 
 #[cfg(test)]
@@ -136,10 +110,7 @@ mod tests {
         assert_eq!(parse_duration("2d").unwrap(), 172_800);
         assert!(parse_duration("1w").is_err());
         assert!(parse_duration("h").is_err());
-        assert_eq!(
-            parse_fund("USDC=10.5").unwrap(),
-            ("USDC".to_string(), "10.5".to_string())
-        );
+        assert_eq!(parse_fund("USDC=10.5").unwrap(), ("USDC".to_string(), "10.5".to_string()));
         assert!(parse_fund("USDC").is_err());
     }
 }

@@ -15,10 +15,7 @@ pub struct ApiClient {
 impl ApiClient {
     pub fn new(server: &str, secret_base64: &str) -> anyhow::Result<ApiClient> {
         let signer = Signer::from_secret_base64(secret_base64).map_err(|e| anyhow::anyhow!("bad API secret: {e}"))?;
-        Ok(ApiClient {
-            server: server.to_string(),
-            signer,
-        })
+        Ok(ApiClient { server: server.to_string(), signer })
     }
 
     /// Sends a signed request; the query (without `?`) for GET, the JSON body otherwise.
@@ -30,17 +27,9 @@ impl ApiClient {
         body: Option<&Value>,
     ) -> anyhow::Result<(u16, Value)> {
         let body_text = body.map(Value::to_string);
-        let parts = RequestParts {
-            method,
-            path,
-            query,
-            body: body_text.as_deref().unwrap_or("").as_bytes(),
-        };
+        let parts = RequestParts { method, path, query, body: body_text.as_deref().unwrap_or("").as_bytes() };
         let now = rucksack_api::server::now_ms();
-        let signed = self
-            .signer
-            .sign_request(&parts, now, None)
-            .map_err(|e| anyhow::anyhow!("signing {path}: {e}"))?;
+        let signed = self.signer.sign_request(&parts, now, None).map_err(|e| anyhow::anyhow!("signing {path}: {e}"))?;
         let target = match query {
             Some(query) => format!("{path}?{query}"),
             None => path.to_string(),

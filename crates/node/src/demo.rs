@@ -15,14 +15,7 @@ struct Listing {
 
 const USDC_DECIMALS: u8 = 6;
 const LISTINGS: [Listing; 3] = [
-    Listing {
-        base: "SOL",
-        decimals: 9,
-        tick: "0.01",
-        step: "0.01",
-        max_price: 100_000_000,
-        max_quantity: 100_000_000,
-    },
+    Listing { base: "SOL", decimals: 9, tick: "0.01", step: "0.01", max_price: 100_000_000, max_quantity: 100_000_000 },
     Listing {
         base: "BTC",
         decimals: 8,
@@ -52,11 +45,8 @@ fn symbol(text: &str) -> anyhow::Result<Symbol> {
 /// The listing commands of the demo venue.
 pub fn listings() -> anyhow::Result<Vec<Command>> {
     let usdc = AssetId(0);
-    let mut commands = vec![Command::ListAsset(AssetSpec {
-        id: usdc,
-        symbol: symbol("USDC")?,
-        decimals: USDC_DECIMALS,
-    })];
+    let mut commands =
+        vec![Command::ListAsset(AssetSpec { id: usdc, symbol: symbol("USDC")?, decimals: USDC_DECIMALS })];
     for (index, listing) in LISTINGS.iter().enumerate() {
         let base = AssetId(index as u16 + 1);
         commands.push(Command::ListAsset(AssetSpec {
@@ -93,11 +83,7 @@ mod tests {
     fn the_demo_listings_are_valid() {
         let mut engine = Engine::new();
         for (seq, command) in super::listings().unwrap().into_iter().enumerate() {
-            let sequenced = Sequenced {
-                seq: Seq(seq as u64 + 1),
-                time: Timestamp(1),
-                command,
-            };
+            let sequenced = Sequenced { seq: Seq(seq as u64 + 1), time: Timestamp(1), command };
             engine.apply(&sequenced).unwrap();
         }
         assert_eq!(engine.market_specs().count(), 3);

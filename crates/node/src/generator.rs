@@ -20,12 +20,7 @@ impl Generator {
         let setup = workload.setup();
         let mut shadow = Engine::new();
         shadow.set_invariant_checks(false);
-        Generator {
-            workload,
-            shadow,
-            stamp: Stamp::default(),
-            setup: setup.into_iter(),
-        }
+        Generator { workload, shadow, stamp: Stamp::default(), setup: setup.into_iter() }
     }
 
     /// The first `count` commands.

@@ -35,10 +35,7 @@ pub fn request(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     if let Some(body) = body {
-        head.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
+        head.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
@@ -51,10 +48,8 @@ pub fn request(
 }
 
 fn parse(raw: &[u8]) -> anyhow::Result<Response> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow::anyhow!("malformed HTTP response"))?;
+    let split =
+        raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| anyhow::anyhow!("malformed HTTP response"))?;
     let head = std::str::from_utf8(&raw[..split])?;
     let mut payload = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
@@ -67,19 +62,13 @@ fn parse(raw: &[u8]) -> anyhow::Result<Response> {
     if chunked {
         payload = dechunk(&payload)?;
     }
-    Ok(Response {
-        status,
-        body: String::from_utf8_lossy(&payload).into_owned(),
-    })
+    Ok(Response { status, body: String::from_utf8_lossy(&payload).into_owned() })
 }
 
 fn dechunk(mut data: &[u8]) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| anyhow::anyhow!("bad chunk"))?;
+        let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or_else(|| anyhow::anyhow!("bad chunk"))?;
         let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end])?.trim(), 16)?;
         data = &data[line_end + 2..];
         if size == 0 {

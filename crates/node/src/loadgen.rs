@@ -66,12 +66,7 @@ pub fn verify_throughput(threads: usize, duration: Duration) -> f64 {
     let signer = Signer::from_seed(&[7; 32]);
     let body =
         br#"{"clientId":1,"orderType":"Limit","price":"10.00","quantity":"0.01","side":"Bid","symbol":"SOL_USDC"}"#;
-    let parts = RequestParts {
-        method: "POST",
-        path: "/api/v1/order",
-        query: None,
-        body,
-    };
+    let parts = RequestParts { method: "POST", path: "/api/v1/order", query: None, body };
     let now = now_ms();
     let Ok(signed) = signer.sign_request(&parts, now, Some(60_000)) else {
         return 0.0;
@@ -82,12 +77,7 @@ pub fn verify_throughput(threads: usize, duration: Duration) -> f64 {
         .map(|_| {
             let signed = signed.clone();
             std::thread::spawn(move || {
-                let parts = RequestParts {
-                    method: "POST",
-                    path: "/api/v1/order",
-                    query: None,
-                    body,
-                };
+                let parts = RequestParts { method: "POST", path: "/api/v1/order", query: None, body };
                 let mut count = 0u64;
                 while started.elapsed() < duration {
                     if verify_request(&parts, &signed.auth_headers(), now).is_ok() {
@@ -125,15 +115,8 @@ fn presign(signers: &[Signer], host: &str, count: usize, first_client_id: u64) -
         let body = format!(
             r#"{{"clientId":{client_id},"orderType":"Limit","postOnly":true,"price":"{price}","quantity":"0.01","side":"Bid","symbol":"SOL_USDC"}}"#
         );
-        let parts = RequestParts {
-            method: "POST",
-            path: "/api/v1/order",
-            query: None,
-            body: body.as_bytes(),
-        };
-        let signed = signer
-            .sign_request(&parts, now, Some(60_000))
-            .map_err(|e| anyhow::anyhow!("signing: {e}"))?;
+        let parts = RequestParts { method: "POST", path: "/api/v1/order", query: None, body: body.as_bytes() };
+        let signed = signer.sign_request(&parts, now, Some(60_000)).map_err(|e| anyhow::anyhow!("signing: {e}"))?;
         let mut wire = format!(
             "POST /api/v1/order HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
@@ -211,9 +194,7 @@ async fn run(host: &str, requests: Arc<Vec<Wire>>, connections: usize, rate: Opt
             let mut histogram =
                 Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (mut accepted, mut failed) = (0u64, 0u64);
-            let tcp = TcpStream::connect(&host)
-                .await
-                .with_context(|| format!("connecting to {host}"))?;
+            let tcp = TcpStream::connect(&host).await.with_context(|| format!("connecting to {host}"))?;
             tcp.set_nodelay(true)?;
             let mut stream = BufStream::new(tcp);
             let mut line = String::new();
@@ -277,20 +258,13 @@ pub fn bench(options: LoadOptions, admin: &Admin) -> anyhow::Result<Value> {
             // Closed loop: as fast as the server answers.
             let estimate = (verify_rate as u64).max(1_000);
             let report = measure(None, (estimate * options.seconds / 2) as usize)?;
-            eprintln!(
-                "maximum: {:.0} orders/s ({} failed)",
-                report.throughput(),
-                report.failed
-            );
+            eprintln!("maximum: {:.0} orders/s ({} failed)", report.throughput(), report.failed);
             result["maximum"] = report.json();
             result["ratioToVerification"] = json!(((report.throughput() / verify_rate) * 1_000.0).round() / 1_000.0);
             Some(report.throughput())
         }
     };
-    let rate = options
-        .rate
-        .unwrap_or_else(|| (max.unwrap_or(1_000.0) / 2.0) as u64)
-        .max(1);
+    let rate = options.rate.unwrap_or_else(|| (max.unwrap_or(1_000.0) / 2.0) as u64).max(1);
     let report = measure(Some(rate), (rate * options.seconds) as usize)?;
     eprintln!(
         "open loop at {rate}/s: {:.0} orders/s, p50 {} µs, p99 {} µs, p99.9 {} µs",

@@ -183,34 +183,20 @@ fn main() -> anyhow::Result<()> {
         manual_clock: false,
     });
     match command {
-        Cmd::Serve {
-            listen,
-            data_dir,
-            no_demo_bots,
-            seed,
-            key_rate_limit,
-            ip_rate_limit,
-            manual_clock,
-        } => serve::serve(ServeOptions {
-            listen,
-            data_dir,
-            pipeline: PipelineConfig::default(),
-            demo_bots: !no_demo_bots,
-            seed,
-            requests_per_key_per_minute: key_rate_limit.max(1),
-            requests_per_ip_per_minute: ip_rate_limit.max(1),
-            manual_clock,
-        }),
-        Cmd::Admin {
-            server,
-            token,
-            data_dir,
-            action,
-        } => {
-            let admin = admin::Admin {
-                server,
-                token: admin::resolve_token(token, &data_dir)?,
-            };
+        Cmd::Serve { listen, data_dir, no_demo_bots, seed, key_rate_limit, ip_rate_limit, manual_clock } => {
+            serve::serve(ServeOptions {
+                listen,
+                data_dir,
+                pipeline: PipelineConfig::default(),
+                demo_bots: !no_demo_bots,
+                seed,
+                requests_per_key_per_minute: key_rate_limit.max(1),
+                requests_per_ip_per_minute: ip_rate_limit.max(1),
+                manual_clock,
+            })
+        }
+        Cmd::Admin { server, token, data_dir, action } => {
+            let admin = admin::Admin { server, token: admin::resolve_token(token, &data_dir)? };
             let output = match action {
                 AdminAction::CreateAccount { funds } => admin.create_account(&funds)?,
                 AdminAction::Fund { account, fund } => admin.fund(account, &fund.0, &fund.1)?,
@@ -221,28 +207,11 @@ fn main() -> anyhow::Result<()> {
             println!("{output}");
             Ok(())
         }
-        Cmd::BenchHttp {
-            server,
-            token,
-            data_dir,
-            keys,
-            connections,
-            seconds,
-            rate,
-        } => {
-            let admin = admin::Admin {
-                server: server.clone(),
-                token: admin::resolve_token(token, &data_dir)?,
-            };
+        Cmd::BenchHttp { server, token, data_dir, keys, connections, seconds, rate } => {
+            let admin = admin::Admin { server: server.clone(), token: admin::resolve_token(token, &data_dir)? };
             let seconds = seconds.clamp(1, 50);
             let report = rucksack_node::loadgen::bench(
-                rucksack_node::loadgen::LoadOptions {
-                    server,
-                    keys,
-                    connections,
-                    seconds,
-                    rate,
-                },
+                rucksack_node::loadgen::LoadOptions { server, keys, connections, seconds, rate },
                 &admin,
             )?;
             println!("{report}");
@@ -281,25 +250,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn replay(data_dir: &Path, from_genesis: bool) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        data_dir.is_dir(),
-        "data directory {} does not exist",
-        data_dir.display()
-    );
-    let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::new_spinner()
-    } else {
-        ProgressBar::hidden()
-    };
+    anyhow::ensure!(data_dir.is_dir(), "data directory {} does not exist", data_dir.display());
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{spinner} replaying: {pos} commands, {per_sec}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
-    let start = if from_genesis {
-        Start::Genesis
-    } else {
-        Start::NewestSnapshot
-    };
+    let start = if from_genesis { Start::Genesis } else { Start::NewestSnapshot };
     let recovered = recovery::recover(data_dir, start, |n| bar.set_position(n))?;
     bar.finish_and_clear();
     for skipped in &recovered.skipped_snapshots {
@@ -328,10 +285,7 @@ fn snapshot(data_dir: &Path) -> anyhow::Result<()> {
     let store = SnapshotStore::open(&layout::snapshot_dir(data_dir))?;
     let seq = recovered.engine.last_seq().0;
     let path = store.write(seq, &recovered.engine.encode_snapshot())?;
-    println!(
-        "{}",
-        serde_json::json!({ "lastSeq": seq, "snapshot": path.display().to_string() })
-    );
+    println!("{}", serde_json::json!({ "lastSeq": seq, "snapshot": path.display().to_string() }));
     Ok(())
 }
 
@@ -370,15 +324,8 @@ fn load(
             tail.discarded_bytes
         );
     }
-    for (ticket, command) in Generator::new(seed, accounts, mix)
-        .take(commands)
-        .enumerate()
-        .skip(done)
-    {
-        pipeline.submit_wait(Submission {
-            ticket: ticket as u64,
-            command,
-        })?;
+    for (ticket, command) in Generator::new(seed, accounts, mix).take(commands).enumerate().skip(done) {
+        pipeline.submit_wait(Submission { ticket: ticket as u64, command })?;
     }
     let engine = pipeline.shutdown()?;
     let seconds = started.elapsed().as_secs_f64();

@@ -51,28 +51,16 @@ impl Oracle {
                     .ok()
                     .and_then(|d| d.to_units(spec.tick_size).ok())
                     .unwrap_or(spec.min_price.0.max(1) * 100);
-                Reference {
-                    spec: *spec,
-                    price: Ticks(start),
-                    pinned: false,
-                }
+                Reference { spec: *spec, price: Ticks(start), pinned: false }
             })
             .collect();
-        Oracle {
-            references: Mutex::new(references),
-            rng: Mutex::new(SplitMix64::new(seed)),
-        }
+        Oracle { references: Mutex::new(references), rng: Mutex::new(SplitMix64::new(seed)) }
     }
 
     /// Moves every unpinned price by up to ±0.1%.
     pub fn step(&self) {
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        for reference in self
-            .references
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter_mut()
-        {
+        for reference in self.references.lock().unwrap_or_else(PoisonError::into_inner).iter_mut() {
             if reference.pinned {
                 continue;
             }
@@ -96,12 +84,7 @@ impl Oracle {
     }
 
     pub fn prices(&self) -> Vec<(MarketSpec, Ticks)> {
-        self.references
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .map(|r| (r.spec, r.price))
-            .collect()
+        self.references.lock().unwrap_or_else(PoisonError::into_inner).iter().map(|r| (r.spec, r.price)).collect()
     }
 }
 
@@ -166,15 +149,10 @@ pub fn run(
     stop: Arc<AtomicBool>,
     seed: u64,
 ) {
-    let funds: Vec<(String, String)> = [
-        ("USDC", "50000000"),
-        ("SOL", "200000"),
-        ("BTC", "500"),
-        ("ETH", "10000"),
-    ]
-    .iter()
-    .map(|(a, n)| (a.to_string(), n.to_string()))
-    .collect();
+    let funds: Vec<(String, String)> = [("USDC", "50000000"), ("SOL", "200000"), ("BTC", "500"), ("ETH", "10000")]
+        .iter()
+        .map(|(a, n)| (a.to_string(), n.to_string()))
+        .collect();
     let (maker, taker) = loop {
         match bot_credentials(&admin, &data_dir, &funds) {
             Ok(credentials) => break credentials,

@@ -59,10 +59,7 @@ impl ManualClock {
 
 impl Clock {
     /// The clock `rucksack_testkit::Stamp` uses, so a pipeline run can be reproduced in memory.
-    pub const TESTKIT: Clock = Clock::Synthetic {
-        start_micros: 1_764_000_000_000_000,
-        step_micros: 1_000,
-    };
+    pub const TESTKIT: Clock = Clock::Synthetic { start_micros: 1_764_000_000_000_000, step_micros: 1_000 };
 }
 
 #[derive(Clone, Debug)]
@@ -167,20 +164,12 @@ impl Pipeline {
         let kept = config.snapshots_kept.max(1);
         let snapshots = std::thread::Builder::new().name("snapshots".into()).spawn(move || {
             for (seq, body) in snapshot_rx {
-                store
-                    .write(seq, &body)
-                    .with_context(|| format!("writing the snapshot at seq {seq}"))?;
+                store.write(seq, &body).with_context(|| format!("writing the snapshot at seq {seq}"))?;
                 store.prune(kept).context("pruning snapshots")?;
             }
             Ok(())
         })?;
-        Ok(Pipeline {
-            recovery,
-            submissions,
-            sequencer,
-            engine: engine_thread,
-            snapshots,
-        })
+        Ok(Pipeline { recovery, submissions, sequencer, engine: engine_thread, snapshots })
     }
 
     /// What opening the journal found, including a torn tail it cut off.
@@ -195,9 +184,7 @@ impl Pipeline {
 
     /// Queues a command, waiting for room. Fails only if the pipeline stopped.
     pub fn submit_wait(&self, submission: Submission) -> anyhow::Result<()> {
-        self.submissions
-            .send(submission)
-            .map_err(|_| anyhow::anyhow!("the pipeline has stopped"))
+        self.submissions.send(submission).map_err(|_| anyhow::anyhow!("the pipeline has stopped"))
     }
 
     /// A handle other threads can submit through.
@@ -219,9 +206,7 @@ impl Pipeline {
 }
 
 fn join<T>(handle: JoinHandle<anyhow::Result<T>>, name: &str) -> anyhow::Result<T> {
-    handle
-        .join()
-        .map_err(|_| anyhow::anyhow!("the {name} thread panicked"))?
+    handle.join().map_err(|_| anyhow::anyhow!("the {name} thread panicked"))?
 }
 
 /// Time never runs backwards across a restart, even if the wall clock does.
@@ -230,10 +215,7 @@ fn engine_time_floor(engine: &Engine) -> u64 {
 }
 
 fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
 }
 
 fn sequence(
@@ -263,27 +245,14 @@ fn sequence(
             seq += 1;
             let time = match &clock {
                 Clock::Wall | Clock::Manual(_) => batch_time,
-                Clock::Synthetic {
-                    start_micros,
-                    step_micros,
-                } => start_micros + seq * step_micros,
+                Clock::Synthetic { start_micros, step_micros } => start_micros + seq * step_micros,
             };
-            let sequenced = Sequenced {
-                seq: Seq(seq),
-                time: Timestamp(time),
-                command: submission.command,
-            };
+            let sequenced = Sequenced { seq: Seq(seq), time: Timestamp(time), command: submission.command };
             payload.bytes.clear();
             encode_command(sequenced.time, &sequenced.command, &mut payload);
-            journal
-                .append(seq, &payload.bytes)
-                .context("appending to the journal")?;
+            journal.append(seq, &payload.bytes).context("appending to the journal")?;
             batch.push((submission.ticket, sequenced));
-            next = if batch.len() < max_batch {
-                queue.try_recv().ok()
-            } else {
-                None
-            };
+            next = if batch.len() < max_batch { queue.try_recv().ok() } else { None };
         }
         // Fail-stop: if the sync fails nothing in this batch is acknowledged.
         let syncing = std::time::Instant::now();

@@ -65,11 +65,8 @@ pub fn recover_into(
             let store = SnapshotStore::open(&layout::snapshot_dir(data_dir)).context("opening snapshots")?;
             match store.latest().context("reading snapshots")? {
                 Some(snapshot) => {
-                    skipped_snapshots = snapshot
-                        .skipped
-                        .iter()
-                        .map(|(path, why)| format!("{}: {why}", path.display()))
-                        .collect();
+                    skipped_snapshots =
+                        snapshot.skipped.iter().map(|(path, why)| format!("{}: {why}", path.display())).collect();
                     let engine = Engine::decode_snapshot(&snapshot.body)
                         .with_context(|| format!("decoding snapshot {}", snapshot.path.display()))?;
                     anyhow::ensure!(
@@ -98,11 +95,7 @@ pub fn recover_into(
             }
             match decode_command(payload) {
                 Ok((time, command)) => {
-                    let sequenced = Sequenced {
-                        seq: Seq(seq),
-                        time,
-                        command,
-                    };
+                    let sequenced = Sequenced { seq: Seq(seq), time, command };
                     match engine.apply(&sequenced) {
                         Ok(events) => outcome.applied(0, &sequenced, Ok(events)),
                         Err(reject) => outcome.applied(0, &sequenced, Err(&reject)),
@@ -121,10 +114,7 @@ pub fn recover_into(
         return Err(error);
     }
     if let Some(first) = stats.first_seq {
-        anyhow::ensure!(
-            first == from,
-            "the journal starts at seq {first} but the state needs {from}"
-        );
+        anyhow::ensure!(first == from, "the journal starts at seq {first} but the state needs {from}");
     }
     outcome.batch_applied(&engine);
     progress(commands);

@@ -57,14 +57,7 @@ impl Outcome for Outcomes {
         }
         if ticket != 0 {
             let result = result.map(<[Event]>::to_vec).map_err(Clone::clone);
-            self.replies.push((
-                ticket,
-                Reply {
-                    seq: command.seq,
-                    time: command.time,
-                    result,
-                },
-            ));
+            self.replies.push((ticket, Reply { seq: command.seq, time: command.time, result }));
         }
     }
 
@@ -89,9 +82,7 @@ pub fn admin_token(data_dir: &Path) -> anyhow::Result<String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options.open(&path).with_context(|| format!("creating {}", path.display()))?;
     file.write_all(token.as_bytes())?;
     file.sync_all()?;
     Ok(token)
@@ -123,11 +114,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
             TrySendError::Disconnected(_) => SubmitError::Stopped,
         })
     }));
-    let outcomes = Outcomes {
-        gateway: gateway.clone(),
-        publisher: model.publisher(),
-        replies: Vec::new(),
-    };
+    let outcomes = Outcomes { gateway: gateway.clone(), publisher: model.publisher(), replies: Vec::new() };
     let manual_clock = options.manual_clock.then(|| {
         let now = rucksack_api::server::now_ms() * 1_000;
         ManualClock::starting_at(now.max(recovered.engine.time().0))
@@ -175,18 +162,14 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
                     .execute(command)
                     .await
                     .map_err(|e| anyhow::anyhow!("listing the demo venue: {}", e.message))?;
-                reply
-                    .result
-                    .map_err(|r| anyhow::anyhow!("listing the demo venue: {r}"))?;
+                reply.result.map_err(|r| anyhow::anyhow!("listing the demo venue: {r}"))?;
             }
         }
         let oracle = {
             let views = state.model.read();
             let specs: Vec<_> = views.markets.iter().map(|m| m.spec).collect();
-            let bases: Vec<String> = specs
-                .iter()
-                .map(|s| views.asset(s.base).map(|a| a.symbol.to_string()).unwrap_or_default())
-                .collect();
+            let bases: Vec<String> =
+                specs.iter().map(|s| views.asset(s.base).map(|a| a.symbol.to_string()).unwrap_or_default()).collect();
             Arc::new(Oracle::new(&specs, &bases, options.seed))
         };
         let app = router(state.clone())
@@ -195,17 +178,9 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
             .merge(clock_route(manual_clock.clone(), state.clone()));
         let stop = Arc::new(AtomicBool::new(false));
         let bots = options.demo_bots.then(|| {
-            let admin = Admin {
-                server: format!("http://{address}"),
-                token: state.admin_token.clone(),
-            };
-            let (server, data_dir, oracle, stop, seed) = (
-                format!("http://{address}"),
-                data_dir.clone(),
-                oracle.clone(),
-                stop.clone(),
-                options.seed,
-            );
+            let admin = Admin { server: format!("http://{address}"), token: state.admin_token.clone() };
+            let (server, data_dir, oracle, stop, seed) =
+                (format!("http://{address}"), data_dir.clone(), oracle.clone(), stop.clone(), options.seed);
             std::thread::Builder::new()
                 .name("demo-bots".into())
                 .spawn(move || market_maker::run(server, admin, data_dir, oracle, stop, seed))
@@ -266,10 +241,7 @@ fn clock_route(clock: Option<ManualClock>, state: Arc<AppState>) -> axum::Router
 
 /// `GET /metrics`: Prometheus text format.
 fn metrics_route(handle: PrometheusHandle) -> axum::Router {
-    axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || std::future::ready(handle.render())),
-    )
+    axum::Router::new().route("/metrics", axum::routing::get(move || std::future::ready(handle.render())))
 }
 
 /// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` pins the demo oracle's price.
@@ -287,9 +259,7 @@ fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
                 let body = rucksack_api::server::json_body(&body)?;
                 let fields = rucksack_api::request::Fields::new(&body)?;
                 let (asset, price) = (fields.required_text("asset")?, fields.required_text("price")?);
-                oracle
-                    .pin(&asset, &price)
-                    .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+                oracle.pin(&asset, &price).map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
                 Ok::<_, ApiError>(Json(serde_json::json!({ "asset": asset, "price": price })))
             })();
             result.into_response()

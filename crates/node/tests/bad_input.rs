@@ -12,19 +12,9 @@ use support::{Server, ok};
 
 /// Sends `body` (raw text) signed as if at `timestamp`; `sign_body` is what the signature covers.
 fn raw(client: &ApiClient, method: &str, path: &str, body: &str, sign_body: &str, timestamp: u64) -> (u16, Value) {
-    let parts = RequestParts {
-        method,
-        path,
-        query: None,
-        body: sign_body.as_bytes(),
-    };
+    let parts = RequestParts { method, path, query: None, body: sign_body.as_bytes() };
     // A body too broken to sign still gets valid-looking headers, signed over no parameters.
-    let empty = RequestParts {
-        method,
-        path,
-        query: None,
-        body: b"",
-    };
+    let empty = RequestParts { method, path, query: None, body: b"" };
     let signed = client
         .signer
         .sign_request(&parts, timestamp, None)
@@ -32,10 +22,7 @@ fn raw(client: &ApiClient, method: &str, path: &str, body: &str, sign_body: &str
         .expect("sign");
     let body = (!body.is_empty()).then_some(body);
     let response = http::request(&client.server, method, path, &signed.pairs(), body).expect("request");
-    (
-        response.status,
-        serde_json::from_str(&response.body).unwrap_or(Value::String(response.body)),
-    )
+    (response.status, serde_json::from_str(&response.body).unwrap_or(Value::String(response.body)))
 }
 
 fn order(fields: Value) -> String {
@@ -50,10 +37,7 @@ fn order(fields: Value) -> String {
 }
 
 fn state(client: &ApiClient) -> (Value, Value) {
-    (
-        ok(client, "GET", "/api/v1/capital", None, None),
-        ok(client, "GET", "/api/v1/orders", None, None),
-    )
+    (ok(client, "GET", "/api/v1/capital", None, None), ok(client, "GET", "/api/v1/orders", None, None))
 }
 
 #[test]
@@ -66,121 +50,41 @@ fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
     let huge = "x".repeat(100 * 1024);
     // (name, body, expected status, expected code or None for a non-JSON body)
     let cases: Vec<(&str, String, u16, Option<&str>)> = vec![
-        (
-            "broken JSON",
-            "{\"symbol\":".into(),
-            400,
-            Some("INVALID_CLIENT_REQUEST"),
-        ),
+        ("broken JSON", "{\"symbol\":".into(), 400, Some("INVALID_CLIENT_REQUEST")),
         ("not an object", "[1,2]".into(), 400, Some("INVALID_CLIENT_REQUEST")),
-        (
-            "price with too many decimals",
-            order(json!({"price": "150.123"})),
-            400,
-            Some("INVALID_PRICE"),
-        ),
-        (
-            "price with an exponent",
-            order(json!({"price": "1.5e2"})),
-            400,
-            Some("INVALID_PRICE"),
-        ),
-        (
-            "price as a boolean",
-            order(json!({"price": true})),
-            400,
-            Some("INVALID_CLIENT_REQUEST"),
-        ),
+        ("price with too many decimals", order(json!({"price": "150.123"})), 400, Some("INVALID_PRICE")),
+        ("price with an exponent", order(json!({"price": "1.5e2"})), 400, Some("INVALID_PRICE")),
+        ("price as a boolean", order(json!({"price": true})), 400, Some("INVALID_CLIENT_REQUEST")),
         (
             "price off the tick",
             order(json!({"symbol": "BTC_USDC", "price": "95000.05", "quantity": "0.001"})),
             400,
             Some("INVALID_PRICE"),
         ),
-        (
-            "price above the market maximum",
-            order(json!({"price": "99999999"})),
-            400,
-            Some("INVALID_PRICE"),
-        ),
-        (
-            "zero quantity",
-            order(json!({"quantity": "0"})),
-            400,
-            Some("INVALID_QUANTITY"),
-        ),
-        (
-            "negative quantity",
-            order(json!({"quantity": "-1"})),
-            400,
-            Some("INVALID_QUANTITY"),
-        ),
+        ("price above the market maximum", order(json!({"price": "99999999"})), 400, Some("INVALID_PRICE")),
+        ("zero quantity", order(json!({"quantity": "0"})), 400, Some("INVALID_QUANTITY")),
+        ("negative quantity", order(json!({"quantity": "-1"})), 400, Some("INVALID_QUANTITY")),
         (
             "overflowing quantity",
             order(json!({"quantity": "99999999999999999999999999"})),
             400,
             Some("INVALID_QUANTITY"),
         ),
-        (
-            "quantity finer than the step",
-            order(json!({"quantity": "1.001"})),
-            400,
-            Some("INVALID_QUANTITY"),
-        ),
-        (
-            "quantity with whitespace",
-            order(json!({"quantity": " 1"})),
-            400,
-            Some("INVALID_QUANTITY"),
-        ),
-        (
-            "NaN quantity",
-            order(json!({"quantity": "NaN"})),
-            400,
-            Some("INVALID_QUANTITY"),
-        ),
-        (
-            "unknown symbol",
-            order(json!({"symbol": "XYZ_USDC"})),
-            400,
-            Some("INVALID_CLIENT_REQUEST"),
-        ),
-        (
-            "unknown side",
-            order(json!({"side": "Buy"})),
-            400,
-            Some("INVALID_CLIENT_REQUEST"),
-        ),
+        ("quantity finer than the step", order(json!({"quantity": "1.001"})), 400, Some("INVALID_QUANTITY")),
+        ("quantity with whitespace", order(json!({"quantity": " 1"})), 400, Some("INVALID_QUANTITY")),
+        ("NaN quantity", order(json!({"quantity": "NaN"})), 400, Some("INVALID_QUANTITY")),
+        ("unknown symbol", order(json!({"symbol": "XYZ_USDC"})), 400, Some("INVALID_CLIENT_REQUEST")),
+        ("unknown side", order(json!({"side": "Buy"})), 400, Some("INVALID_CLIENT_REQUEST")),
         (
             "missing order type",
             json!({"symbol": "SOL_USDC", "side": "Bid", "price": "1", "quantity": "1"}).to_string(),
             400,
             Some("INVALID_CLIENT_REQUEST"),
         ),
-        (
-            "client id out of range",
-            order(json!({"clientId": 4_294_967_296u64})),
-            400,
-            Some("INVALID_CLIENT_REQUEST"),
-        ),
-        (
-            "client id not a number",
-            order(json!({"clientId": "abc"})),
-            400,
-            Some("INVALID_CLIENT_REQUEST"),
-        ),
-        (
-            "post-only IOC",
-            order(json!({"postOnly": true, "timeInForce": "IOC"})),
-            400,
-            Some("INVALID_ORDER"),
-        ),
-        (
-            "more than the balance",
-            order(json!({"quantity": "100"})),
-            400,
-            Some("INSUFFICIENT_FUNDS"),
-        ),
+        ("client id out of range", order(json!({"clientId": 4_294_967_296u64})), 400, Some("INVALID_CLIENT_REQUEST")),
+        ("client id not a number", order(json!({"clientId": "abc"})), 400, Some("INVALID_CLIENT_REQUEST")),
+        ("post-only IOC", order(json!({"postOnly": true, "timeInForce": "IOC"})), 400, Some("INVALID_ORDER")),
+        ("more than the balance", order(json!({"quantity": "100"})), 400, Some("INSUFFICIENT_FUNDS")),
         ("oversize body", order(json!({"pad": huge})), 413, None),
     ];
     let mut failures = Vec::new();
@@ -195,12 +99,7 @@ fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
 
     let valid = order(json!({"price": "100", "quantity": "0.5"}));
     let auth_cases: Vec<(&str, u16, &str, (u16, Value))> = vec![
-        (
-            "expired",
-            401,
-            "INVALID_CLIENT_REQUEST",
-            raw(&trader, "POST", "/api/v1/order", &valid, &valid, now - 60_000),
-        ),
+        ("expired", 401, "INVALID_CLIENT_REQUEST", raw(&trader, "POST", "/api/v1/order", &valid, &valid, now - 60_000)),
         (
             "from the future",
             401,
@@ -230,22 +129,12 @@ fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
     assert_eq!(state(&trader), before, "refused requests changed the account");
 
     // The same signed request twice: the first is applied, the replay is refused.
-    let parts = RequestParts {
-        method: "POST",
-        path: "/api/v1/order",
-        query: None,
-        body: valid.as_bytes(),
-    };
+    let parts = RequestParts { method: "POST", path: "/api/v1/order", query: None, body: valid.as_bytes() };
     let signed = trader.signer.sign_request(&parts, now_ms(), None).unwrap();
     let first = http::request(&server.url, "POST", "/api/v1/order", &signed.pairs(), Some(&valid)).unwrap();
     assert_eq!(first.status, 200, "{}", first.body);
     let replay = http::request(&server.url, "POST", "/api/v1/order", &signed.pairs(), Some(&valid)).unwrap();
     assert_eq!(replay.status, 401, "{}", replay.body);
-    assert_eq!(
-        ok(&trader, "GET", "/api/v1/orders", None, None)
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
+    assert_eq!(ok(&trader, "GET", "/api/v1/orders", None, None).as_array().map(Vec::len), Some(1));
     server.stop();
 }

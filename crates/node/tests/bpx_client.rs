@@ -35,10 +35,7 @@ struct Server {
 impl Server {
     fn start() -> Server {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let mut child = Command::new(BINARY)
             .args(["serve", "--no-demo-bots", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
@@ -81,11 +78,7 @@ impl Server {
             admin.args(["--fund", fund]);
         }
         let output = admin.output().expect("rucksack admin runs");
-        assert!(
-            output.status.success(),
-            "create-account failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "create-account failed: {}", String::from_utf8_lossy(&output.stderr));
         serde_json::from_slice(&output.stdout).expect("one JSON line")
     }
 
@@ -99,9 +92,7 @@ impl Server {
 
     /// SIGTERM, then the exit status (killing the server if it does not stop in time).
     fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -189,17 +180,11 @@ async fn exercise(server: &Server) {
     // Resting orders, seen through depth and order queries.
     let ask = limit(
         maker
-            .execute_order(ExecuteOrderPayload {
-                client_id: Some(41),
-                ..limit_order(Side::Ask, "151.5", "2")
-            })
+            .execute_order(ExecuteOrderPayload { client_id: Some(41), ..limit_order(Side::Ask, "151.5", "2") })
             .await
             .expect("ask"),
     );
-    assert_eq!(
-        (ask.status, ask.side, ask.client_id),
-        (OrderStatus::New, Side::Ask, Some(41))
-    );
+    assert_eq!((ask.status, ask.side, ask.client_id), (OrderStatus::New, Side::Ask, Some(41)));
     assert_eq!((dec!(ask.price), dec!(ask.quantity)), ("151.5".into(), "2".into()));
     let bid = limit(
         maker
@@ -220,37 +205,14 @@ async fn exercise(server: &Server) {
     assert_eq!(bids, [("148.75".to_string(), "1.25".to_string())]);
     assert!(depth.last_update_id > 0);
 
-    let by_id = limit(
-        maker
-            .get_open_order("SOL_USDC", Some(&bid.id), None)
-            .await
-            .expect("by id"),
-    );
-    let by_client_id = limit(
-        maker
-            .get_open_order("SOL_USDC", None, Some(42))
-            .await
-            .expect("by client id"),
-    );
-    assert_eq!(
-        (by_id.id.as_str(), dec!(by_id.price)),
-        (bid.id.as_str(), "148.75".into())
-    );
+    let by_id = limit(maker.get_open_order("SOL_USDC", Some(&bid.id), None).await.expect("by id"));
+    let by_client_id = limit(maker.get_open_order("SOL_USDC", None, Some(42)).await.expect("by client id"));
+    assert_eq!((by_id.id.as_str(), dec!(by_id.price)), (bid.id.as_str(), "148.75".into()));
     assert_eq!(by_client_id.id, bid.id);
-    assert_eq!(
-        maker
-            .get_open_orders(Some("SOL_USDC"))
-            .await
-            .expect("open orders")
-            .len(),
-        2
-    );
+    assert_eq!(maker.get_open_orders(Some("SOL_USDC")).await.expect("open orders").len(), 2);
     let settings = maker.get_account().await.expect("account");
     assert_eq!(settings.limit_orders, 2);
-    assert_eq!(
-        (dec!(settings.spot_maker_fee), dec!(settings.spot_taker_fee)),
-        ("2".into(), "5".into())
-    );
+    assert_eq!((dec!(settings.spot_maker_fee), dec!(settings.spot_taker_fee)), ("2".into(), "5".into()));
 
     // The taker lifts part of the ask.
     let since_ms = now_seconds() * 1_000 - 1_000;
@@ -269,36 +231,21 @@ async fn exercise(server: &Server) {
         Order::Limit(limit) => panic!("expected a market order, got {limit:?}"),
     };
     assert_eq!(taken.status, OrderStatus::Filled);
-    assert_eq!(
-        (dec!(taken.executed_quantity), dec!(taken.executed_quote_quantity)),
-        ("0.5".into(), "75.75".into())
-    );
+    assert_eq!((dec!(taken.executed_quantity), dec!(taken.executed_quote_quantity)), ("0.5".into(), "75.75".into()));
 
     let taker_fills = taker
-        .get_historical_fills(
-            FillsHistoryParams::default()
-                .with_symbol("SOL_USDC")
-                .with_from(since_ms),
-        )
+        .get_historical_fills(FillsHistoryParams::default().with_symbol("SOL_USDC").with_from(since_ms))
         .await
         .expect("taker fills");
     assert_eq!(taker_fills.len(), 1);
     let fill = &taker_fills[0];
-    assert_eq!(
-        (fill.order_id.as_str(), fill.side, fill.is_maker),
-        (taken.id.as_str(), Side::Bid, false)
-    );
+    assert_eq!((fill.order_id.as_str(), fill.side, fill.is_maker), (taken.id.as_str(), Side::Bid, false));
     assert_eq!((dec!(fill.price), dec!(fill.quantity)), ("151.5".into(), "0.5".into()));
     assert_eq!(fill.fee_symbol, "USDC");
-    let maker_fills = maker
-        .get_historical_fills(FillsHistoryParams::default().with_symbol("SOL_USDC"))
-        .await
-        .expect("maker fills");
+    let maker_fills =
+        maker.get_historical_fills(FillsHistoryParams::default().with_symbol("SOL_USDC")).await.expect("maker fills");
     assert_eq!(maker_fills.len(), 1);
-    assert_eq!(
-        (maker_fills[0].order_id.as_str(), maker_fills[0].is_maker),
-        (ask.id.as_str(), true)
-    );
+    assert_eq!((maker_fills[0].order_id.as_str(), maker_fills[0].is_maker), (ask.id.as_str(), true));
     assert_eq!(maker_fills[0].client_id.as_deref(), Some("41"));
     assert_eq!(maker_fills[0].trade_id, fill.trade_id);
 
@@ -310,48 +257,25 @@ async fn exercise(server: &Server) {
     // Public trades, ticker and klines show the trade.
     let trades = public.get_recent_trades("SOL_USDC", Some(10)).await.expect("trades");
     assert_eq!(trades.len(), 1);
-    assert_eq!(
-        (dec!(trades[0].price), dec!(trades[0].quantity)),
-        ("151.5".into(), "0.5".into())
-    );
+    assert_eq!((dec!(trades[0].price), dec!(trades[0].quantity)), ("151.5".into(), "0.5".into()));
     assert_eq!(Some(trades[0].id), fill.trade_id);
     assert!(!trades[0].is_buyer_maker);
     let ticker = public.get_ticker("SOL_USDC").await.expect("ticker");
-    assert_eq!(
-        (dec!(ticker.last_price), dec!(ticker.volume)),
-        ("151.5".into(), "0.5".into())
-    );
-    let klines = public
-        .get_k_lines("SOL_USDC", "1m", now_seconds() - 600, Some(now_seconds() + 60))
-        .await
-        .expect("klines");
+    assert_eq!((dec!(ticker.last_price), dec!(ticker.volume)), ("151.5".into(), "0.5".into()));
+    let klines =
+        public.get_k_lines("SOL_USDC", "1m", now_seconds() - 600, Some(now_seconds() + 60)).await.expect("klines");
     assert_eq!(klines.len(), 1);
     assert_eq!(klines[0].close.map(|c| dec!(c)).as_deref(), Some("151.5"));
     assert_eq!((dec!(klines[0].volume), klines[0].trades.as_str()), ("0.5".into(), "1"));
 
     // Cancel one order, then the rest.
-    let cancelled = limit(
-        maker
-            .cancel_order("SOL_USDC", Some(&bid.id), None)
-            .await
-            .expect("cancel"),
-    );
-    assert_eq!(
-        (cancelled.id.as_str(), cancelled.status),
-        (bid.id.as_str(), OrderStatus::Cancelled)
-    );
-    let rest = maker
-        .cancel_open_orders(CancelOpenOrdersPayload {
-            symbol: "SOL_USDC".into(),
-        })
-        .await
-        .expect("cancel all");
+    let cancelled = limit(maker.cancel_order("SOL_USDC", Some(&bid.id), None).await.expect("cancel"));
+    assert_eq!((cancelled.id.as_str(), cancelled.status), (bid.id.as_str(), OrderStatus::Cancelled));
+    let rest =
+        maker.cancel_open_orders(CancelOpenOrdersPayload { symbol: "SOL_USDC".into() }).await.expect("cancel all");
     let rest: Vec<_> = rest.into_iter().map(limit).collect();
     assert_eq!(rest.len(), 1);
-    assert_eq!(
-        (rest[0].id.as_str(), rest[0].status),
-        (ask.id.as_str(), OrderStatus::Cancelled)
-    );
+    assert_eq!((rest[0].id.as_str(), rest[0].status), (ask.id.as_str(), OrderStatus::Cancelled));
     assert_eq!(dec!(rest[0].executed_quantity), "0.5");
     assert!(maker.cancel_order("SOL_USDC", Some(&bid.id), None).await.is_err());
 
@@ -374,17 +298,12 @@ async fn exercise(server: &Server) {
     assert_eq!(placed.len(), 2, "{results:?}");
     match &results[2] {
         BatchOrderResponse::Error(error) => {
-            assert_eq!(
-                (error.operation.as_str(), error.code.as_str()),
-                ("Err", "INSUFFICIENT_FUNDS")
-            )
+            assert_eq!((error.operation.as_str(), error.code.as_str()), ("Err", "INSUFFICIENT_FUNDS"))
         }
         other => panic!("expected the third order to fail, got {other:?}"),
     }
     let cancelled = maker
-        .cancel_open_orders(CancelOpenOrdersPayload {
-            symbol: "SOL_USDC".into(),
-        })
+        .cancel_open_orders(CancelOpenOrdersPayload { symbol: "SOL_USDC".into() })
         .await
         .expect("cancel the batch");
     assert_eq!(cancelled.len(), 2);
@@ -394,24 +313,12 @@ async fn exercise(server: &Server) {
     // instruction of.
     let url = format!("{}/wapi/v1/history/orders?symbol=SOL_USDC&limit=10", server.url);
     let get = "GET".parse().expect("a method");
-    let request = maker
-        .build_signed_request(url.as_str(), get, "orderHistoryQueryAll", None::<&()>)
-        .expect("signed request");
-    let history: Vec<Value> = maker
-        .execute(request)
-        .await
-        .expect("order history")
-        .json()
-        .await
-        .expect("JSON");
+    let request =
+        maker.build_signed_request(url.as_str(), get, "orderHistoryQueryAll", None::<&()>).expect("signed request");
+    let history: Vec<Value> = maker.execute(request).await.expect("order history").json().await.expect("JSON");
     let statuses: Vec<(&str, &str)> = history
         .iter()
-        .map(|o| {
-            (
-                o["id"].as_str().unwrap_or_default(),
-                o["status"].as_str().unwrap_or_default(),
-            )
-        })
+        .map(|o| (o["id"].as_str().unwrap_or_default(), o["status"].as_str().unwrap_or_default()))
         .collect();
     assert_eq!(statuses.len(), 4, "{history:?}");
     assert!(statuses.contains(&(ask.id.as_str(), "Cancelled")));

@@ -19,25 +19,9 @@ const TOTAL: usize = 40_000;
 
 fn load(data_dir: &Path, ack_every: u64) -> Command {
     let mut command = Command::new(BIN);
-    command.args([
-        "load",
-        "--synthetic-clock",
-        "--snapshot-every",
-        "5000",
-        "--ack-every",
-        &ack_every.to_string(),
-    ]);
-    command.args([
-        "--segment-bytes",
-        "262144",
-        "--seed",
-        &SEED.to_string(),
-        "--accounts",
-        &ACCOUNTS.to_string(),
-    ]);
-    command
-        .args(["--commands", &TOTAL.to_string(), "--data-dir"])
-        .arg(data_dir);
+    command.args(["load", "--synthetic-clock", "--snapshot-every", "5000", "--ack-every", &ack_every.to_string()]);
+    command.args(["--segment-bytes", "262144", "--seed", &SEED.to_string(), "--accounts", &ACCOUNTS.to_string()]);
+    command.args(["--commands", &TOTAL.to_string(), "--data-dir"]).arg(data_dir);
     command
 }
 
@@ -53,16 +37,9 @@ fn replay(data_dir: &Path, from_genesis: bool) -> (u64, String) {
         command.arg("--from-genesis");
     }
     let output = command.output().expect("run replay");
-    assert!(
-        output.status.success(),
-        "replay failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "replay failed: {}", String::from_utf8_lossy(&output.stderr));
     let line = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    (
-        json_field(&line, "lastSeq").as_u64().unwrap(),
-        json_field(&line, "stateHash").as_str().unwrap().to_string(),
-    )
+    (json_field(&line, "lastSeq").as_u64().unwrap(), json_field(&line, "stateHash").as_str().unwrap().to_string())
 }
 
 fn expected_hash(commands: usize) -> String {
@@ -85,19 +62,10 @@ fn tear_tail(journal: &Path) {
         .collect();
     segments.sort();
     let last = segments.last().expect("a segment");
-    let first_seq: u64 = last
-        .file_stem()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .trim_start_matches("journal-")
-        .parse()
-        .unwrap();
+    let first_seq: u64 = last.file_stem().unwrap().to_str().unwrap().trim_start_matches("journal-").parse().unwrap();
     let mut end = SEGMENT_HEADER_LEN;
     let mut reader = JournalReader::open(journal).unwrap();
-    reader
-        .for_each(first_seq, |_, payload| end += FRAME_HEADER_LEN + payload.len())
-        .unwrap();
+    reader.for_each(first_seq, |_, payload| end += FRAME_HEADER_LEN + payload.len()).unwrap();
     let mut torn = vec![0xA5u8; 56];
     torn[4..8].copy_from_slice(&200u32.to_le_bytes());
     let file = std::fs::OpenOptions::new().write(true).open(last).unwrap();
@@ -110,11 +78,7 @@ fn a_killed_writer_loses_no_acknowledged_command() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("venue");
 
-    let mut child = load(&data_dir, 1)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start load");
+    let mut child = load(&data_dir, 1).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start load");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut acked = 0u64;
     while acked < 8_000 {
@@ -130,27 +94,13 @@ fn a_killed_writer_loses_no_acknowledged_command() {
     }
     child.wait().unwrap();
     eprintln!("killed after {acked} acknowledged commands");
-    assert!(
-        (acked as usize) < TOTAL,
-        "the writer was killed mid-burst (acked {acked} of {TOTAL})"
-    );
+    assert!((acked as usize) < TOTAL, "the writer was killed mid-burst (acked {acked} of {TOTAL})");
 
     // Every acknowledged command survived, and the state is exactly that of its prefix.
     let (last_seq, hash) = replay(&data_dir, false);
-    assert!(
-        last_seq >= acked,
-        "journal ends at {last_seq} but {acked} were acknowledged"
-    );
-    assert_eq!(
-        hash,
-        expected_hash(last_seq as usize),
-        "recovered state differs from the generated prefix"
-    );
-    assert_eq!(
-        replay(&data_dir, true),
-        (last_seq, hash),
-        "genesis and snapshot replays disagree"
-    );
+    assert!(last_seq >= acked, "journal ends at {last_seq} but {acked} were acknowledged");
+    assert_eq!(hash, expected_hash(last_seq as usize), "recovered state differs from the generated prefix");
+    assert_eq!(replay(&data_dir, true), (last_seq, hash), "genesis and snapshot replays disagree");
 
     // Power loss could also leave half a record behind: write one after the last record.
     tear_tail(&data_dir.join("journal"));
@@ -161,15 +111,8 @@ fn a_killed_writer_loses_no_acknowledged_command() {
     let output = load(&data_dir, 0).output().expect("restart load");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "restart failed: {stderr}");
-    assert!(
-        stderr.contains("cut a torn record"),
-        "the torn tail was not reported: {stderr}"
-    );
-    let summary = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .to_string();
+    assert!(stderr.contains("cut a torn record"), "the torn tail was not reported: {stderr}");
+    let summary = String::from_utf8_lossy(&output.stdout).lines().last().unwrap_or_default().to_string();
     assert_eq!(json_field(&summary, "lastSeq").as_u64(), Some(TOTAL as u64));
     let final_hash = json_field(&summary, "stateHash").as_str().unwrap().to_string();
     assert_eq!(final_hash, expected_hash(TOTAL));

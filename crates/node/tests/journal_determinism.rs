@@ -16,9 +16,7 @@ fn replay_from_genesis_and_from_a_snapshot_reach_the_live_state() {
     let dir = tempfile::tempdir().unwrap();
     let config = PipelineConfig {
         snapshot_every: 3_000,
-        journal: JournalConfig {
-            segment_bytes: 128 * 1024,
-        },
+        journal: JournalConfig { segment_bytes: 128 * 1024 },
         clock: Clock::Wall,
         ..PipelineConfig::default()
     };
@@ -31,27 +29,15 @@ fn replay_from_genesis_and_from_a_snapshot_reach_the_live_state() {
     let pipeline = Pipeline::start(dir.path(), Engine::new(), config, outcome).unwrap();
     let commands = Generator::commands(3, 24, WorkloadMix::everything(), 20_000);
     for (ticket, command) in commands.into_iter().enumerate() {
-        pipeline
-            .submit_wait(Submission {
-                ticket: ticket as u64,
-                command,
-            })
-            .unwrap();
+        pipeline.submit_wait(Submission { ticket: ticket as u64, command }).unwrap();
     }
     let live = pipeline.shutdown().unwrap();
     let tickets: Vec<u64> = acks.try_iter().collect();
-    assert_eq!(
-        tickets,
-        (0..20_000).collect::<Vec<_>>(),
-        "every command acknowledged once, in order"
-    );
+    assert_eq!(tickets, (0..20_000).collect::<Vec<_>>(), "every command acknowledged once, in order");
 
     let from_snapshot = recovery::recover(dir.path(), Start::NewestSnapshot, |_| {}).unwrap();
     let from_genesis = recovery::recover(dir.path(), Start::Genesis, |_| {}).unwrap();
-    assert!(
-        from_snapshot.snapshot_seq.is_some_and(|seq| seq >= 15_000),
-        "a recent snapshot was used"
-    );
+    assert!(from_snapshot.snapshot_seq.is_some_and(|seq| seq >= 15_000), "a recent snapshot was used");
     assert_eq!(from_genesis.commands, 20_000);
     assert_eq!(from_snapshot.engine.state_hash(), live.state_hash());
     assert_eq!(from_genesis.engine.state_hash(), live.state_hash());

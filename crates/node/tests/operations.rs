@@ -15,18 +15,13 @@ fn a_node_exposes_metrics_guards_admin_and_owns_its_data_directory() {
     let data_dir = dir.path().join("venue");
     let server = Server::start(&data_dir, &["--no-demo-bots"]);
 
-    let mode = std::fs::metadata(data_dir.join("admin.token"))
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(data_dir.join("admin.token")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "the admin token is private to its owner");
 
     let (_, trader) = server.account(&["USDC=1000"]);
     let order = json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "1" });
     ok(&trader, "POST", "/api/v1/order", None, Some(&order));
-    let (status, _) = trader
-        .call("POST", "/api/v1/order", None, Some(&json!({ "symbol": "NOPE" })))
-        .unwrap();
+    let (status, _) = trader.call("POST", "/api/v1/order", None, Some(&json!({ "symbol": "NOPE" }))).unwrap();
     assert_eq!(status, 400);
 
     let metrics = http::request(&server.url, "GET", "/metrics", &[], None).unwrap();
@@ -57,10 +52,7 @@ fn a_node_exposes_metrics_guards_admin_and_owns_its_data_directory() {
         .arg(&data_dir)
         .output()
         .unwrap();
-    assert!(
-        !second.status.success(),
-        "a second server on the same data directory must refuse to start"
-    );
+    assert!(!second.status.success(), "a second server on the same data directory must refuse to start");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("another rucksack"), "unclear refusal: {stderr}");
     server.stop();
@@ -74,9 +66,7 @@ fn a_manual_clock_moves_only_when_told() {
     let place = |price: &str| {
         let order =
             json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": price, "quantity": "1" });
-        ok(&trader, "POST", "/api/v1/order", None, Some(&order))["createdAt"]
-            .as_u64()
-            .unwrap()
+        ok(&trader, "POST", "/api/v1/order", None, Some(&order))["createdAt"].as_u64().unwrap()
     };
     let first = place("100");
     std::thread::sleep(std::time::Duration::from_millis(50));

@@ -31,10 +31,7 @@ fn python_clients_against_rucksack() {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/run.sh");
     let mut command = Command::new("bash");
-    command
-        .arg(&script)
-        .env("RUCKSACK_BIN", env!("CARGO_BIN_EXE_rucksack"))
-        .stdin(Stdio::null());
+    command.arg(&script).env("RUCKSACK_BIN", env!("CARGO_BIN_EXE_rucksack")).stdin(Stdio::null());
     // Its own process group, so a timeout can stop pytest and the servers it started too.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -54,8 +51,5 @@ fn python_clients_against_rucksack() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(
-        status.success(),
-        "the Python client tests failed ({status}); see the output above"
-    );
+    assert!(status.success(), "the Python client tests failed ({status}); see the output above");
 }

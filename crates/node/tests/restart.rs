@@ -29,41 +29,14 @@ fn state_survives_sigterm_and_sigkill() {
     let (_, maker) = server.account(&["USDC=100000", "SOL=1000"]);
     let (_, taker) = server.account(&["USDC=100000"]);
 
-    let resting = ok(
-        &maker,
-        "POST",
-        "/api/v1/order",
-        None,
-        Some(&limit("SOL_USDC", "Ask", "150.25", "2")),
-    );
-    ok(
-        &maker,
-        "POST",
-        "/api/v1/order",
-        None,
-        Some(&limit("SOL_USDC", "Ask", "151", "1.5")),
-    );
-    ok(
-        &maker,
-        "POST",
-        "/api/v1/order",
-        None,
-        Some(&limit("SOL_USDC", "Bid", "140", "3")),
-    );
-    let filled = ok(
-        &taker,
-        "POST",
-        "/api/v1/order",
-        None,
-        Some(&limit("SOL_USDC", "Bid", "150.25", "0.5")),
-    );
+    let resting = ok(&maker, "POST", "/api/v1/order", None, Some(&limit("SOL_USDC", "Ask", "150.25", "2")));
+    ok(&maker, "POST", "/api/v1/order", None, Some(&limit("SOL_USDC", "Ask", "151", "1.5")));
+    ok(&maker, "POST", "/api/v1/order", None, Some(&limit("SOL_USDC", "Bid", "140", "3")));
+    let filled = ok(&taker, "POST", "/api/v1/order", None, Some(&limit("SOL_USDC", "Bid", "150.25", "0.5")));
     assert_eq!(filled["status"], "Filled");
     let cancelled =
         json!({ "symbol": "SOL_USDC", "orderId": ok(&maker, "GET", "/api/v1/orders", None, None)[2]["id"] });
-    assert_eq!(
-        ok(&maker, "DELETE", "/api/v1/order", None, Some(&cancelled))["status"],
-        "Cancelled"
-    );
+    assert_eq!(ok(&maker, "DELETE", "/api/v1/order", None, Some(&cancelled))["status"], "Cancelled");
     assert_eq!(resting["status"], "New");
 
     let before = (snapshot(&maker), snapshot(&taker));
@@ -72,52 +45,26 @@ fn state_survives_sigterm_and_sigkill() {
     server.stop();
 
     let server = Server::start(&data_dir, &["--no-demo-bots"]);
-    let maker = rucksack_node::client::ApiClient {
-        server: server.url.clone(),
-        signer: maker.signer.clone(),
-    };
-    let taker = rucksack_node::client::ApiClient {
-        server: server.url.clone(),
-        signer: taker.signer.clone(),
-    };
-    assert_eq!(
-        (snapshot(&maker), snapshot(&taker)),
-        before,
-        "state after SIGTERM and restart"
-    );
+    let maker = rucksack_node::client::ApiClient { server: server.url.clone(), signer: maker.signer.clone() };
+    let taker = rucksack_node::client::ApiClient { server: server.url.clone(), signer: taker.signer.clone() };
+    assert_eq!((snapshot(&maker), snapshot(&taker)), before, "state after SIGTERM and restart");
 
     // A burst of acknowledged orders, then SIGKILL.
     let mut acknowledged = Vec::new();
     for i in 0..20 {
         let price = format!("{}.00", 160 + i);
-        let order = ok(
-            &maker,
-            "POST",
-            "/api/v1/order",
-            None,
-            Some(&limit("SOL_USDC", "Ask", &price, "0.1")),
-        );
+        let order = ok(&maker, "POST", "/api/v1/order", None, Some(&limit("SOL_USDC", "Ask", &price, "0.1")));
         acknowledged.push(order["id"].as_str().unwrap().to_string());
     }
     let before = (snapshot(&maker), snapshot(&taker));
     server.kill();
 
     let server = Server::start(&data_dir, &["--no-demo-bots"]);
-    let maker = rucksack_node::client::ApiClient {
-        server: server.url.clone(),
-        signer: maker.signer.clone(),
-    };
-    let taker = rucksack_node::client::ApiClient {
-        server: server.url.clone(),
-        signer: taker.signer.clone(),
-    };
+    let maker = rucksack_node::client::ApiClient { server: server.url.clone(), signer: maker.signer.clone() };
+    let taker = rucksack_node::client::ApiClient { server: server.url.clone(), signer: taker.signer.clone() };
     let after = (snapshot(&maker), snapshot(&taker));
-    let open: Vec<String> = after.0[0]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["id"].as_str().unwrap().to_string())
-        .collect();
+    let open: Vec<String> =
+        after.0[0].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_string()).collect();
     for id in &acknowledged {
         assert!(open.contains(id), "acknowledged order {id} lost");
     }

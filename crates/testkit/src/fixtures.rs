@@ -28,11 +28,7 @@ fn symbol(text: &str) -> Symbol {
 }
 
 pub fn asset(id: AssetId, name: &str, decimals: u8) -> AssetSpec {
-    AssetSpec {
-        id,
-        symbol: symbol(name),
-        decimals,
-    }
+    AssetSpec { id, symbol: symbol(name), decimals }
 }
 
 /// SOL_USDC: tick 0.01, step 0.01 SOL, maker 2 bps, taker 5 bps.
@@ -91,12 +87,7 @@ pub fn tx(n: u64) -> TxId {
 }
 
 pub fn deposit(account: u64, asset: AssetId, amount: i64, tx_number: u64) -> Command {
-    Command::Deposit {
-        account: AccountId(account),
-        asset,
-        amount: Amount(amount),
-        tx: tx(tx_number),
-    }
+    Command::Deposit { account: AccountId(account), asset, amount: Amount(amount), tx: tx(tx_number) }
 }
 
 /// Stamps commands with consecutive sequence numbers and a clock that advances 1 ms each.
@@ -108,10 +99,7 @@ pub struct Stamp {
 
 impl Default for Stamp {
     fn default() -> Self {
-        Stamp {
-            seq: 0,
-            time: 1_764_000_000_000_000,
-        }
+        Stamp { seq: 0, time: 1_764_000_000_000_000 }
     }
 }
 
@@ -119,11 +107,7 @@ impl Stamp {
     pub fn next(&mut self, command: Command) -> Sequenced {
         self.seq += 1;
         self.time += 1_000;
-        Sequenced {
-            seq: Seq(self.seq),
-            time: Timestamp(self.time),
-            command,
-        }
+        Sequenced { seq: Seq(self.seq), time: Timestamp(self.time), command }
     }
 
     pub fn last_seq(&self) -> u64 {

@@ -31,28 +31,12 @@ pub struct WorkloadMix {
 impl WorkloadMix {
     /// Every command kind and option, with many refusals: for invariant and determinism tests.
     pub const fn everything() -> WorkloadMix {
-        WorkloadMix {
-            deposit: 6,
-            withdraw: 4,
-            limit: 40,
-            take: 20,
-            cancel: 25,
-            cancel_all: 5,
-            varied: true,
-        }
+        WorkloadMix { deposit: 6, withdraw: 4, limit: 40, take: 20, cancel: 25, cancel_all: 5, varied: true }
     }
 
     /// The 50% add / 45% cancel / 5% IOC mix near the touch used by the benchmarks.
     pub const fn book_churn() -> WorkloadMix {
-        WorkloadMix {
-            deposit: 0,
-            withdraw: 0,
-            limit: 50,
-            take: 5,
-            cancel: 45,
-            cancel_all: 0,
-            varied: false,
-        }
+        WorkloadMix { deposit: 0, withdraw: 0, limit: 50, take: 5, cancel: 45, cancel_all: 0, varied: false }
     }
 }
 
@@ -101,16 +85,8 @@ impl Workload {
         let mut commands = fixtures::listings();
         let rich = !self.mix.varied;
         for account in 1..=self.accounts {
-            for (asset, amount) in [
-                (SOL, 10_000_000_000_000i64),
-                (USDC, 1_000_000_000_000),
-                (BTC, 10_000_000_000),
-            ] {
-                let amount = if rich {
-                    amount * 1_000
-                } else {
-                    amount / 1_000 * (1 + (account as i64 % 7))
-                };
+            for (asset, amount) in [(SOL, 10_000_000_000_000i64), (USDC, 1_000_000_000_000), (BTC, 10_000_000_000)] {
+                let amount = if rich { amount * 1_000 } else { amount / 1_000 * (1 + (account as i64 % 7)) };
                 commands.push(fixtures::deposit(account, asset, amount, self.tx()));
             }
         }
@@ -174,17 +150,10 @@ impl Workload {
                         self.client_ids.insert(order, client_id);
                     }
                 }
-                Event::OrderRested {
-                    order, account, market, ..
-                } => {
+                Event::OrderRested { order, account, market, .. } => {
                     let client_id = self.client_ids.get(&order).copied();
                     self.open_index.insert(order, self.open.len());
-                    self.open.push(OpenOrder {
-                        account,
-                        market,
-                        id: order,
-                        client_id,
-                    });
+                    self.open.push(OpenOrder { account, market, id: order, client_id });
                 }
                 Event::OrderClosed { order, .. } => {
                     self.client_ids.remove(&order);
@@ -243,11 +212,8 @@ impl Workload {
 
     fn quantity(&mut self, market: usize) -> Lots {
         let scale = if market == 0 { 1 } else { 100 };
-        let lots = if self.mix.varied && self.rng.chance(5) {
-            self.rng.range(1, 100_000)
-        } else {
-            self.rng.range(1, 500)
-        };
+        let lots =
+            if self.mix.varied && self.rng.chance(5) { self.rng.range(1, 100_000) } else { self.rng.range(1, 500) };
         Lots(lots * scale)
     }
 
@@ -257,21 +223,10 @@ impl Workload {
             Side::Bid => mid - offset,
             Side::Ask => mid + offset,
         };
-        let time_in_force = if self.mix.varied && self.rng.chance(15) {
-            TimeInForce::PostOnly
-        } else {
-            TimeInForce::Gtc
-        };
+        let time_in_force =
+            if self.mix.varied && self.rng.chance(15) { TimeInForce::PostOnly } else { TimeInForce::Gtc };
         let quantity = self.quantity(market);
-        self.order(
-            market,
-            side,
-            OrderSpec::Limit {
-                price: Ticks(price.max(1)),
-                quantity,
-                time_in_force,
-            },
-        )
+        self.order(market, side, OrderSpec::Limit { price: Ticks(price.max(1)), quantity, time_in_force })
     }
 
     fn take(&mut self, market: usize) -> Command {
@@ -285,35 +240,15 @@ impl Workload {
         let quantity = self.quantity(market);
         let spec = if !self.mix.varied {
             let quantity = Lots(quantity.0 / 10 + 1);
-            OrderSpec::Limit {
-                price,
-                quantity,
-                time_in_force: TimeInForce::Ioc,
-            }
+            OrderSpec::Limit { price, quantity, time_in_force: TimeInForce::Ioc }
         } else {
             match self.rng.below(5) {
-                0 => OrderSpec::Limit {
-                    price,
-                    quantity,
-                    time_in_force: TimeInForce::Ioc,
-                },
-                1 => OrderSpec::Limit {
-                    price,
-                    quantity,
-                    time_in_force: TimeInForce::Fok,
-                },
-                2 => OrderSpec::Limit {
-                    price,
-                    quantity,
-                    time_in_force: TimeInForce::Gtc,
-                },
+                0 => OrderSpec::Limit { price, quantity, time_in_force: TimeInForce::Ioc },
+                1 => OrderSpec::Limit { price, quantity, time_in_force: TimeInForce::Fok },
+                2 => OrderSpec::Limit { price, quantity, time_in_force: TimeInForce::Gtc },
                 3 => OrderSpec::Market {
                     size: MarketSize::Base(quantity),
-                    time_in_force: if self.rng.chance(20) {
-                        TimeInForce::Fok
-                    } else {
-                        TimeInForce::Ioc
-                    },
+                    time_in_force: if self.rng.chance(20) { TimeInForce::Fok } else { TimeInForce::Ioc },
                 },
                 _ => OrderSpec::Market {
                     size: MarketSize::Quote(Amount(self.rng.range(1, 5_000_000_000))),
@@ -353,47 +288,26 @@ impl Workload {
             Some(client_id) if self.rng.chance(50) => CancelTarget::Client(client_id),
             _ => CancelTarget::Order(open.id),
         };
-        Command::CancelOrder {
-            account: open.account,
-            market: open.market,
-            target,
-        }
+        Command::CancelOrder { account: open.account, market: open.market, target }
     }
 
     fn cancel_all(&mut self) -> Command {
         let market = self.markets[self.rng.below(self.markets.len() as u64) as usize].id;
-        Command::CancelAll {
-            account: self.account(),
-            market,
-        }
+        Command::CancelAll { account: self.account(), market }
     }
 
     fn deposit(&mut self) -> Command {
         let asset = [SOL, USDC, BTC][self.rng.below(3) as usize];
         let account = self.account();
         // Now and then replay an old transaction id: it must change nothing.
-        let tx = if self.rng.chance(10) && self.next_tx > 2 {
-            self.rng.below(self.next_tx) + 1
-        } else {
-            self.tx()
-        };
-        Command::Deposit {
-            account,
-            asset,
-            amount: Amount(self.rng.range(1, 50_000_000_000)),
-            tx: fixtures::tx(tx),
-        }
+        let tx = if self.rng.chance(10) && self.next_tx > 2 { self.rng.below(self.next_tx) + 1 } else { self.tx() };
+        Command::Deposit { account, asset, amount: Amount(self.rng.range(1, 50_000_000_000)), tx: fixtures::tx(tx) }
     }
 
     fn withdraw(&mut self) -> Command {
         let asset = [SOL, USDC, BTC][self.rng.below(3) as usize];
         let account = self.account();
         let tx = self.tx();
-        Command::Withdraw {
-            account,
-            asset,
-            amount: Amount(self.rng.range(1, 50_000_000_000)),
-            tx: fixtures::tx(tx),
-        }
+        Command::Withdraw { account, asset, amount: Amount(self.rng.range(1, 50_000_000_000)), tx: fixtures::tx(tx) }
     }
 }

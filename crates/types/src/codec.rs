@@ -33,9 +33,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn with_capacity(capacity: usize) -> Writer {
-        Writer {
-            bytes: Vec::with_capacity(capacity),
-        }
+        Writer { bytes: Vec::with_capacity(capacity) }
     }
     pub fn u8(&mut self, v: u8) {
         self.bytes.push(v);
@@ -162,21 +160,11 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.i32(market.maker_fee_bps);
             out.i32(market.taker_fee_bps);
         }
-        Command::Deposit {
-            account,
-            asset,
-            amount,
-            tx,
-        } => {
+        Command::Deposit { account, asset, amount, tx } => {
             out.u8(2);
             transfer(out, *account, *asset, *amount, *tx);
         }
-        Command::Withdraw {
-            account,
-            asset,
-            amount,
-            tx,
-        } => {
+        Command::Withdraw { account, asset, amount, tx } => {
             out.u8(3);
             transfer(out, *account, *asset, *amount, *tx);
         }
@@ -184,11 +172,7 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.u8(4);
             new_order(out, order);
         }
-        Command::CancelOrder {
-            account,
-            market,
-            target,
-        } => {
+        Command::CancelOrder { account, market, target } => {
             out.u8(5);
             out.u64(account.0);
             out.u16(market.0);
@@ -213,11 +197,7 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.bytes(&key.0);
             out.u8(permissions.bits());
         }
-        Command::AddApiKey {
-            account,
-            key,
-            permissions,
-        } => {
+        Command::AddApiKey { account, key, permissions } => {
             out.u8(8);
             out.u64(account.0);
             out.bytes(&key.0);
@@ -246,11 +226,7 @@ fn new_order(out: &mut Writer, order: &NewOrder) {
     }
     out.u8(stp_tag(order.self_trade_prevention));
     match order.spec {
-        OrderSpec::Limit {
-            price,
-            quantity,
-            time_in_force,
-        } => {
+        OrderSpec::Limit { price, quantity, time_in_force } => {
             out.u8(0);
             out.i64(price.0);
             out.i64(quantity.0);
@@ -277,11 +253,7 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
     let mut r = Reader::new(bytes);
     let time = Timestamp(r.u64()?);
     let command = match r.u8()? {
-        0 => Command::ListAsset(AssetSpec {
-            id: AssetId(r.u16()?),
-            symbol: r.symbol()?,
-            decimals: r.u8()?,
-        }),
+        0 => Command::ListAsset(AssetSpec { id: AssetId(r.u16()?), symbol: r.symbol()?, decimals: r.u8()? }),
         1 => Command::ListMarket(MarketSpec {
             id: MarketId(r.u16()?),
             symbol: r.symbol()?,
@@ -298,21 +270,11 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
         }),
         2 => {
             let (account, asset, amount, tx) = read_transfer(&mut r)?;
-            Command::Deposit {
-                account,
-                asset,
-                amount,
-                tx,
-            }
+            Command::Deposit { account, asset, amount, tx }
         }
         3 => {
             let (account, asset, amount, tx) = read_transfer(&mut r)?;
-            Command::Withdraw {
-                account,
-                asset,
-                amount,
-                tx,
-            }
+            Command::Withdraw { account, asset, amount, tx }
         }
         4 => Command::PlaceOrder(read_new_order(&mut r)?),
         5 => {
@@ -324,22 +286,12 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
                     u32::try_from(r.u64()?).map_err(|_| CodecError::Invalid("client id"))?,
                 )),
                 tag => {
-                    return Err(CodecError::UnknownTag {
-                        what: "cancel target",
-                        tag,
-                    });
+                    return Err(CodecError::UnknownTag { what: "cancel target", tag });
                 }
             };
-            Command::CancelOrder {
-                account,
-                market,
-                target,
-            }
+            Command::CancelOrder { account, market, target }
         }
-        6 => Command::CancelAll {
-            account: AccountId(r.u64()?),
-            market: MarketId(r.u16()?),
-        },
+        6 => Command::CancelAll { account: AccountId(r.u64()?), market: MarketId(r.u16()?) },
         7 => Command::CreateAccount {
             key: ApiKey(r.take()?),
             permissions: Permissions::from_bits(r.u8()?).ok_or(CodecError::Invalid("permissions"))?,
@@ -356,12 +308,7 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
 }
 
 fn read_transfer(r: &mut Reader<'_>) -> Result<(AccountId, AssetId, Amount, TxId), CodecError> {
-    Ok((
-        AccountId(r.u64()?),
-        AssetId(r.u16()?),
-        Amount(r.i64()?),
-        TxId(r.take()?),
-    ))
+    Ok((AccountId(r.u64()?), AssetId(r.u16()?), Amount(r.i64()?), TxId(r.take()?)))
 }
 
 fn read_new_order(r: &mut Reader<'_>) -> Result<NewOrder, CodecError> {
@@ -375,34 +322,14 @@ fn read_new_order(r: &mut Reader<'_>) -> Result<NewOrder, CodecError> {
     };
     let self_trade_prevention = stp_from(r.u8()?)?;
     let spec = match r.u8()? {
-        0 => OrderSpec::Limit {
-            price: Ticks(r.i64()?),
-            quantity: Lots(r.i64()?),
-            time_in_force: tif_from(r.u8()?)?,
-        },
-        1 => OrderSpec::Market {
-            size: MarketSize::Base(Lots(r.i64()?)),
-            time_in_force: tif_from(r.u8()?)?,
-        },
-        2 => OrderSpec::Market {
-            size: MarketSize::Quote(Amount(r.i64()?)),
-            time_in_force: tif_from(r.u8()?)?,
-        },
+        0 => OrderSpec::Limit { price: Ticks(r.i64()?), quantity: Lots(r.i64()?), time_in_force: tif_from(r.u8()?)? },
+        1 => OrderSpec::Market { size: MarketSize::Base(Lots(r.i64()?)), time_in_force: tif_from(r.u8()?)? },
+        2 => OrderSpec::Market { size: MarketSize::Quote(Amount(r.i64()?)), time_in_force: tif_from(r.u8()?)? },
         tag => {
-            return Err(CodecError::UnknownTag {
-                what: "order spec",
-                tag,
-            });
+            return Err(CodecError::UnknownTag { what: "order spec", tag });
         }
     };
-    Ok(NewOrder {
-        account,
-        market,
-        side,
-        client_id,
-        self_trade_prevention,
-        spec,
-    })
+    Ok(NewOrder { account, market, side, client_id, self_trade_prevention, spec })
 }
 
 pub fn side_tag(side: Side) -> u8 {
@@ -433,10 +360,7 @@ pub fn stp_from(tag: u8) -> Result<SelfTradePrevention, CodecError> {
         0 => Ok(SelfTradePrevention::RejectTaker),
         1 => Ok(SelfTradePrevention::RejectMaker),
         2 => Ok(SelfTradePrevention::RejectBoth),
-        tag => Err(CodecError::UnknownTag {
-            what: "self-trade prevention",
-            tag,
-        }),
+        tag => Err(CodecError::UnknownTag { what: "self-trade prevention", tag }),
     }
 }
 
@@ -455,10 +379,7 @@ pub fn tif_from(tag: u8) -> Result<TimeInForce, CodecError> {
         1 => Ok(TimeInForce::PostOnly),
         2 => Ok(TimeInForce::Ioc),
         3 => Ok(TimeInForce::Fok),
-        tag => Err(CodecError::UnknownTag {
-            what: "time in force",
-            tag,
-        }),
+        tag => Err(CodecError::UnknownTag { what: "time in force", tag }),
     }
 }
 

@@ -127,10 +127,7 @@ impl Decimal {
         if digits_before == 0 || (seen_point && digits_after == 0) {
             return Err(DecimalError::NotANumber);
         }
-        let value = Decimal {
-            mantissa: if negative { -mantissa } else { mantissa },
-            scale,
-        };
+        let value = Decimal { mantissa: if negative { -mantissa } else { mantissa }, scale };
         let value = value.normalised();
         if value.scale > MAX_SCALE {
             return Err(DecimalError::Overflow);
@@ -147,9 +144,8 @@ impl Decimal {
             return Err(DecimalError::TooPrecise { unit });
         }
         // Both at the unit's scale: value = m * 10^(unit.scale - scale) over unit.mantissa.
-        let widened = pow10(unit.scale - self.scale)
-            .and_then(|p| self.mantissa.checked_mul(p))
-            .ok_or(DecimalError::Overflow)?;
+        let widened =
+            pow10(unit.scale - self.scale).and_then(|p| self.mantissa.checked_mul(p)).ok_or(DecimalError::Overflow)?;
         if widened % unit.mantissa != 0 {
             return Err(DecimalError::NotMultiple { unit });
         }

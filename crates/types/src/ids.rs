@@ -124,11 +124,8 @@ impl Permissions {
     /// Every permission.
     pub const ALL: Permissions = Permissions(0b111);
 
-    const NAMES: [(Permissions, &'static str); 3] = [
-        (Permissions::READ, "read"),
-        (Permissions::TRADE, "trade"),
-        (Permissions::WITHDRAW, "withdraw"),
-    ];
+    const NAMES: [(Permissions, &'static str); 3] =
+        [(Permissions::READ, "read"), (Permissions::TRADE, "trade"), (Permissions::WITHDRAW, "withdraw")];
 
     /// The raw bits (READ = 1, TRADE = 2, WITHDRAW = 4).
     pub const fn bits(self) -> u8 {
@@ -137,11 +134,7 @@ impl Permissions {
 
     /// From raw bits; `None` if an unknown bit is set.
     pub const fn from_bits(bits: u8) -> Option<Permissions> {
-        if bits & !Permissions::ALL.0 == 0 {
-            Some(Permissions(bits))
-        } else {
-            None
-        }
+        if bits & !Permissions::ALL.0 == 0 { Some(Permissions(bits)) } else { None }
     }
 
     /// Whether every permission in `other` is in `self`.
@@ -214,10 +207,8 @@ impl std::str::FromStr for Permissions {
     fn from_str(s: &str) -> Result<Permissions, UnknownPermission> {
         let mut set = Permissions::NONE;
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (flag, _) = Permissions::NAMES
-                .iter()
-                .find(|(_, name)| part.eq_ignore_ascii_case(name))
-                .ok_or(UnknownPermission)?;
+            let (flag, _) =
+                Permissions::NAMES.iter().find(|(_, name)| part.eq_ignore_ascii_case(name)).ok_or(UnknownPermission)?;
             set |= *flag;
         }
         Ok(set)

@@ -108,11 +108,7 @@ impl MarketSpec {
             .and_then(|v| i64::try_from(v).ok())
             .ok_or(SpecError::Overflow)?;
         // tick * step * 10^dq = tm * sm * 10^(dq - ts - ss)
-        let mantissas = self
-            .tick_size
-            .mantissa()
-            .checked_mul(self.step_size.mantissa())
-            .ok_or(SpecError::Overflow)?;
+        let mantissas = self.tick_size.mantissa().checked_mul(self.step_size.mantissa()).ok_or(SpecError::Overflow)?;
         let exponent = i64::from(quote.decimals) - i64::from(self.tick_size.scale()) - i64::from(step_scale);
         let (quote_num, quote_den) = if exponent >= 0 {
             let p = pow10(exponent as u32).ok_or(SpecError::Overflow)?;
@@ -124,15 +120,9 @@ impl MarketSpec {
         if quote_num < quote_den {
             return Err(SpecError::TickLotBelowQuoteUnit);
         }
-        let scale = MarketScale {
-            base_units_per_lot,
-            quote_num,
-            quote_den,
-        };
+        let scale = MarketScale { base_units_per_lot, quote_num, quote_den };
         // The largest possible single notional must be representable.
-        scale
-            .quote_amount(self.max_price, self.max_quantity, Rounding::Up)
-            .map_err(|_| SpecError::Overflow)?;
+        scale.quote_amount(self.max_price, self.max_quantity, Rounding::Up).map_err(|_| SpecError::Overflow)?;
         Ok(scale)
     }
 }
@@ -153,10 +143,8 @@ impl MarketScale {
     /// gives a negative fee (a rebate).
     pub fn fee(&self, price: Ticks, lots: Lots, bps: i32, rounding: Rounding) -> Result<Amount, Overflow> {
         let fine = i128::from(price.0).checked_mul(i128::from(lots.0)).ok_or(Overflow)?;
-        let numerator = fine
-            .checked_mul(self.quote_num)
-            .and_then(|v| v.checked_mul(i128::from(bps)))
-            .ok_or(Overflow)?;
+        let numerator =
+            fine.checked_mul(self.quote_num).and_then(|v| v.checked_mul(i128::from(bps))).ok_or(Overflow)?;
         let denominator = self.quote_den.checked_mul(BPS_DENOMINATOR).ok_or(Overflow)?;
         Amount::from_i128(div_round(numerator, denominator, rounding)?)
     }

@@ -30,18 +30,12 @@ impl Symbol {
         if text.len() > CAPACITY {
             return Err(SymbolError::TooLong);
         }
-        if !text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
-        {
+        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
             return Err(SymbolError::InvalidCharacter);
         }
         let mut bytes = [0u8; CAPACITY];
         bytes[..text.len()].copy_from_slice(text.as_bytes());
-        Ok(Symbol {
-            len: text.len() as u8,
-            bytes,
-        })
+        Ok(Symbol { len: text.len() as u8, bytes })
     }
 
     pub fn as_str(&self) -> &str {

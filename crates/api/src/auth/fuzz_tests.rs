@@ -51,12 +51,7 @@ fn path() -> impl Strategy<Value = String> {
 }
 
 fn header(valid: String) -> impl Strategy<Value = Option<String>> {
-    prop::option::of(prop_oneof![
-        Just(valid),
-        any::<String>(),
-        "[0-9]{0,25}",
-        "[A-Za-z0-9+/]{0,90}={0,2}",
-    ])
+    prop::option::of(prop_oneof![Just(valid), any::<String>(), "[0-9]{0,25}", "[A-Za-z0-9+/]{0,90}={0,2}",])
 }
 
 /// Form-encodes like Python `requests`: unreserved bytes kept, space as `+`, the rest `%XX`.

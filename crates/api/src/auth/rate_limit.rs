@@ -34,11 +34,7 @@ impl Quota {
         const fn at_least_one(n: u32) -> u64 {
             if n == 0 { 1 } else { n as u64 }
         }
-        Self {
-            tokens: at_least_one(tokens),
-            period_ms: at_least_one(period_ms),
-            burst: at_least_one(burst),
-        }
+        Self { tokens: at_least_one(tokens), period_ms: at_least_one(period_ms), burst: at_least_one(burst) }
     }
 
     /// `rate` requests per second, `burst` at once.
@@ -70,9 +66,7 @@ struct Bucket {
 impl Bucket {
     fn level_at(&self, quota: &Quota, now_ms: u64) -> u64 {
         let elapsed = now_ms.saturating_sub(self.last_ms);
-        self.level
-            .saturating_add(elapsed.saturating_mul(quota.tokens))
-            .min(quota.capacity())
+        self.level.saturating_add(elapsed.saturating_mul(quota.tokens)).min(quota.capacity())
     }
 
     /// A bucket that has refilled completely is the same as no bucket, so it can be dropped.
@@ -139,10 +133,7 @@ impl<K: Hash + Eq> TokenBuckets<K> {
         if !shard.buckets.contains_key(&key) {
             shard.make_room(quota, self.per_shard_max, now_ms)?;
         }
-        let bucket = shard.buckets.entry(key).or_insert(Bucket {
-            level: quota.capacity(),
-            last_ms: now_ms,
-        });
+        let bucket = shard.buckets.entry(key).or_insert(Bucket { level: quota.capacity(), last_ms: now_ms });
         let level = bucket.level_at(quota, now_ms);
         // Clocks of concurrent callers may disagree slightly; never move a bucket back in time.
         bucket.last_ms = bucket.last_ms.max(now_ms);
@@ -151,11 +142,7 @@ impl<K: Hash + Eq> TokenBuckets<K> {
             Ok(())
         } else {
             bucket.level = level;
-            let retry_after_ms = if cost > quota.capacity() {
-                u64::MAX
-            } else {
-                (cost - level).div_ceil(quota.tokens)
-            };
+            let retry_after_ms = if cost > quota.capacity() { u64::MAX } else { (cost - level).div_ceil(quota.tokens) };
             Err(AuthError::RateLimited { retry_after_ms })
         }
     }
@@ -170,10 +157,7 @@ impl<K: Hash + Eq> TokenBuckets<K> {
 
     /// Number of buckets held.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).buckets.len())
-            .sum()
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).buckets.len()).sum()
     }
 
     /// Whether no bucket is held.
@@ -191,23 +175,15 @@ impl<K: Hash + Eq> BucketShard<K> {
             return Ok(());
         }
         let full = len >= max;
-        if full
-            && self
-                .last_full_sweep_ms
-                .is_some_and(|t| now_ms < t.saturating_add(FULL_SWEEP_INTERVAL_MS))
-        {
-            return Err(AuthError::RateLimited {
-                retry_after_ms: TABLE_FULL_RETRY_MS,
-            });
+        if full && self.last_full_sweep_ms.is_some_and(|t| now_ms < t.saturating_add(FULL_SWEEP_INTERVAL_MS)) {
+            return Err(AuthError::RateLimited { retry_after_ms: TABLE_FULL_RETRY_MS });
         }
         self.buckets.retain(|_, bucket| !bucket.is_idle(quota, now_ms));
         let len = self.buckets.len();
         self.sweep_at_len = len.saturating_mul(2).clamp(MIN_SWEEP_LEN.min(max), max);
         if len >= max {
             self.last_full_sweep_ms = Some(now_ms);
-            return Err(AuthError::RateLimited {
-                retry_after_ms: TABLE_FULL_RETRY_MS,
-            });
+            return Err(AuthError::RateLimited { retry_after_ms: TABLE_FULL_RETRY_MS });
         }
         self.last_full_sweep_ms = None;
         Ok(())
@@ -236,11 +212,7 @@ pub struct RateLimitConfig {
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        Self {
-            per_key: Quota::per_minute(2000, 200),
-            per_ip: Quota::per_minute(6000, 600),
-            max_buckets: 1 << 20,
-        }
+        Self { per_key: Quota::per_minute(2000, 200), per_ip: Quota::per_minute(6000, 600), max_buckets: 1 << 20 }
     }
 }
 

@@ -100,10 +100,7 @@ impl ReplayGuard {
 
     /// Number of remembered requests.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).seen.len())
-            .sum()
+        self.shards.iter().map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).seen.len()).sum()
     }
 
     /// Whether nothing is remembered.

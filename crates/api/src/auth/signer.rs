@@ -82,9 +82,7 @@ impl Signer {
     /// From the base64 secret clients are configured with. Like CCXT, only the first 32 decoded
     /// bytes are the seed, so a 64-byte "seed + public key" secret works too.
     pub fn from_secret_base64(secret: &str) -> Result<Self, KeyError> {
-        let bytes = STANDARD
-            .decode(secret.trim())
-            .map_err(|_| KeyError("secret is not base64"))?;
+        let bytes = STANDARD.decode(secret.trim()).map_err(|_| KeyError("secret is not base64"))?;
         let seed: [u8; 32] = bytes
             .get(..32)
             .and_then(|seed| seed.try_into().ok())
@@ -164,9 +162,7 @@ impl Signer {
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the private key.
-        f.debug_struct("Signer")
-            .field("api_key", &self.api_key)
-            .finish_non_exhaustive()
+        f.debug_struct("Signer").field("api_key", &self.api_key).finish_non_exhaustive()
     }
 }
 

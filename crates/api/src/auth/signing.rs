@@ -34,12 +34,7 @@ pub struct RequestParts<'a> {
 impl<'a> RequestParts<'a> {
     /// A request with every part given.
     pub const fn new(method: &'a str, path: &'a str, query: Option<&'a str>, body: &'a [u8]) -> Self {
-        Self {
-            method,
-            path,
-            query,
-            body,
-        }
+        Self { method, path, query, body }
     }
 }
 
@@ -105,61 +100,19 @@ pub fn signing_candidates(
     push(Rendering::Raw, params, RAW);
     push(Rendering::PercentEncoded, params, CCXT);
     if traits.slash {
-        push(
-            Rendering::PercentEncoded,
-            params,
-            Style {
-                encode: Encode::PercentKeepSlash,
-                ..CCXT
-            },
-        );
+        push(Rendering::PercentEncoded, params, Style { encode: Encode::PercentKeepSlash, ..CCXT });
     }
     if traits.null {
-        push(
-            Rendering::Fallback,
-            params,
-            Style {
-                nulls: Nulls::Python,
-                ..RAW
-            },
-        );
-        push(
-            Rendering::Fallback,
-            params,
-            Style {
-                nulls: Nulls::Json,
-                ..RAW
-            },
-        );
+        push(Rendering::Fallback, params, Style { nulls: Nulls::Python, ..RAW });
+        push(Rendering::Fallback, params, Style { nulls: Nulls::Json, ..RAW });
     }
     if traits.needs_escape {
         push(Rendering::Fallback, params, RUST);
     }
     if traits.repeated_key {
-        push(
-            Rendering::Fallback,
-            params,
-            Style {
-                repeats: Repeats::LastWins,
-                ..RAW
-            },
-        );
-        push(
-            Rendering::Fallback,
-            params,
-            Style {
-                repeats: Repeats::PythonList,
-                ..RAW
-            },
-        );
-        push(
-            Rendering::Fallback,
-            params,
-            Style {
-                repeats: Repeats::PythonList,
-                ..CCXT
-            },
-        );
+        push(Rendering::Fallback, params, Style { repeats: Repeats::LastWins, ..RAW });
+        push(Rendering::Fallback, params, Style { repeats: Repeats::PythonList, ..RAW });
+        push(Rendering::Fallback, params, Style { repeats: Repeats::PythonList, ..CCXT });
     }
     if let Some(combined) = &extracted.query_then_body {
         push(Rendering::Fallback, combined, RUST);
@@ -206,10 +159,7 @@ fn extract(request: &RequestParts<'_>) -> Result<Extracted, AuthError> {
     let query = request.query.map(parse_query).unwrap_or_default();
     let body = trim_json_whitespace(request.body);
     if request.method.eq_ignore_ascii_case("GET") || body.is_empty() {
-        return Ok(Extracted {
-            params: Params::Flat(query),
-            query_then_body: None,
-        });
+        return Ok(Extracted { params: Params::Flat(query), query_then_body: None });
     }
     let batch = request.method.eq_ignore_ascii_case("POST") && request.path == BATCH_PATH;
     let params = match body.first() {
@@ -234,10 +184,7 @@ fn extract(request: &RequestParts<'_>) -> Result<Extracted, AuthError> {
         }
         _ => None,
     };
-    Ok(Extracted {
-        params,
-        query_then_body,
-    })
+    Ok(Extracted { params, query_then_body })
 }
 
 fn trim_json_whitespace(bytes: &[u8]) -> &[u8] {
@@ -255,14 +202,7 @@ fn parse_object(body: &[u8]) -> Result<Vec<Param>, AuthError> {
 /// A JSON object's entries, already in byte order of keys (`BTreeMap<String, _>`); duplicate
 /// keys keep the last value, as every JSON parser the clients use does.
 fn object_params(map: BTreeMap<String, &RawValue>) -> Result<Vec<Param>, AuthError> {
-    map.into_iter()
-        .map(|(key, raw)| {
-            Ok(Param {
-                key,
-                value: json_value(raw)?,
-            })
-        })
-        .collect()
+    map.into_iter().map(|(key, raw)| Ok(Param { key, value: json_value(raw)? })).collect()
 }
 
 fn json_value(raw: &RawValue) -> Result<Value, AuthError> {
@@ -314,10 +254,7 @@ fn parse_query(query: &str) -> Vec<Param> {
             } else {
                 value
             };
-            Param {
-                key: form_decode(key),
-                value: Value::Str(value),
-            }
+            Param { key: form_decode(key), value: Value::Str(value) }
         })
         .collect();
     // Stable, so repeated keys keep their order.
@@ -398,22 +335,9 @@ struct Style {
     repeats: Repeats,
 }
 
-const RAW: Style = Style {
-    encode: Encode::Raw,
-    nulls: Nulls::Skip,
-    json_escape: false,
-    repeats: Repeats::Keep,
-};
-const CCXT: Style = Style {
-    encode: Encode::Percent,
-    ..RAW
-};
-const RUST: Style = Style {
-    nulls: Nulls::Json,
-    json_escape: true,
-    repeats: Repeats::LastWins,
-    ..RAW
-};
+const RAW: Style = Style { encode: Encode::Raw, nulls: Nulls::Skip, json_escape: false, repeats: Repeats::Keep };
+const CCXT: Style = Style { encode: Encode::Percent, ..RAW };
+const RUST: Style = Style { nulls: Nulls::Json, json_escape: true, repeats: Repeats::LastWins, ..RAW };
 
 struct Traits {
     null: bool,
@@ -484,15 +408,7 @@ fn render_params(out: &mut String, params: &[Param], style: Style) {
                     })
                     .collect();
                 let list = Value::Str(format!("[{}]", items.join(", ")));
-                render_pair(
-                    out,
-                    key,
-                    &list,
-                    Style {
-                        json_escape: false,
-                        ..style
-                    },
-                );
+                render_pair(out, key, &list, Style { json_escape: false, ..style });
             }
             Repeats::PythonList => render_pair(out, key, &group[0].value, style),
         }

@@ -45,21 +45,13 @@ fn vector_keys_match_seed() {
     let signer = signer();
     assert_eq!(signer.api_key().to_base64(), VECTOR_API_KEY);
     assert_eq!(signer.secret_base64(), VECTOR_SECRET);
-    assert_eq!(
-        Signer::from_secret_base64(VECTOR_SECRET).unwrap().api_key(),
-        signer.api_key()
-    );
+    assert_eq!(Signer::from_secret_base64(VECTOR_SECRET).unwrap().api_key(), signer.api_key());
     assert_eq!(ApiKey::from_base64(VECTOR_API_KEY).unwrap(), signer.api_key());
 }
 
 #[test]
 fn vector_order_cancel() {
-    let request = RequestParts::new(
-        "DELETE",
-        "/api/v1/order",
-        None,
-        br#"{"orderId":"28","symbol":"BTC_USDT"}"#,
-    );
+    let request = RequestParts::new("DELETE", "/api/v1/order", None, br#"{"orderId":"28","symbol":"BTC_USDT"}"#);
     let expected = "instruction=orderCancel&orderId=28&symbol=BTC_USDT&timestamp=1614550000000&window=5000";
     assert_eq!(rebuilt(&request), expected);
     let signature = "E7UijHVsR5NAdTGNA8aOPfAGdwe6Qu5oVcEJPNdG8Kx9HxV2pX+U3IsodvFn1MUHh0CuD+AhMMnJJvtPEat9DA==";
@@ -126,24 +118,11 @@ fn vector_batch_orders() {
     let verified = verify_signed(&request, expected).unwrap();
     assert_eq!(verified.instruction, "orderExecute");
     // The client-side builder produces the same string.
-    let order_1: &[(&str, &str)] = &[
-        ("symbol", "SOL_USDC_PERP"),
-        ("side", "Bid"),
-        ("orderType", "Limit"),
-        ("price", "141"),
-        ("quantity", "12"),
-    ];
-    let order_2: &[(&str, &str)] = &[
-        ("symbol", "SOL_USDC_PERP"),
-        ("side", "Bid"),
-        ("orderType", "Limit"),
-        ("price", "140"),
-        ("quantity", "11"),
-    ];
-    assert_eq!(
-        signer().sign_batch(&[order_1, order_2], TS, Some(5000)).signed,
-        expected
-    );
+    let order_1: &[(&str, &str)] =
+        &[("symbol", "SOL_USDC_PERP"), ("side", "Bid"), ("orderType", "Limit"), ("price", "141"), ("quantity", "12")];
+    let order_2: &[(&str, &str)] =
+        &[("symbol", "SOL_USDC_PERP"), ("side", "Bid"), ("orderType", "Limit"), ("price", "140"), ("quantity", "11")];
+    assert_eq!(signer().sign_batch(&[order_1, order_2], TS, Some(5000)).signed, expected);
 }
 
 // ---- rendering rules --------------------------------------------------------------------------
@@ -151,12 +130,8 @@ fn vector_batch_orders() {
 #[test]
 fn query_true_false_normalised_case_insensitively() {
     // bpx-py sends Python booleans in the query string but signs them lower-case.
-    let request = RequestParts::new(
-        "GET",
-        "/api/v1/account/limits/order",
-        Some("symbol=SOL_USDC&side=Bid&reduceOnly=True"),
-        b"",
-    );
+    let request =
+        RequestParts::new("GET", "/api/v1/account/limits/order", Some("symbol=SOL_USDC&side=Bid&reduceOnly=True"), b"");
     let signed = client_signing_string(
         "maxOrderQuantity",
         &[("symbol", "SOL_USDC"), ("side", "Bid"), ("reduceOnly", "true")],
@@ -186,18 +161,8 @@ fn query_true_false_normalised_case_insensitively() {
 #[test]
 fn query_values_are_percent_decoded() {
     // requests (bpx-py) form-encodes: space as '+', '/' as %2F.
-    let request = RequestParts::new(
-        "GET",
-        "/wapi/v1/capital/withdrawals",
-        Some("clientId=a+b%2Fc&limit=10"),
-        b"",
-    );
-    let signed = client_signing_string(
-        "withdrawalQueryAll",
-        &[("clientId", "a b/c"), ("limit", "10")],
-        TS,
-        5000,
-    );
+    let request = RequestParts::new("GET", "/wapi/v1/capital/withdrawals", Some("clientId=a+b%2Fc&limit=10"), b"");
+    let signed = client_signing_string("withdrawalQueryAll", &[("clientId", "a b/c"), ("limit", "10")], TS, 5000);
     assert_eq!(rebuilt(&request), signed);
     assert_eq!(verify_signed(&request, &signed).unwrap().rendering, Rendering::Raw);
 }
@@ -209,16 +174,10 @@ fn ccxt_percent_encoded_rendering_accepted() {
     // What CCXT signs (urlencode with quote_via=quote, which also encodes '/').
     let ccxt = "instruction=withdraw&address=bc1%2Fq%20x%2By&blockchain=Bitcoin&quantity=0.5&symbol=BTC\
                 &timestamp=1614550000000&window=5000";
-    assert_eq!(
-        verify_signed(&request, ccxt).unwrap().rendering,
-        Rendering::PercentEncoded
-    );
+    assert_eq!(verify_signed(&request, ccxt).unwrap().rendering, Rendering::PercentEncoded);
     // quote() with its default safe='/' keeps the slash.
     let slash_kept = ccxt.replace("%2F", "/");
-    assert_eq!(
-        verify_signed(&request, &slash_kept).unwrap().rendering,
-        Rendering::PercentEncoded
-    );
+    assert_eq!(verify_signed(&request, &slash_kept).unwrap().rendering, Rendering::PercentEncoded);
     // The raw form is still the canonical one.
     let raw = "instruction=withdraw&address=bc1/q x+y&blockchain=Bitcoin&quantity=0.5&symbol=BTC\
                &timestamp=1614550000000&window=5000";
@@ -227,10 +186,7 @@ fn ccxt_percent_encoded_rendering_accepted() {
     // Non-ASCII is encoded as UTF-8 bytes; a query value is decoded then re-encoded the same way.
     let request = RequestParts::new("GET", "/wapi/v1/history/orders", Some("symbol=%C3%A9t%C3%A9"), b"");
     let ccxt = "instruction=orderHistoryQueryAll&symbol=%C3%A9t%C3%A9&timestamp=1614550000000&window=5000";
-    assert_eq!(
-        verify_signed(&request, ccxt).unwrap().rendering,
-        Rendering::PercentEncoded
-    );
+    assert_eq!(verify_signed(&request, ccxt).unwrap().rendering, Rendering::PercentEncoded);
     let raw = "instruction=orderHistoryQueryAll&symbol=été&timestamp=1614550000000&window=5000";
     assert_eq!(verify_signed(&request, raw).unwrap().rendering, Rendering::Raw);
 }
@@ -302,12 +258,8 @@ fn strings_needing_json_escapes_accept_rust_client_form() {
 
 #[test]
 fn query_and_body_together_accept_rust_client_form() {
-    let request = RequestParts::new(
-        "DELETE",
-        "/api/v1/order",
-        Some("b=2&a=1"),
-        br#"{"symbol":"SOL_USDC","orderId":"9"}"#,
-    );
+    let request =
+        RequestParts::new("DELETE", "/api/v1/order", Some("b=2&a=1"), br#"{"symbol":"SOL_USDC","orderId":"9"}"#);
     // Canonical: the body alone.
     let body_only = "instruction=orderCancel&orderId=9&symbol=SOL_USDC&timestamp=1614550000000&window=5000";
     assert_eq!(rebuilt(&request), body_only);
@@ -337,28 +289,14 @@ fn repeated_query_keys_best_effort() {
 #[test]
 fn delete_without_body_signs_the_query() {
     let request = RequestParts::new("DELETE", "/api/v1/orders", Some("symbol=SOL_USDC"), b"");
-    assert_eq!(
-        rebuilt(&request),
-        "instruction=orderCancelAll&symbol=SOL_USDC&timestamp=1614550000000&window=5000"
-    );
+    assert_eq!(rebuilt(&request), "instruction=orderCancelAll&symbol=SOL_USDC&timestamp=1614550000000&window=5000");
     let request = RequestParts::new("DELETE", "/api/v1/orders", Some("symbol=SOL_USDC"), b" \n");
-    assert_eq!(
-        rebuilt(&request),
-        "instruction=orderCancelAll&symbol=SOL_USDC&timestamp=1614550000000&window=5000"
-    );
+    assert_eq!(rebuilt(&request), "instruction=orderCancelAll&symbol=SOL_USDC&timestamp=1614550000000&window=5000");
 }
 
 #[test]
 fn malformed_bodies_rejected() {
-    for body in [
-        &b"[1,2]"[..],
-        b"\"x\"",
-        b"42",
-        b"{",
-        b"not json",
-        b"{\"a\":1}{",
-        b"\xff\xfe",
-    ] {
+    for body in [&b"[1,2]"[..], b"\"x\"", b"42", b"{", b"not json", b"{\"a\":1}{", b"\xff\xfe"] {
         let request = RequestParts::new("POST", "/api/v1/order", None, body);
         let err = signing_string(&request, "orderExecute", TS_TEXT, "5000").unwrap_err();
         assert_eq!(err, AuthError::MalformedBody, "{body:?}");
@@ -366,38 +304,24 @@ fn malformed_bodies_rejected() {
     }
     // Arrays are only valid on the batch endpoint, and only of objects.
     let request = RequestParts::new("POST", "/api/v1/orders", None, b"[{\"a\":\"1\"}, 3]");
-    assert_eq!(
-        signing_string(&request, "orderExecute", TS_TEXT, "5000"),
-        Err(AuthError::MalformedBody)
-    );
+    assert_eq!(signing_string(&request, "orderExecute", TS_TEXT, "5000"), Err(AuthError::MalformedBody));
     // Deep nesting neither overflows the stack nor is rejected: the nested value is kept as text.
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
     let request = RequestParts::new("POST", "/api/v1/order", None, deep.as_bytes());
     let rebuilt = signing_string(&request, "orderExecute", TS_TEXT, "5000").expect("nested value kept");
-    assert_eq!(
-        rebuilt.len(),
-        "instruction=orderExecute&a=&timestamp=1614550000000&window=5000".len() + 200_000
-    );
+    assert_eq!(rebuilt.len(), "instruction=orderExecute&a=&timestamp=1614550000000&window=5000".len() + 200_000);
     let unbalanced = format!("{{\"a\":{}", "[".repeat(100_000));
     let request = RequestParts::new("POST", "/api/v1/order", None, unbalanced.as_bytes());
     assert!(signing_string(&request, "orderExecute", TS_TEXT, "5000").is_err());
     let deep_batch = "[".repeat(100_000);
     let request = RequestParts::new("POST", "/api/v1/orders", None, deep_batch.as_bytes());
-    assert_eq!(
-        signing_string(&request, "orderExecute", TS_TEXT, "5000"),
-        Err(AuthError::MalformedBody)
-    );
+    assert_eq!(signing_string(&request, "orderExecute", TS_TEXT, "5000"), Err(AuthError::MalformedBody));
 }
 
 // ---- header handling and rejections -----------------------------------------------------------
 
 fn cancel_request() -> RequestParts<'static> {
-    RequestParts::new(
-        "DELETE",
-        "/api/v1/order",
-        None,
-        br#"{"orderId":"28","symbol":"BTC_USDT"}"#,
-    )
+    RequestParts::new("DELETE", "/api/v1/order", None, br#"{"orderId":"28","symbol":"BTC_USDT"}"#)
 }
 
 const CANCEL_SIGNATURE: &str =
@@ -418,12 +342,7 @@ fn header_names_in_any_case() {
     assert_eq!(h.broker_id, Some("1400"));
     verify_request(&cancel_request(), &h, TS).unwrap();
 
-    let h = AuthHeaders::from_fn(|name| {
-        pairs
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
-    });
+    let h = AuthHeaders::from_fn(|name| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| *v));
     verify_request(&cancel_request(), &h, TS).unwrap();
 }
 
@@ -432,20 +351,8 @@ fn missing_headers_are_unauthorized() {
     let full = headers(VECTOR_API_KEY, CANCEL_SIGNATURE, TS_TEXT, Some("5000"));
     let cases = [
         (AuthHeaders { api_key: None, ..full }, "X-API-Key"),
-        (
-            AuthHeaders {
-                signature: None,
-                ..full
-            },
-            "X-Signature",
-        ),
-        (
-            AuthHeaders {
-                timestamp: None,
-                ..full
-            },
-            "X-Timestamp",
-        ),
+        (AuthHeaders { signature: None, ..full }, "X-Signature"),
+        (AuthHeaders { timestamp: None, ..full }, "X-Timestamp"),
     ];
     for (h, name) in cases {
         let err = verify_request(&cancel_request(), &h, TS).unwrap_err();
@@ -458,49 +365,21 @@ fn missing_headers_are_unauthorized() {
 #[test]
 fn malformed_headers_rejected() {
     let cases = [
-        (
-            headers("not base64!", CANCEL_SIGNATURE, TS_TEXT, None),
-            AuthError::InvalidApiKey,
-        ),
-        (
-            headers("AAAA", CANCEL_SIGNATURE, TS_TEXT, None),
-            AuthError::InvalidApiKey,
-        ),
-        (
-            headers(VECTOR_API_KEY, "AAAA", TS_TEXT, None),
-            AuthError::InvalidSignature,
-        ),
-        (
-            headers(VECTOR_API_KEY, "%%%", TS_TEXT, None),
-            AuthError::InvalidSignature,
-        ),
-        (
-            headers(VECTOR_API_KEY, CANCEL_SIGNATURE, "-1", None),
-            AuthError::InvalidHeader("X-Timestamp"),
-        ),
-        (
-            headers(VECTOR_API_KEY, CANCEL_SIGNATURE, "1.6e12", None),
-            AuthError::InvalidHeader("X-Timestamp"),
-        ),
+        (headers("not base64!", CANCEL_SIGNATURE, TS_TEXT, None), AuthError::InvalidApiKey),
+        (headers("AAAA", CANCEL_SIGNATURE, TS_TEXT, None), AuthError::InvalidApiKey),
+        (headers(VECTOR_API_KEY, "AAAA", TS_TEXT, None), AuthError::InvalidSignature),
+        (headers(VECTOR_API_KEY, "%%%", TS_TEXT, None), AuthError::InvalidSignature),
+        (headers(VECTOR_API_KEY, CANCEL_SIGNATURE, "-1", None), AuthError::InvalidHeader("X-Timestamp")),
+        (headers(VECTOR_API_KEY, CANCEL_SIGNATURE, "1.6e12", None), AuthError::InvalidHeader("X-Timestamp")),
         (
             headers(VECTOR_API_KEY, CANCEL_SIGNATURE, "99999999999999999999999", None),
             AuthError::InvalidHeader("X-Timestamp"),
         ),
-        (
-            headers(VECTOR_API_KEY, CANCEL_SIGNATURE, TS_TEXT, Some("")),
-            AuthError::InvalidHeader("X-Window"),
-        ),
-        (
-            headers(VECTOR_API_KEY, CANCEL_SIGNATURE, TS_TEXT, Some("5s")),
-            AuthError::InvalidHeader("X-Window"),
-        ),
+        (headers(VECTOR_API_KEY, CANCEL_SIGNATURE, TS_TEXT, Some("")), AuthError::InvalidHeader("X-Window")),
+        (headers(VECTOR_API_KEY, CANCEL_SIGNATURE, TS_TEXT, Some("5s")), AuthError::InvalidHeader("X-Window")),
     ];
     for (h, expected) in cases {
-        assert_eq!(
-            verify_request(&cancel_request(), &h, TS),
-            Err(expected.clone()),
-            "{h:?}"
-        );
+        assert_eq!(verify_request(&cancel_request(), &h, TS), Err(expected.clone()), "{h:?}");
         assert_eq!(Credentials::from_headers(&h), Err(expected));
     }
     // Unpadded base64 is not accepted either (clients send padded standard base64).
@@ -553,11 +432,7 @@ fn wrong_key_rejected() {
     assert_eq!(err, AuthError::InvalidSignature);
     assert_eq!(
         (err.status(), err.code(), err.to_string().as_str()),
-        (
-            401,
-            "INVALID_SIGNATURE",
-            "Invalid signature, could not verify signature"
-        )
+        (401, "INVALID_SIGNATURE", "Invalid signature, could not verify signature")
     );
     // Under its own key it verifies.
     verify_request(&cancel_request(), &signed.auth_headers(), TS).unwrap();
@@ -581,22 +456,13 @@ fn tampered_body_rejected() {
     assert_eq!(verify_request(&request, &h, TS), Err(AuthError::InvalidSignature));
     // Other timestamp or window than signed.
     let h2 = headers(VECTOR_API_KEY, CANCEL_SIGNATURE, "1614550000001", Some("5000"));
-    assert_eq!(
-        verify_request(&cancel_request(), &h2, TS),
-        Err(AuthError::InvalidSignature)
-    );
+    assert_eq!(verify_request(&cancel_request(), &h2, TS), Err(AuthError::InvalidSignature));
     let h3 = headers(VECTOR_API_KEY, CANCEL_SIGNATURE, TS_TEXT, Some("5001"));
-    assert_eq!(
-        verify_request(&cancel_request(), &h3, TS),
-        Err(AuthError::InvalidSignature)
-    );
+    assert_eq!(verify_request(&cancel_request(), &h3, TS), Err(AuthError::InvalidSignature));
     // A flipped bit in the signature.
     let mut sig = signer().sign_request(&cancel_request(), TS, Some(5000)).unwrap();
     sig.signature = sig.signature.replacen('E', "F", 1);
-    assert_eq!(
-        verify_request(&cancel_request(), &sig.auth_headers(), TS),
-        Err(AuthError::InvalidSignature)
-    );
+    assert_eq!(verify_request(&cancel_request(), &sig.auth_headers(), TS), Err(AuthError::InvalidSignature));
 }
 
 #[test]
@@ -604,12 +470,7 @@ fn tampered_query_rejected() {
     let query = "fillType=User&from=1700000000000&limit=100&symbol=SOL_USDC";
     let signature = "xJ0XJ7odwsDvb0QnICkyAms6yJ2NtocqA/3Qg0RLwN9jO5gkw1vs662V+U09aDno6v281M+c7bbarJjrH6KXCw==";
     let h = headers(VECTOR_API_KEY, signature, TS_TEXT, Some("5000"));
-    verify_request(
-        &RequestParts::new("GET", "/wapi/v1/history/fills", Some(query), b""),
-        &h,
-        TS,
-    )
-    .unwrap();
+    verify_request(&RequestParts::new("GET", "/wapi/v1/history/fills", Some(query), b""), &h, TS).unwrap();
     for tampered in [
         "fillType=User&from=1700000000000&limit=101&symbol=SOL_USDC",
         "fillType=User&from=1700000000000&limit=100",
@@ -617,20 +478,11 @@ fn tampered_query_rejected() {
         "fillType=User&from=1700000000000&limit=100&symbol=SOL_USDT",
     ] {
         let request = RequestParts::new("GET", "/wapi/v1/history/fills", Some(tampered), b"");
-        assert_eq!(
-            verify_request(&request, &h, TS),
-            Err(AuthError::InvalidSignature),
-            "{tampered}"
-        );
+        assert_eq!(verify_request(&request, &h, TS), Err(AuthError::InvalidSignature), "{tampered}");
     }
     // Reordered query pairs are fine: the keys are sorted.
     let reordered = "symbol=SOL_USDC&limit=100&from=1700000000000&fillType=User";
-    verify_request(
-        &RequestParts::new("GET", "/wapi/v1/history/fills", Some(reordered), b""),
-        &h,
-        TS,
-    )
-    .unwrap();
+    verify_request(&RequestParts::new("GET", "/wapi/v1/history/fills", Some(reordered), b""), &h, TS).unwrap();
 }
 
 #[test]
@@ -638,10 +490,7 @@ fn unknown_endpoint_rejected() {
     let h = headers(VECTOR_API_KEY, CANCEL_SIGNATURE, TS_TEXT, Some("5000"));
     let request = RequestParts::new("GET", "/api/v1/depth", Some("symbol=SOL_USDC"), b"");
     let err = verify_request(&request, &h, TS).unwrap_err();
-    assert_eq!(
-        (err, 404),
-        (AuthError::UnknownEndpoint, AuthError::UnknownEndpoint.status())
-    );
+    assert_eq!((err, 404), (AuthError::UnknownEndpoint, AuthError::UnknownEndpoint.status()));
 }
 
 // ---- WebSocket --------------------------------------------------------------------------------
@@ -649,20 +498,14 @@ fn unknown_endpoint_rejected() {
 #[test]
 fn ws_subscribe_round_trip() {
     let signed = signer().sign_subscribe(TS, 5000);
-    assert_eq!(
-        signed.signed,
-        "instruction=subscribe&timestamp=1614550000000&window=5000"
-    );
+    assert_eq!(signed.signed, "instruction=subscribe&timestamp=1614550000000&window=5000");
     let parts = signed.ws_signature();
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
     let verified = verify_subscribe(&AuthHeaders::from_ws_signature(&refs), TS + 10).unwrap();
     assert_eq!(verified.instruction, "subscribe");
     // Another timestamp than signed fails; a missing window means 5000.
     let other_ts = [refs[0], refs[1], "1614550000001", refs[3]];
-    assert_eq!(
-        verify_subscribe(&AuthHeaders::from_ws_signature(&other_ts), TS),
-        Err(AuthError::InvalidSignature)
-    );
+    assert_eq!(verify_subscribe(&AuthHeaders::from_ws_signature(&other_ts), TS), Err(AuthError::InvalidSignature));
     verify_subscribe(&AuthHeaders::from_ws_signature(&refs[..3]), TS).unwrap();
     assert_eq!(
         verify_subscribe(&AuthHeaders::from_ws_signature(&refs[..1]), TS),
@@ -688,10 +531,7 @@ fn replay_rejected_then_new_signature_accepted_after_window() {
     );
     // Once the window has passed the old request is expired anyway, and forgotten.
     let later = TS + 5001;
-    assert_eq!(
-        verify_request(&cancel_request(), &first.auth_headers(), later),
-        Err(AuthError::Expired)
-    );
+    assert_eq!(verify_request(&cancel_request(), &first.auth_headers(), later), Err(AuthError::Expired));
     assert_eq!(guard.check(&verified, later), Err(AuthError::Expired));
     // The same request signed anew (new timestamp) is accepted.
     let second = signer.sign_request(&cancel_request(), later, Some(5000)).unwrap();
@@ -712,18 +552,12 @@ fn replay_guard_evicts_and_caps() {
     assert_eq!(err, AuthError::ReplayCacheFull);
     assert_eq!((err.status(), err.code()), (429, "TOO_MANY_REQUESTS"));
     // Still valid at TS + 10; gone at TS + 11.
-    assert_eq!(
-        guard.check_and_record(&key, &[0; 64], TS + 20, TS + 10),
-        Err(AuthError::Replayed)
-    );
+    assert_eq!(guard.check_and_record(&key, &[0; 64], TS + 20, TS + 10), Err(AuthError::Replayed));
     guard.evict_expired(TS + 11);
     assert!(guard.is_empty());
     guard.check_and_record(&key, &[9; 64], TS + 30, TS + 11).unwrap();
     // A caller whose clock lags cannot revive an entry another caller already saw expire.
-    assert_eq!(
-        guard.check_and_record(&key, &[1; 64], TS + 10, TS + 5),
-        Err(AuthError::Expired)
-    );
+    assert_eq!(guard.check_and_record(&key, &[1; 64], TS + 10, TS + 5), Err(AuthError::Expired));
     // Keys are part of the identity: the same signature bytes under another key are distinct.
     let other = Signer::from_seed(&[9; 32]).api_key();
     let guard = ReplayGuard::with_shards(10, 1);
@@ -768,15 +602,9 @@ fn rate_limiter_allows_burst_then_rejects_then_refills() {
     }
     let err = limiter.check_key(&key, TS).unwrap_err();
     assert_eq!(err, AuthError::RateLimited { retry_after_ms: 100 });
-    assert_eq!(
-        (err.status(), err.code(), err.retry_after_ms()),
-        (429, "TOO_MANY_REQUESTS", Some(100))
-    );
+    assert_eq!((err.status(), err.code(), err.retry_after_ms()), (429, "TOO_MANY_REQUESTS", Some(100)));
     // 10 per second: one token per 100 ms.
-    assert_eq!(
-        limiter.check_key(&key, TS + 99),
-        Err(AuthError::RateLimited { retry_after_ms: 1 })
-    );
+    assert_eq!(limiter.check_key(&key, TS + 99), Err(AuthError::RateLimited { retry_after_ms: 1 }));
     limiter.check_key(&key, TS + 100).unwrap();
     assert!(limiter.check_key(&key, TS + 100).is_err());
     // Refills to the burst, not beyond.
@@ -791,19 +619,14 @@ fn rate_limiter_allows_burst_then_rejects_then_refills() {
     let v6 = |last: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, last));
     limiter.check_ip(v6(1), TS).unwrap();
     limiter.check_ip(v6(2), TS).unwrap();
-    assert_eq!(
-        limiter.check_ip(v6(3), TS),
-        Err(AuthError::RateLimited { retry_after_ms: 2000 })
-    );
+    assert_eq!(limiter.check_ip(v6(3), TS), Err(AuthError::RateLimited { retry_after_ms: 2000 }));
     limiter.check_ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), TS).unwrap();
     limiter.check_ip(v6(3), TS + 2000).unwrap();
     limiter.check_key(&Signer::from_seed(&[9; 32]).api_key(), TS).unwrap();
     // A weight above the burst can never pass.
     assert_eq!(
         limiter.check_key_weighted(&key, 6, TS + 60_000),
-        Err(AuthError::RateLimited {
-            retry_after_ms: u64::MAX
-        })
+        Err(AuthError::RateLimited { retry_after_ms: u64::MAX })
     );
 }
 
@@ -844,11 +667,7 @@ fn instruction_table_matches_reference() {
         ("GET", "/api/v1/account/limits/withdrawal", "maxWithdrawalQuantity"),
         ("GET", "/api/v1/borrowLend/positions", "borrowLendPositionQuery"),
         ("POST", "/api/v1/borrowLend", "borrowLendExecute"),
-        (
-            "GET",
-            "/api/v1/borrowLend/position/liquidationPrice",
-            "borrowLendPositionLiquidationPrice",
-        ),
+        ("GET", "/api/v1/borrowLend/position/liquidationPrice", "borrowLendPositionLiquidationPrice"),
         ("GET", "/api/v1/capital", "balanceQuery"),
         ("GET", "/api/v1/capital/collateral", "collateralQuery"),
         ("GET", "/wapi/v1/capital/deposits", "depositQueryAll"),
@@ -870,11 +689,7 @@ fn instruction_table_matches_reference() {
         ("GET", "/wapi/v1/history/funding", "fundingHistoryQueryAll"),
         ("GET", "/wapi/v1/history/borrowLend", "borrowHistoryQueryAll"),
         ("GET", "/wapi/v1/history/interest", "interestHistoryQueryAll"),
-        (
-            "GET",
-            "/wapi/v1/history/borrowLend/positions",
-            "borrowPositionHistoryQueryAll",
-        ),
+        ("GET", "/wapi/v1/history/borrowLend/positions", "borrowPositionHistoryQueryAll"),
         ("GET", "/wapi/v1/history/dust", "dustHistoryQueryAll"),
         ("GET", "/wapi/v1/history/settlement", "settlementHistoryQueryAll"),
         ("GET", "/wapi/v1/history/position", "positionHistoryQueryAll"),
@@ -964,12 +779,9 @@ fn api_key_parsing() {
     let key = ApiKey::from_base64(VECTOR_API_KEY).unwrap();
     assert_eq!(key.to_base64(), VECTOR_API_KEY);
     assert_eq!(ApiKey::from_bytes(*key.as_bytes()), key);
-    for bad in [
-        "",
-        "AAAA",
-        "ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ",
-        "ebVWLo_mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ=",
-    ] {
+    for bad in
+        ["", "AAAA", "ebVWLo/mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ", "ebVWLo_mVPlAeLES6KmLp5AfhTrmlb7X4OORC60ElmQ="]
+    {
         assert!(ApiKey::from_base64(bad).is_err(), "{bad}");
     }
     // y = 2 is not the y-coordinate of any curve point.
@@ -1009,10 +821,7 @@ fn error_codes_statuses_and_messages() {
         assert!(!err.to_string().is_empty());
     }
     assert_eq!(AuthError::UnknownApiKey.to_string(), "Invalid API key");
-    assert_eq!(
-        AuthError::RateLimited { retry_after_ms: 5 }.to_string(),
-        "Too many requests"
-    );
+    assert_eq!(AuthError::RateLimited { retry_after_ms: 5 }.to_string(), "Too many requests");
 }
 
 // ---- the whole sequence -----------------------------------------------------------------------
@@ -1044,14 +853,9 @@ fn authenticator_full_sequence() {
 
     // A trade by a trading key is accepted once.
     let signed = trader.sign_request(&cancel_request(), TS, Some(5000)).unwrap();
-    let ok = auth
-        .authenticate(&cancel_request(), &signed.auth_headers(), TS, lookup)
-        .unwrap();
+    let ok = auth.authenticate(&cancel_request(), &signed.auth_headers(), TS, lookup).unwrap();
     assert_eq!((ok.account, ok.verified.instruction), ("trader", "orderCancel"));
-    assert_eq!(
-        auth.authenticate(&cancel_request(), &signed.auth_headers(), TS + 1, lookup),
-        Err(AuthError::Replayed)
-    );
+    assert_eq!(auth.authenticate(&cancel_request(), &signed.auth_headers(), TS + 1, lookup), Err(AuthError::Replayed));
 
     // Identical reads in the same millisecond are not replay-checked by default.
     let balance = RequestParts::new("GET", "/api/v1/capital", None, b"");
@@ -1066,38 +870,26 @@ fn authenticator_full_sequence() {
 
     // A read-only key may read but not trade.
     let signed = reader.sign_request(&cancel_request(), TS, Some(5000)).unwrap();
-    assert_eq!(
-        auth.authenticate(&cancel_request(), &signed.auth_headers(), TS, lookup),
-        Err(AuthError::Forbidden)
-    );
+    assert_eq!(auth.authenticate(&cancel_request(), &signed.auth_headers(), TS, lookup), Err(AuthError::Forbidden));
     let signed = reader.sign_request(&balance, TS, None).unwrap();
     auth.authenticate(&balance, &signed.auth_headers(), TS, lookup).unwrap();
 
     // Unknown key; forged signature (does not consume the victim's quota).
     let stranger = Signer::from_seed(&[8; 32]);
     let signed = stranger.sign_request(&balance, TS, None).unwrap();
-    assert_eq!(
-        auth.authenticate(&balance, &signed.auth_headers(), TS, lookup),
-        Err(AuthError::UnknownApiKey)
-    );
+    assert_eq!(auth.authenticate(&balance, &signed.auth_headers(), TS, lookup), Err(AuthError::UnknownApiKey));
     let mut forged = signed.clone();
     forged.api_key = reader.api_key().to_base64();
     for _ in 0..10 {
-        assert_eq!(
-            auth.authenticate(&balance, &forged.auth_headers(), TS, lookup),
-            Err(AuthError::InvalidSignature)
-        );
+        assert_eq!(auth.authenticate(&balance, &forged.auth_headers(), TS, lookup), Err(AuthError::InvalidSignature));
     }
     let signed = reader.sign_request(&balance, TS + 1, None).unwrap();
-    auth.authenticate(&balance, &signed.auth_headers(), TS + 1, lookup)
-        .unwrap();
+    auth.authenticate(&balance, &signed.auth_headers(), TS + 1, lookup).unwrap();
 
     // WebSocket subscription.
     let signed = reader.sign_subscribe(TS, 5000);
     let parts = signed.ws_signature();
     let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
-    let ok = auth
-        .authenticate_subscribe(&AuthHeaders::from_ws_signature(&refs), TS, lookup)
-        .unwrap();
+    let ok = auth.authenticate_subscribe(&AuthHeaders::from_ws_signature(&refs), TS, lookup).unwrap();
     assert_eq!(ok.account, "reader");
 }

@@ -52,13 +52,8 @@ impl Credentials {
     /// signature that is not base64 of 64 bytes is `INVALID_SIGNATURE`.
     pub fn from_headers(headers: &AuthHeaders<'_>) -> Result<Self, AuthError> {
         let api_key = headers.api_key.ok_or(AuthError::MissingHeader(AuthHeaders::API_KEY))?;
-        let signature = headers
-            .signature
-            .ok_or(AuthError::MissingHeader(AuthHeaders::SIGNATURE))?;
-        let timestamp = headers
-            .timestamp
-            .ok_or(AuthError::MissingHeader(AuthHeaders::TIMESTAMP))?
-            .trim();
+        let signature = headers.signature.ok_or(AuthError::MissingHeader(AuthHeaders::SIGNATURE))?;
+        let timestamp = headers.timestamp.ok_or(AuthError::MissingHeader(AuthHeaders::TIMESTAMP))?.trim();
 
         let api_key = ApiKey::from_base64(api_key).map_err(|_| AuthError::InvalidApiKey)?;
         let timestamp_ms = parse_ms(timestamp).ok_or(AuthError::InvalidHeader(AuthHeaders::TIMESTAMP))?;
@@ -74,14 +69,7 @@ impl Credentials {
             return Err(AuthError::WindowTooLarge);
         }
         let signature = decode_fixed::<64>(signature.trim()).ok_or(AuthError::InvalidSignature)?;
-        Ok(Self {
-            api_key,
-            signature,
-            timestamp_ms,
-            window_ms,
-            timestamp_text: timestamp.to_owned(),
-            window_text,
-        })
+        Ok(Self { api_key, signature, timestamp_ms, window_ms, timestamp_text: timestamp.to_owned(), window_text })
     }
 
     /// The key the request claims to be signed by.

@@ -31,10 +31,7 @@ pub(crate) struct Ladder {
 
 impl Ladder {
     fn new(side: Side) -> Ladder {
-        Ladder {
-            side,
-            prices: Vec::new(),
-        }
+        Ladder { side, prices: Vec::new() }
     }
 
     /// `true` if `a` is a worse price than `b` for this side (sorts before it).
@@ -125,13 +122,7 @@ impl Book {
         let level_index = match self.ladder(side).position(price) {
             Ok(at) => self.ladder(side).prices[at].1,
             Err(at) => {
-                let level = Level {
-                    price,
-                    total: Lots::ZERO,
-                    orders: 0,
-                    head: NIL,
-                    tail: NIL,
-                };
+                let level = Level { price, total: Lots::ZERO, orders: 0, head: NIL, tail: NIL };
                 let index = match self.free_levels.pop() {
                     Some(index) => {
                         self.levels[index as usize] = level;

@@ -114,10 +114,6 @@ impl OrderBook {
 
     /// Levels of one side, best first, as (price, total remaining).
     pub fn depth(&self, side: Side) -> Vec<(Ticks, Lots)> {
-        self.book
-            .ladder(side)
-            .iter_best_first()
-            .map(|(price, level)| (price, self.book.level(level).total))
-            .collect()
+        self.book.ladder(side).iter_best_first().map(|(price, level)| (price, self.book.level(level).total)).collect()
     }
 }

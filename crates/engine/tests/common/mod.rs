@@ -19,11 +19,7 @@ pub struct Harness {
 impl Harness {
     /// The standard venue with accounts 1..=4 holding 1,000 SOL and 100,000 USDC each.
     pub fn new() -> Harness {
-        let mut harness = Harness {
-            engine: Engine::new(),
-            stamp: Stamp::default(),
-            next_tx: 1,
-        };
+        let mut harness = Harness { engine: Engine::new(), stamp: Stamp::default(), next_tx: 1 };
         for command in fixtures::listings() {
             harness.ok(command);
         }
@@ -73,15 +69,7 @@ pub fn order(account: u64, side: Side, spec: OrderSpec) -> NewOrder {
 }
 
 pub fn limit(account: u64, side: Side, price: i64, quantity: i64, time_in_force: TimeInForce) -> NewOrder {
-    order(
-        account,
-        side,
-        OrderSpec::Limit {
-            price: Ticks(price),
-            quantity: Lots(quantity),
-            time_in_force,
-        },
-    )
+    order(account, side, OrderSpec::Limit { price: Ticks(price), quantity: Lots(quantity), time_in_force })
 }
 
 pub fn gtc(account: u64, side: Side, price: i64, quantity: i64) -> NewOrder {
@@ -89,25 +77,11 @@ pub fn gtc(account: u64, side: Side, price: i64, quantity: i64) -> NewOrder {
 }
 
 pub fn market(account: u64, side: Side, quantity: i64) -> NewOrder {
-    order(
-        account,
-        side,
-        OrderSpec::Market {
-            size: MarketSize::Base(Lots(quantity)),
-            time_in_force: TimeInForce::Ioc,
-        },
-    )
+    order(account, side, OrderSpec::Market { size: MarketSize::Base(Lots(quantity)), time_in_force: TimeInForce::Ioc })
 }
 
 pub fn market_quote(account: u64, side: Side, quote: i64) -> NewOrder {
-    order(
-        account,
-        side,
-        OrderSpec::Market {
-            size: MarketSize::Quote(Amount(quote)),
-            time_in_force: TimeInForce::Ioc,
-        },
-    )
+    order(account, side, OrderSpec::Market { size: MarketSize::Quote(Amount(quote)), time_in_force: TimeInForce::Ioc })
 }
 
 pub fn with_client(mut new: NewOrder, client_id: u32) -> NewOrder {
@@ -121,9 +95,5 @@ pub fn with_stp(mut new: NewOrder, stp: SelfTradePrevention) -> NewOrder {
 }
 
 pub fn cancel(account: u64, market: MarketId, target: CancelTarget) -> Command {
-    Command::CancelOrder {
-        account: AccountId(account),
-        market,
-        target,
-    }
+    Command::CancelOrder { account: AccountId(account), market, target }
 }

@@ -22,21 +22,11 @@ fn decode_round_trips() {
     let mut buf = one(1, b"hello");
     encode(&mut buf, 2, b"world!");
     buf.extend_from_slice(&[0; 32]);
-    let Decoded::Record {
-        seq,
-        payload_start,
-        next,
-    } = decode(&buf, 0)
-    else {
+    let Decoded::Record { seq, payload_start, next } = decode(&buf, 0) else {
         panic!("first frame should decode");
     };
     assert_eq!((seq, &buf[payload_start..next]), (1, &b"hello"[..]));
-    let Decoded::Record {
-        seq,
-        payload_start,
-        next: end,
-    } = decode(&buf, next)
-    else {
+    let Decoded::Record { seq, payload_start, next: end } = decode(&buf, next) else {
         panic!("second frame should decode");
     };
     assert_eq!((seq, &buf[payload_start..end]), (2, &b"world!"[..]));
@@ -56,23 +46,14 @@ fn defects_are_classified() {
 
     let mut flipped = good.clone();
     flipped[18] ^= 0x01;
-    assert!(matches!(
-        decode(&flipped, 0),
-        Decoded::Bad(FrameDefect::CrcMismatch { .. })
-    ));
+    assert!(matches!(decode(&flipped, 0), Decoded::Bad(FrameDefect::CrcMismatch { .. })));
 
     let mut huge = good.clone();
     huge[4..8].copy_from_slice(&(MAX_PAYLOAD as u32 + 1).to_le_bytes());
-    assert!(matches!(
-        decode(&huge, 0),
-        Decoded::Bad(FrameDefect::LengthTooLarge { .. })
-    ));
+    assert!(matches!(decode(&huge, 0), Decoded::Bad(FrameDefect::LengthTooLarge { .. })));
 
     let cut = &good[..good.len() - 1];
-    assert!(matches!(
-        decode(cut, 0),
-        Decoded::Bad(FrameDefect::PastSegmentEnd { len: 7 })
-    ));
+    assert!(matches!(decode(cut, 0), Decoded::Bad(FrameDefect::PastSegmentEnd { len: 7 })));
 
     assert_eq!(decode(&good[..10], 0), Decoded::Bad(FrameDefect::PartialHeader));
     assert_eq!(decode(&[0u8; 10], 0), Decoded::End);

@@ -1,10 +1,7 @@
 use super::*;
 
 fn seg(first_seq: u64) -> SegmentFile {
-    SegmentFile {
-        first_seq,
-        path: PathBuf::from(segment_file_name(first_seq)),
-    }
+    SegmentFile { first_seq, path: PathBuf::from(segment_file_name(first_seq)) }
 }
 
 fn image(first_seq: u64, count: u64, total: usize) -> Vec<u8> {
@@ -68,11 +65,5 @@ fn garbage_after_end_mark_in_last_segment_is_torn() {
     let end = scan(&buf, &seg(1), true).unwrap().end;
     buf[end + 20] = 7;
     let s = scan(&buf, &seg(1), true).unwrap();
-    assert_eq!(
-        s.tail,
-        Tail::Torn {
-            defect: FrameDefect::GarbageAfterEnd,
-            zero_until: end + 21
-        }
-    );
+    assert_eq!(s.tail, Tail::Torn { defect: FrameDefect::GarbageAfterEnd, zero_until: end + 21 });
 }

@@ -1,8 +1,6 @@
 use super::*;
 
-const SMALL: JournalConfig = JournalConfig {
-    segment_bytes: 64 * 1024,
-};
+const SMALL: JournalConfig = JournalConfig { segment_bytes: 64 * 1024 };
 
 #[test]
 fn failed_sync_poisons_the_writer_and_reports_nothing_durable() {
@@ -16,11 +14,7 @@ fn failed_sync_poisons_the_writer_and_reports_nothing_durable() {
     let err = w.commit().unwrap_err();
     assert!(err.to_string().contains("injected fdatasync failure"), "{err}");
     assert!(w.is_poisoned());
-    assert_eq!(
-        w.durable_seq(),
-        1,
-        "a batch whose sync failed is never reported durable"
-    );
+    assert_eq!(w.durable_seq(), 1, "a batch whose sync failed is never reported durable");
 
     assert!(matches!(w.append(3, b"three"), Err(JournalError::Poisoned)));
     assert!(matches!(w.commit(), Err(JournalError::Poisoned)));

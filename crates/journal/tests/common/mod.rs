@@ -7,15 +7,11 @@ use std::path::{Path, PathBuf};
 
 use rucksack_journal::{FRAME_HEADER_LEN, JournalConfig, JournalReader, JournalWriter, SEGMENT_HEADER_LEN};
 
-pub const SMALL: JournalConfig = JournalConfig {
-    segment_bytes: 64 * 1024,
-};
+pub const SMALL: JournalConfig = JournalConfig { segment_bytes: 64 * 1024 };
 
 /// Deterministic payload for `seq`, `len` bytes long.
 pub fn payload(seq: u64, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (seq.wrapping_mul(31).wrapping_add(i as u64 * 7) % 251) as u8 + 1)
-        .collect()
+    (0..len).map(|i| (seq.wrapping_mul(31).wrapping_add(i as u64 * 7) % 251) as u8 + 1).collect()
 }
 
 /// Appends `seqs` with fixed-size payloads, committing every `batch` records.
@@ -103,7 +99,5 @@ pub fn write_segment(dir: &Path, first_seq: u64, frames: &[Vec<u8>], size: usize
 }
 
 pub fn seg_first_seq(path: &Path) -> u64 {
-    path.file_stem().unwrap().to_str().unwrap()["journal-".len()..]
-        .parse()
-        .unwrap()
+    path.file_stem().unwrap().to_str().unwrap()["journal-".len()..].parse().unwrap()
 }

@@ -46,14 +46,8 @@ impl Server {
                 }
             }
         });
-        ready_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("server did not become ready");
-        Server {
-            child,
-            url,
-            data_dir: data_dir.to_path_buf(),
-        }
+        ready_rx.recv_timeout(Duration::from_secs(60)).expect("server did not become ready");
+        Server { child, url, data_dir: data_dir.to_path_buf() }
     }
 
     pub fn admin(&self, args: &[&str]) -> Value {
@@ -63,11 +57,7 @@ impl Server {
             .args(args)
             .output()
             .expect("run rucksack admin");
-        assert!(
-            output.status.success(),
-            "admin {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert!(output.status.success(), "admin {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
         serde_json::from_slice(&output.stdout).expect("admin prints JSON")
     }
 
@@ -86,10 +76,7 @@ impl Server {
     /// SIGTERM, and wait for a clean exit.
     pub fn stop(mut self) {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("send SIGTERM");
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("send SIGTERM");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

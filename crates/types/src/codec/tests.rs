@@ -19,44 +19,19 @@ fn sample_commands() -> Vec<Command> {
         taker_fee_bps: 5,
     };
     vec![
-        Command::CreateAccount {
-            key: ApiKey([9; 32]),
-            permissions: Permissions::READ.union(Permissions::TRADE),
-        },
-        Command::AddApiKey {
-            account: AccountId(3),
-            key: ApiKey([8; 32]),
-            permissions: Permissions::ALL,
-        },
-        Command::ListAsset(AssetSpec {
-            id: AssetId(7),
-            symbol: Symbol::new("AAPL.US").unwrap(),
-            decimals: 6,
-        }),
+        Command::CreateAccount { key: ApiKey([9; 32]), permissions: Permissions::READ.union(Permissions::TRADE) },
+        Command::AddApiKey { account: AccountId(3), key: ApiKey([8; 32]), permissions: Permissions::ALL },
+        Command::ListAsset(AssetSpec { id: AssetId(7), symbol: Symbol::new("AAPL.US").unwrap(), decimals: 6 }),
         Command::ListMarket(market),
-        Command::Deposit {
-            account: AccountId(9),
-            asset: AssetId(1),
-            amount: Amount(55),
-            tx: TxId([3; 32]),
-        },
-        Command::Withdraw {
-            account: AccountId(9),
-            asset: AssetId(1),
-            amount: Amount(5),
-            tx: TxId([4; 32]),
-        },
+        Command::Deposit { account: AccountId(9), asset: AssetId(1), amount: Amount(55), tx: TxId([3; 32]) },
+        Command::Withdraw { account: AccountId(9), asset: AssetId(1), amount: Amount(5), tx: TxId([4; 32]) },
         Command::PlaceOrder(NewOrder {
             account: AccountId(9),
             market: MarketId(3),
             side: Side::Ask,
             client_id: Some(ClientId(u32::MAX)),
             self_trade_prevention: SelfTradePrevention::RejectBoth,
-            spec: OrderSpec::Limit {
-                price: Ticks(14327),
-                quantity: Lots(250),
-                time_in_force: TimeInForce::PostOnly,
-            },
+            spec: OrderSpec::Limit { price: Ticks(14327), quantity: Lots(250), time_in_force: TimeInForce::PostOnly },
         }),
         Command::PlaceOrder(NewOrder {
             account: AccountId(9),
@@ -64,25 +39,11 @@ fn sample_commands() -> Vec<Command> {
             side: Side::Bid,
             client_id: None,
             self_trade_prevention: SelfTradePrevention::RejectMaker,
-            spec: OrderSpec::Market {
-                size: MarketSize::Quote(Amount(1_000_000)),
-                time_in_force: TimeInForce::Ioc,
-            },
+            spec: OrderSpec::Market { size: MarketSize::Quote(Amount(1_000_000)), time_in_force: TimeInForce::Ioc },
         }),
-        Command::CancelOrder {
-            account: AccountId(9),
-            market: MarketId(3),
-            target: CancelTarget::Order(OrderId(77)),
-        },
-        Command::CancelOrder {
-            account: AccountId(9),
-            market: MarketId(3),
-            target: CancelTarget::Client(ClientId(5)),
-        },
-        Command::CancelAll {
-            account: AccountId(9),
-            market: MarketId(3),
-        },
+        Command::CancelOrder { account: AccountId(9), market: MarketId(3), target: CancelTarget::Order(OrderId(77)) },
+        Command::CancelOrder { account: AccountId(9), market: MarketId(3), target: CancelTarget::Client(ClientId(5)) },
+        Command::CancelAll { account: AccountId(9), market: MarketId(3) },
     ]
 }
 
@@ -91,16 +52,10 @@ fn every_command_round_trips() {
     for command in sample_commands() {
         let mut out = Writer::default();
         encode_command(Timestamp(1_700_000_000_000_000), &command, &mut out);
-        assert_eq!(
-            decode_command(&out.bytes),
-            Ok((Timestamp(1_700_000_000_000_000), command))
-        );
+        assert_eq!(decode_command(&out.bytes), Ok((Timestamp(1_700_000_000_000_000), command)));
         // Every strict prefix is refused, never misread.
         for cut in 0..out.bytes.len() {
-            assert!(
-                decode_command(&out.bytes[..cut]).is_err(),
-                "prefix {cut} of {command:?}"
-            );
+            assert!(decode_command(&out.bytes[..cut]).is_err(), "prefix {cut} of {command:?}");
         }
     }
 }

@@ -47,21 +47,12 @@ fn converts_to_units_only_when_exact() {
     let tick = dec("0.01");
     assert_eq!(dec("143.27").to_units(tick), Ok(14327));
     assert_eq!(dec("143.270").to_units(tick), Ok(14327));
-    assert_eq!(
-        dec("143.275").to_units(tick),
-        Err(DecimalError::TooPrecise { unit: tick })
-    );
+    assert_eq!(dec("143.275").to_units(tick), Err(DecimalError::TooPrecise { unit: tick }));
     let nickel = dec("0.05");
     assert_eq!(dec("1.10").to_units(nickel), Ok(22));
-    assert_eq!(
-        dec("1.12").to_units(nickel),
-        Err(DecimalError::NotMultiple { unit: nickel })
-    );
+    assert_eq!(dec("1.12").to_units(nickel), Err(DecimalError::NotMultiple { unit: nickel }));
     assert_eq!(dec("10").to_units(dec("5")), Ok(2));
-    assert_eq!(
-        dec("92233720368547758080").to_units(dec("1")),
-        Err(DecimalError::Overflow)
-    );
+    assert_eq!(dec("92233720368547758080").to_units(dec("1")), Err(DecimalError::Overflow));
 }
 
 #[test]
