@@ -71,3 +71,44 @@ impl Gateway {
         self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+    use rucksack_types::{AccountId, MarketId};
+
+    fn command() -> Command {
+        Command::CancelAll { account: AccountId(1), market: MarketId(0) }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once() {
+        let gateway = Gateway::new(|_, _| Err(SubmitError::Busy));
+        let error = gateway.execute(command()).await.unwrap_err();
+        assert_eq!((error.status, error.code), (StatusCode::SERVICE_UNAVAILABLE, "TOO_MANY_REQUESTS"));
+        assert!(gateway.waiting_map().is_empty(), "a refused request leaves no waiter behind");
+    }
+
+    #[tokio::test]
+    async fn outcomes_reach_the_request_that_submitted_them() {
+        let submitted = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let log = submitted.clone();
+        let gateway = std::sync::Arc::new(Gateway::new(move |ticket, _| {
+            log.lock().unwrap().push(ticket);
+            Ok(())
+        }));
+        let waiting = tokio::spawn({
+            let gateway = gateway.clone();
+            async move { gateway.execute(command()).await }
+        });
+        while submitted.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        let ticket = submitted.lock().unwrap()[0];
+        gateway.complete(ticket + 1, Reply { seq: Seq(9), time: Timestamp(1), result: Ok(vec![]) });
+        gateway.complete(ticket, Reply { seq: Seq(7), time: Timestamp(1), result: Err(Reject::OrderNotFound) });
+        let reply = waiting.await.unwrap().unwrap();
+        assert_eq!((reply.seq, reply.result), (Seq(7), Err(Reject::OrderNotFound)));
+    }
+}

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{Value, json};
 
-use rucksack_api::auth::{ApiKeyText, Signer};
+use rucksack_api::auth::{ApiKeyText, Permissions, Signer};
 
 use crate::http;
 
@@ -37,11 +37,22 @@ impl Admin {
 
     /// Creates an account with a fresh ED25519 key; the secret never leaves this process.
     pub fn create_account(&self, funds: &[(String, String)]) -> anyhow::Result<Value> {
+        self.create_account_with(funds, Permissions::ALL)
+    }
+
+    /// Creates an account whose key may only do what `permissions` allows.
+    pub fn create_account_with(&self, funds: &[(String, String)], permissions: Permissions) -> anyhow::Result<Value> {
         let mut seed = [0u8; 32];
         getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness for a key: {e}"))?;
         let signer = Signer::from_seed(&seed);
         let (secret, public) = (signer.secret_base64(), signer.api_key().to_base64());
-        let created = self.post("/admin/v1/accounts", &json!({ "apiKey": public }))?;
+        let names: Vec<&str> =
+            [(Permissions::READ, "read"), (Permissions::TRADE, "trade"), (Permissions::WITHDRAW, "withdraw")]
+                .into_iter()
+                .filter(|(p, _)| permissions.contains(*p))
+                .map(|(_, name)| name)
+                .collect();
+        let created = self.post("/admin/v1/accounts", &json!({ "apiKey": public, "permissions": names }))?;
         let account = created["accountId"].as_u64().ok_or_else(|| anyhow::anyhow!("unexpected reply {created}"))?;
         for (asset, amount) in funds {
             self.fund(account, asset, amount)?;

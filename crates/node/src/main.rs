@@ -136,6 +136,9 @@ enum AdminAction {
         /// Deposit ASSET=AMOUNT into the new account (repeatable).
         #[arg(long = "fund", value_parser = admin::parse_fund)]
         funds: Vec<(String, String)>,
+        /// What the key may do: a comma-separated set of read, trade and withdraw.
+        #[arg(long, default_value = "read,trade,withdraw")]
+        permissions: rucksack_types::Permissions,
     },
     /// Credit a deposit to an account.
     Fund {
@@ -198,7 +201,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Admin { server, token, data_dir, action } => {
             let admin = admin::Admin { server, token: admin::resolve_token(token, &data_dir)? };
             let output = match action {
-                AdminAction::CreateAccount { funds } => admin.create_account(&funds)?,
+                AdminAction::CreateAccount { funds, permissions } => admin.create_account_with(&funds, permissions)?,
                 AdminAction::Fund { account, fund } => admin.fund(account, &fund.0, &fund.1)?,
                 AdminAction::Markets => admin.markets()?,
                 AdminAction::SetPrice { asset, price } => admin.set_price(&asset, &price)?,

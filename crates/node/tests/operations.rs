@@ -75,3 +75,17 @@ fn a_manual_clock_moves_only_when_told() {
     assert_eq!(place("102"), first + 3_600_000);
     server.stop();
 }
+
+#[test]
+fn a_key_without_trade_permission_cannot_place_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--no-demo-bots"]);
+    let created = server.admin(&["create-account", "--fund", "USDC=1000", "--permissions", "read"]);
+    let reader = rucksack_node::client::ApiClient::new(&server.url, created["apiSecret"].as_str().unwrap()).unwrap();
+    let order = json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "1" });
+    let (status, body) = reader.call("POST", "/api/v1/order", None, Some(&order)).unwrap();
+    assert_eq!((status, body["code"].as_str()), (403, Some("FORBIDDEN")), "{body}");
+    assert_eq!(ok(&reader, "GET", "/api/v1/capital", None, None)["USDC"]["available"], "1000.000000");
+    assert_eq!(ok(&reader, "GET", "/api/v1/orders", None, None), json!([]));
+    server.stop();
+}
