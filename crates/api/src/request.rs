@@ -248,6 +248,31 @@ pub fn selects_user_fills(fill_type: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
+/// `PATCH /account` body: optional `autoBorrowSettlements`, `autoLend`, `autoRealizePnl`,
+/// `autoRepayBorrows` (booleans) and `leverageLimit` (a whole number, as a string or number).
+pub fn settings_change(body: &Value) -> Result<rucksack_types::SettingsChange, ApiError> {
+    let fields = Fields::new(body)?;
+    let flag = |name: &'static str| -> Result<Option<bool>, ApiError> {
+        if fields.has(name) { fields.flag(name).map(Some) } else { Ok(None) }
+    };
+    let leverage_limit = match fields.text("leverageLimit")? {
+        None => None,
+        Some(text) => Some(
+            text.parse::<u16>()
+                .ok()
+                .filter(|l| (1..=rucksack_types::AccountSettings::MAX_LEVERAGE).contains(l))
+                .ok_or_else(|| ApiError::bad_request("leverageLimit must be a whole number from 1 to 100"))?,
+        ),
+    };
+    Ok(rucksack_types::SettingsChange {
+        auto_borrow_settlements: flag("autoBorrowSettlements")?,
+        auto_lend: flag("autoLend")?,
+        auto_realize_pnl: flag("autoRealizePnl")?,
+        auto_repay_borrows: flag("autoRepayBorrows")?,
+        leverage_limit,
+    })
+}
+
 #[cfg(test)]
 mod filter_tests {
     use super::*;

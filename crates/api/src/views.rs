@@ -8,9 +8,9 @@ use std::sync::{Arc, RwLock};
 
 use rucksack_engine::{Balance, Engine};
 use rucksack_types::{
-    AccountId, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId, MarketSize,
-    MarketSpec, NewOrder, OrderId, OrderSpec, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce,
-    Timestamp, TradeId,
+    AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId,
+    MarketSize, MarketSpec, NewOrder, OrderId, OrderSpec, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks,
+    TimeInForce, Timestamp, TradeId,
 };
 
 /// Trades kept per market for the public trade feeds, tickers and klines.
@@ -155,6 +155,7 @@ pub struct AccountView {
     pub closed: VecDeque<OrderView>,
     /// Fills, oldest first.
     pub fills: VecDeque<FillView>,
+    pub settings: AccountSettings,
 }
 
 /// Everything queries read.
@@ -262,6 +263,9 @@ fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<Ac
             accounts.push(account);
         }
         Event::Deposited { account, .. } | Event::Withdrawn { account, .. } => accounts.push(account),
+        Event::AccountSettingsChanged { account, settings } => {
+            views.accounts.entry(account).or_default().settings = settings
+        }
         Event::OrderAccepted { order, new } => {
             accounts.push(new.account);
             // Held as open until the order's last event says otherwise.

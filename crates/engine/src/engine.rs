@@ -113,6 +113,7 @@ impl Engine {
             Command::ListMarket(spec) => self.list_market(spec),
             Command::CreateAccount { key, permissions } => self.create_account(*key, *permissions),
             Command::AddApiKey { account, key, permissions } => self.add_api_key(*account, *key, *permissions),
+            Command::UpdateAccountSettings { account, change } => self.update_settings(*account, change),
             Command::Deposit { account, asset, amount, tx } => self.deposit(*account, *asset, *amount, *tx),
             Command::Withdraw { account, asset, amount, tx } => self.withdraw(*account, *asset, *amount, *tx),
             Command::PlaceOrder(order) => self.place_order(order),
@@ -276,6 +277,22 @@ impl Engine {
         self.ledger.api_keys.insert(key, (account, permissions));
         self.events.push(Event::ApiKeyAdded { account, key, permissions });
         Ok(())
+    }
+
+    fn update_settings(&mut self, account: AccountId, change: &rucksack_types::SettingsChange) -> Result<(), Reject> {
+        let index = self.ledger.find(account).ok_or(Reject::UnknownAccount)?;
+        if change.leverage_limit.is_some_and(|l| l == 0 || l > rucksack_types::AccountSettings::MAX_LEVERAGE) {
+            return Err(Reject::InvalidLeverage);
+        }
+        let settings = change.applied_to(self.ledger.account(index).settings);
+        self.ledger.account_mut(index).settings = settings;
+        self.events.push(Event::AccountSettingsChanged { account, settings });
+        Ok(())
+    }
+
+    /// An account's settings (the defaults for an account that does not exist yet).
+    pub fn account_settings(&self, account: AccountId) -> rucksack_types::AccountSettings {
+        self.ledger.find(account).map(|index| self.ledger.account(index).settings).unwrap_or_default()
     }
 
     /// The account an API key acts for, and what it may do.

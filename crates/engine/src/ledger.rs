@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rucksack_types::{AccountId, Amount, ApiKey, AssetId, Permissions, TxId};
+use rucksack_types::{AccountId, AccountSettings, Amount, ApiKey, AssetId, Permissions, TxId};
 use rustc_hash::FxHashMap;
 
 use crate::book::arena::{AccountIndex, Handle, NIL};
@@ -24,6 +24,7 @@ pub(crate) struct Account {
     /// The account's open orders, oldest first (so in order-id order).
     pub orders_head: Handle,
     pub orders_tail: Handle,
+    pub settings: AccountSettings,
 }
 
 /// Money that entered and left the venue for one asset.
@@ -81,6 +82,7 @@ impl Ledger {
             balances: vec![Balance::default(); self.asset_count()],
             orders_head: NIL,
             orders_tail: NIL,
+            settings: AccountSettings::default(),
         });
         self.index.insert(id, index);
         index

@@ -8,8 +8,8 @@
 
 use rucksack_types::codec::{self, CodecError, Reader, Writer};
 use rucksack_types::{
-    AccountId, Amount, ApiKey, AssetId, AssetSpec, ClientId, Lots, MarketId, MarketSpec, OrderId, Permissions, Seq,
-    Side, Ticks, Timestamp, TxId,
+    AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Lots, MarketId, MarketSpec, OrderId,
+    Permissions, Seq, Side, Ticks, Timestamp, TxId,
 };
 
 use crate::book::Book;
@@ -68,6 +68,11 @@ impl Engine {
                 out.i64(balance.available.0);
                 out.i64(balance.locked.0);
             }
+            let s = account.settings;
+            for flag in [s.auto_borrow_settlements, s.auto_lend, s.auto_realize_pnl, s.auto_repay_borrows] {
+                out.u8(u8::from(flag));
+            }
+            out.u16(s.leverage_limit);
         }
         for asset in 0..self.assets.len() {
             out.i64(self.ledger.fees[asset].0);
@@ -157,6 +162,22 @@ impl Engine {
                 let balance = Balance { available: Amount(r.i64()?), locked: Amount(r.i64()?) };
                 *engine.ledger.balance_mut(index, AssetId(asset as u16)) = balance;
             }
+            let mut flag = || -> Result<bool, SnapshotError> {
+                match r.u8()? {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    _ => Err(SnapshotError::Inconsistent("setting flag")),
+                }
+            };
+            let (auto_borrow_settlements, auto_lend, auto_realize_pnl, auto_repay_borrows) =
+                (flag()?, flag()?, flag()?, flag()?);
+            engine.ledger.account_mut(index).settings = AccountSettings {
+                auto_borrow_settlements,
+                auto_lend,
+                auto_realize_pnl,
+                auto_repay_borrows,
+                leverage_limit: r.u16()?,
+            };
         }
         for asset in 0..asset_count as usize {
             engine.ledger.fees[asset] = Amount(r.i64()?);

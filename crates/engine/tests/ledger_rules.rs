@@ -267,3 +267,25 @@ fn every_book_change_advances_the_update_id() {
     assert_eq!(h.engine.book_update_id(SOL_USDC), start + 3);
     assert_eq!(h.engine.book_update_id(BTC_USDC), 0);
 }
+
+#[test]
+fn account_settings_change_field_by_field_and_survive_a_snapshot() {
+    use rucksack_types::{AccountSettings, SettingsChange};
+    let mut h = Harness::new();
+    let change = SettingsChange { auto_lend: Some(true), leverage_limit: Some(20), ..SettingsChange::default() };
+    h.ok(Command::UpdateAccountSettings { account: AccountId(2), change });
+    let expected = AccountSettings { auto_lend: true, leverage_limit: 20, ..AccountSettings::default() };
+    assert_eq!(h.engine.account_settings(AccountId(2)), expected);
+    for leverage in [0, 101] {
+        let bad = SettingsChange { leverage_limit: Some(leverage), ..SettingsChange::default() };
+        assert_eq!(
+            h.apply(Command::UpdateAccountSettings { account: AccountId(2), change: bad }),
+            Err(Reject::InvalidLeverage)
+        );
+    }
+    let unknown = Command::UpdateAccountSettings { account: AccountId(99), change };
+    assert_eq!(h.apply(unknown), Err(Reject::UnknownAccount));
+    let restored = rucksack_engine::Engine::decode_snapshot(&h.engine.encode_snapshot()).unwrap();
+    assert_eq!(restored.account_settings(AccountId(2)), expected);
+    assert_eq!(restored.state_hash(), h.engine.state_hash());
+}

@@ -25,6 +25,7 @@ enum Op {
     CancelClient { account: u64, market: u16, client: u32 },
     CancelAll { account: u64, market: u16 },
     CreateAccount { key: u8 },
+    Settings { account: u64, lend: bool, leverage: u16 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -42,6 +43,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (account.clone(), 0u16..2, 0u32..6).prop_map(|(account, market, client)| Op::CancelClient { account, market, client }),
         1 => (account, 0u16..2).prop_map(|(account, market)| Op::CancelAll { account, market }),
         1 => (0u8..4).prop_map(|key| Op::CreateAccount { key }),
+        1 => (1..=ACCOUNTS + 1, any::<bool>(), 0u16..120).prop_map(|(account, lend, leverage)| Op::Settings { account, lend, leverage }),
     ]
 }
 
@@ -107,6 +109,14 @@ fn command(op: &Op) -> Command {
             account: AccountId(account),
             market: MarketId(market),
             target: CancelTarget::Client(ClientId(client)),
+        },
+        Op::Settings { account, lend, leverage } => Command::UpdateAccountSettings {
+            account: AccountId(account),
+            change: rucksack_types::SettingsChange {
+                auto_lend: Some(lend),
+                leverage_limit: Some(leverage),
+                ..Default::default()
+            },
         },
         Op::CreateAccount { key } => Command::CreateAccount { key: ApiKey([key; 32]), permissions: Permissions::ALL },
         Op::CancelAll { account, market } => {

@@ -89,3 +89,33 @@ fn a_key_without_trade_permission_cannot_place_orders() {
     assert_eq!(ok(&reader, "GET", "/api/v1/orders", None, None), json!([]));
     server.stop();
 }
+
+#[test]
+fn account_settings_and_order_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--no-demo-bots"]);
+    let (_, trader) = server.account(&["USDC=1000", "SOL=10"]);
+    let account = ok(&trader, "GET", "/api/v1/account", None, None);
+    assert_eq!((account["autoLend"].as_bool(), account["leverageLimit"].as_str()), (Some(false), Some("10")));
+
+    let (status, _) = trader
+        .call("PATCH", "/api/v1/account", None, Some(&json!({ "autoLend": true, "leverageLimit": "20" })))
+        .unwrap();
+    assert_eq!(status, 200);
+    let account = ok(&trader, "GET", "/api/v1/account", None, None);
+    assert_eq!((account["autoLend"].as_bool(), account["leverageLimit"].as_str()), (Some(true), Some("20")));
+    let (status, body) = trader.call("PATCH", "/api/v1/account", None, Some(&json!({ "leverageLimit": "0" }))).unwrap();
+    assert_eq!(status, 400, "{body}");
+
+    // 1,000 USDC buys 999 lots at 100 (each 1 USDC plus a 5 bp taker fee); 10 SOL sells 1,000.
+    let bid = ok(&trader, "GET", "/api/v1/account/limits/order", Some("symbol=SOL_USDC&side=Bid&price=100"), None);
+    assert_eq!(bid["maxOrderQuantity"], "9.99");
+    let ask = ok(&trader, "GET", "/api/v1/account/limits/order", Some("symbol=SOL_USDC&side=Ask"), None);
+    assert_eq!(ask["maxOrderQuantity"], "10.00");
+    let order =
+        json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "9.99" });
+    assert_eq!(ok(&trader, "POST", "/api/v1/order", None, Some(&order))["status"], "New");
+    let (status, body) = trader.call("POST", "/api/v1/order", None, Some(&json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "100", "quantity": "0.01" }))).unwrap();
+    assert_eq!((status, body["code"].as_str()), (400, Some("INSUFFICIENT_FUNDS")), "the limit was exact");
+    server.stop();
+}

@@ -5,7 +5,7 @@
 //! journal's segment header; a change here needs a new version there. Decoding never panics:
 //! bad bytes are a [`CodecError`].
 
-use crate::command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec};
+use crate::command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec, SettingsChange};
 use crate::decimal::Decimal;
 use crate::ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Timestamp, TxId};
 use crate::money::{Amount, Lots, Ticks};
@@ -197,6 +197,26 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.bytes(&key.0);
             out.u8(permissions.bits());
         }
+        Command::UpdateAccountSettings { account, change } => {
+            out.u8(9);
+            out.u64(account.0);
+            for flag in
+                [change.auto_borrow_settlements, change.auto_lend, change.auto_realize_pnl, change.auto_repay_borrows]
+            {
+                out.u8(match flag {
+                    None => 0,
+                    Some(false) => 1,
+                    Some(true) => 2,
+                });
+            }
+            match change.leverage_limit {
+                Some(leverage) => {
+                    out.u8(1);
+                    out.u16(leverage);
+                }
+                None => out.u8(0),
+            }
+        }
         Command::AddApiKey { account, key, permissions } => {
             out.u8(8);
             out.u64(account.0);
@@ -296,6 +316,34 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
             key: ApiKey(r.take()?),
             permissions: Permissions::from_bits(r.u8()?).ok_or(CodecError::Invalid("permissions"))?,
         },
+        9 => {
+            let account = AccountId(r.u64()?);
+            let mut flag = || -> Result<Option<bool>, CodecError> {
+                match r.u8()? {
+                    0 => Ok(None),
+                    1 => Ok(Some(false)),
+                    2 => Ok(Some(true)),
+                    tag => Err(CodecError::UnknownTag { what: "setting", tag }),
+                }
+            };
+            let (auto_borrow_settlements, auto_lend, auto_realize_pnl, auto_repay_borrows) =
+                (flag()?, flag()?, flag()?, flag()?);
+            let leverage_limit = match r.u8()? {
+                0 => None,
+                1 => Some(r.u16()?),
+                tag => return Err(CodecError::UnknownTag { what: "leverage", tag }),
+            };
+            Command::UpdateAccountSettings {
+                account,
+                change: SettingsChange {
+                    auto_borrow_settlements,
+                    auto_lend,
+                    auto_realize_pnl,
+                    auto_repay_borrows,
+                    leverage_limit,
+                },
+            }
+        }
         8 => Command::AddApiKey {
             account: AccountId(r.u64()?),
             key: ApiKey(r.take()?),

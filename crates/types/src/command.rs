@@ -32,6 +32,11 @@ pub enum Command {
         key: ApiKey,
         permissions: Permissions,
     },
+    /// Change an account's settings; fields left `None` keep their value.
+    UpdateAccountSettings {
+        account: AccountId,
+        change: SettingsChange,
+    },
     /// Credit an account with money that arrived from outside, identified by its external
     /// transaction id; a second deposit with the same id changes nothing.
     Deposit {
@@ -104,6 +109,57 @@ impl OrderSpec {
     pub const fn time_in_force(&self) -> TimeInForce {
         match self {
             OrderSpec::Limit { time_in_force, .. } | OrderSpec::Market { time_in_force, .. } => *time_in_force,
+        }
+    }
+}
+
+/// An account's trading settings, as Backpack's `/account` shows them. The margin settings take
+/// effect once the account has margin; they are kept from the start so clients can set them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccountSettings {
+    pub auto_borrow_settlements: bool,
+    pub auto_lend: bool,
+    pub auto_realize_pnl: bool,
+    pub auto_repay_borrows: bool,
+    /// The most leverage the account allows itself (1 to [`AccountSettings::MAX_LEVERAGE`]).
+    pub leverage_limit: u16,
+}
+
+impl AccountSettings {
+    pub const MAX_LEVERAGE: u16 = 100;
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        AccountSettings {
+            auto_borrow_settlements: false,
+            auto_lend: false,
+            auto_realize_pnl: false,
+            auto_repay_borrows: false,
+            leverage_limit: 10,
+        }
+    }
+}
+
+/// A partial update of [`AccountSettings`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    pub auto_borrow_settlements: Option<bool>,
+    pub auto_lend: Option<bool>,
+    pub auto_realize_pnl: Option<bool>,
+    pub auto_repay_borrows: Option<bool>,
+    pub leverage_limit: Option<u16>,
+}
+
+impl SettingsChange {
+    /// `settings` with this change applied.
+    pub fn applied_to(&self, settings: AccountSettings) -> AccountSettings {
+        AccountSettings {
+            auto_borrow_settlements: self.auto_borrow_settlements.unwrap_or(settings.auto_borrow_settlements),
+            auto_lend: self.auto_lend.unwrap_or(settings.auto_lend),
+            auto_realize_pnl: self.auto_realize_pnl.unwrap_or(settings.auto_realize_pnl),
+            auto_repay_borrows: self.auto_repay_borrows.unwrap_or(settings.auto_repay_borrows),
+            leverage_limit: self.leverage_limit.unwrap_or(settings.leverage_limit),
         }
     }
 }

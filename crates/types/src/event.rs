@@ -21,6 +21,10 @@ pub enum Event {
         key: ApiKey,
         permissions: Permissions,
     },
+    AccountSettingsChanged {
+        account: AccountId,
+        settings: crate::command::AccountSettings,
+    },
     Deposited {
         account: AccountId,
         asset: AssetId,
@@ -125,6 +129,8 @@ pub enum Reject {
     DuplicateApiKey,
     #[error("Account not found")]
     UnknownAccount,
+    #[error("leverageLimit must be between 1 and 100")]
+    InvalidLeverage,
 }
 
 impl Reject {
@@ -147,6 +153,7 @@ impl Reject {
             | Reject::Overflow
             | Reject::DuplicateApiKey => "INVALID_CLIENT_REQUEST",
             Reject::UnknownAccount => "RESOURCE_NOT_FOUND",
+            Reject::InvalidLeverage => "INVALID_CLIENT_REQUEST",
         }
     }
 }

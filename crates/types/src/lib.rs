@@ -18,7 +18,7 @@ pub mod order;
 pub mod spec;
 pub mod symbol;
 
-pub use command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec, Sequenced};
+pub use command::{AccountSettings, CancelTarget, Command, MarketSize, NewOrder, OrderSpec, Sequenced, SettingsChange};
 pub use decimal::{Decimal, DecimalError, FieldError};
 pub use event::{Event, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};

@@ -19,6 +19,15 @@ fn sample_commands() -> Vec<Command> {
         taker_fee_bps: 5,
     };
     vec![
+        Command::UpdateAccountSettings {
+            account: AccountId(4),
+            change: SettingsChange {
+                auto_lend: Some(true),
+                auto_repay_borrows: Some(false),
+                leverage_limit: Some(20),
+                ..Default::default()
+            },
+        },
         Command::CreateAccount { key: ApiKey([9; 32]), permissions: Permissions::READ.union(Permissions::TRADE) },
         Command::AddApiKey { account: AccountId(3), key: ApiKey([8; 32]), permissions: Permissions::ALL },
         Command::ListAsset(AssetSpec { id: AssetId(7), symbol: Symbol::new("AAPL.US").unwrap(), decimals: 6 }),
@@ -67,7 +76,7 @@ proptest! {
     }
 
     #[test]
-    fn decoding_mutated_commands_never_panics(index in 0usize..11, flip in any::<(usize, u8)>()) {
+    fn decoding_mutated_commands_never_panics(index in 0usize..12, flip in any::<(usize, u8)>()) {
         let commands = sample_commands();
         let mut out = Writer::default();
         encode_command(Timestamp(1), &commands[index], &mut out);
