@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod config;
 pub mod demo;
 pub mod generator;
 pub mod http;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rucksack_journal::{JournalConfig, SnapshotStore};
 use rucksack_node::admin;
+use rucksack_node::config::Config;
 use rucksack_node::generator::Generator;
 use rucksack_node::layout;
 use rucksack_node::pipeline::{Clock, Pipeline, PipelineConfig, Submission};
@@ -28,27 +29,7 @@ struct Cli {
 enum Cmd {
     /// Run the exchange: the Backpack-compatible API on --listen, state in --data-dir. A fresh
     /// data directory starts the demo venue.
-    Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
-        /// Do not run the demo's price oracle, market maker and taker.
-        #[arg(long)]
-        no_demo_bots: bool,
-        /// Seed of the demo's price walk and bots.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Signed requests one API key may make per minute (Backpack's limit is 2000).
-        #[arg(long, default_value_t = 2_000)]
-        key_rate_limit: u32,
-        /// Requests one client address may make per minute (loopback is not limited).
-        #[arg(long, default_value_t = 6_000)]
-        ip_rate_limit: u32,
-        /// Time moves only by `rucksack admin advance-clock`.
-        #[arg(long)]
-        manual_clock: bool,
-    },
+    Serve(ServeArgs),
     /// Operator commands against a running server.
     Admin {
         /// The server's base URL.
@@ -129,6 +110,60 @@ enum Cmd {
     },
 }
 
+/// `serve` options; each overrides the same setting of `--config`.
+#[derive(clap::Args, Default)]
+struct ServeArgs {
+    /// A TOML file with listen, data_dir, demo_bots, key_rate_limit, ip_rate_limit and the venue
+    /// ([[assets]], [[markets]]) a fresh data directory is listed with.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to serve on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Where the journal, snapshots and admin token live [default: data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Do not run the demo's price oracle, market maker and taker.
+    #[arg(long)]
+    no_demo_bots: bool,
+    /// Seed of the demo's price walk and bots.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Signed requests one API key may make per minute [default: 2000, Backpack's limit].
+    #[arg(long)]
+    key_rate_limit: Option<u32>,
+    /// Requests one client address may make per minute; loopback is not limited [default: 6000].
+    #[arg(long)]
+    ip_rate_limit: Option<u32>,
+    /// Time moves only by `rucksack admin advance-clock`.
+    #[arg(long)]
+    manual_clock: bool,
+}
+
+impl ServeArgs {
+    /// The file's settings under the flags', then the defaults.
+    fn options(self) -> anyhow::Result<ServeOptions> {
+        let config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        let listings = config.listings()?;
+        // The demo bots trade the demo venue; a configured venue runs without them unless asked.
+        let demo_bots = !self.no_demo_bots && config.demo_bots.unwrap_or(listings.is_none());
+        Ok(ServeOptions {
+            listen: self.listen.or(config.listen).unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: self.data_dir.or(config.data_dir).unwrap_or_else(|| PathBuf::from("data")),
+            pipeline: PipelineConfig::default(),
+            demo_bots,
+            seed: self.seed,
+            requests_per_key_per_minute: self.key_rate_limit.or(config.key_rate_limit).unwrap_or(2_000).max(1),
+            requests_per_ip_per_minute: self.ip_rate_limit.or(config.ip_rate_limit).unwrap_or(6_000).max(1),
+            manual_clock: self.manual_clock,
+            listings,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum AdminAction {
     /// Create an account with a new API key; prints {"accountId","apiKey","apiSecret"}.
@@ -176,28 +211,9 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let command = Cli::parse().command.unwrap_or(Cmd::Serve {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
-        data_dir: PathBuf::from("data"),
-        no_demo_bots: false,
-        seed: 1,
-        key_rate_limit: 2_000,
-        ip_rate_limit: 6_000,
-        manual_clock: false,
-    });
+    let command = Cli::parse().command.unwrap_or(Cmd::Serve(ServeArgs { seed: 1, ..ServeArgs::default() }));
     match command {
-        Cmd::Serve { listen, data_dir, no_demo_bots, seed, key_rate_limit, ip_rate_limit, manual_clock } => {
-            serve::serve(ServeOptions {
-                listen,
-                data_dir,
-                pipeline: PipelineConfig::default(),
-                demo_bots: !no_demo_bots,
-                seed,
-                requests_per_key_per_minute: key_rate_limit.max(1),
-                requests_per_ip_per_minute: ip_rate_limit.max(1),
-                manual_clock,
-            })
-        }
+        Cmd::Serve(args) => serve::serve(args.options()?),
         Cmd::Admin { server, token, data_dir, action } => {
             let admin = admin::Admin { server, token: admin::resolve_token(token, &data_dir)? };
             let output = match action {

@@ -40,6 +40,8 @@ pub struct ServeOptions {
     pub requests_per_ip_per_minute: u32,
     /// Time moves only by `rucksack admin advance-clock`.
     pub manual_clock: bool,
+    /// What a fresh data directory is listed with; `None` for the demo venue.
+    pub listings: Option<Vec<rucksack_types::Command>>,
 }
 
 /// Folds outcomes into the read models, then answers the waiting requests once per batch, after
@@ -157,12 +159,14 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
             .with_context(|| format!("listening on {}", options.listen))?;
         let address = listener.local_addr()?;
         if fresh {
-            for command in demo::listings()? {
-                let reply = gateway
-                    .execute(command)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("listing the demo venue: {}", e.message))?;
-                reply.result.map_err(|r| anyhow::anyhow!("listing the demo venue: {r}"))?;
+            let listings = match &options.listings {
+                Some(listings) => listings.clone(),
+                None => demo::listings()?,
+            };
+            for command in listings {
+                let reply =
+                    gateway.execute(command).await.map_err(|e| anyhow::anyhow!("listing the venue: {}", e.message))?;
+                reply.result.map_err(|r| anyhow::anyhow!("listing the venue: {r}"))?;
             }
         }
         let oracle = {

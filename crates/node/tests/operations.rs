@@ -119,3 +119,46 @@ fn account_settings_and_order_limits() {
     assert_eq!((status, body["code"].as_str()), (400, Some("INSUFFICIENT_FUNDS")), "the limit was exact");
     server.stop();
 }
+
+#[test]
+fn a_config_file_lists_the_operators_venue() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("venue.toml");
+    std::fs::write(
+        &config,
+        r#"
+        key_rate_limit = 500
+        [[assets]]
+        symbol = "USDC"
+        decimals = 6
+        [[assets]]
+        symbol = "JTO"
+        decimals = 9
+        [[markets]]
+        base = "JTO"
+        quote = "USDC"
+        tick_size = "0.001"
+        step_size = "0.1"
+        min_price = "0.001"
+        max_price = "10000"
+        min_quantity = "0.1"
+        max_quantity = "1000000"
+        maker_fee_bps = 0
+        taker_fee_bps = 10
+        "#,
+    )
+    .unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--config", config.to_str().unwrap()]);
+    let markets = http::request(&server.url, "GET", "/api/v1/markets", &[], None).unwrap();
+    let markets: serde_json::Value = serde_json::from_str(&markets.body).unwrap();
+    let symbols: Vec<&str> = markets.as_array().unwrap().iter().map(|m| m["symbol"].as_str().unwrap()).collect();
+    assert_eq!(symbols, ["JTO_USDC"]);
+    assert_eq!(markets[0]["filters"]["price"]["tickSize"], "0.001");
+    let (_, trader) = server.account(&["USDC=100"]);
+    let order = json!({ "symbol": "JTO_USDC", "side": "Bid", "orderType": "Limit", "price": "2.5", "quantity": "10" });
+    assert_eq!(ok(&trader, "POST", "/api/v1/order", None, Some(&order))["status"], "New");
+    std::thread::sleep(std::time::Duration::from_millis(1_500));
+    let depth = http::request(&server.url, "GET", "/api/v1/depth?symbol=JTO_USDC", &[], None).unwrap();
+    assert!(depth.body.contains(r#""asks":[]"#), "no demo bots quote a configured venue: {}", depth.body);
+    server.stop();
+}
