@@ -4,17 +4,17 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use rucksack_types::{AccountId, CancelTarget, Command, Event, MarketSpec};
 
+use crate::auth::form_decode;
 use crate::error::ApiError;
 use crate::request::{self, Fields};
-use crate::server::{Caller, Shared, authenticate, json_body};
+use crate::server::{Shared, Signed, json_body};
 use crate::views::{OrderView, Views, placed_order};
 use crate::{format, wire};
 
@@ -34,54 +34,19 @@ fn query_params(uri: &Uri) -> HashMap<String, String> {
             q.split('&')
                 .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
                 .filter(|(k, _)| !k.is_empty())
-                .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+                .map(|(k, v)| (form_decode(k), form_decode(v)))
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn signed(state: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Caller, ApiError> {
-    if *method == Method::GET && !body.is_empty() {
-        return Err(ApiError::bad_request("A GET request must not carry a body"));
-    }
-    authenticate(state, method, uri, headers, body)
 }
 
 fn spec_of(views: &Views, order: &OrderView) -> Option<MarketSpec> {
     views.markets.get(usize::from(order.market.0)).map(|m| m.spec)
 }
 
-pub async fn account(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    respond(signed(&state, &method, &uri, &headers, &body).map(|caller| {
+pub async fn account(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, .. } = request;
+    let body = {
         let views = state.model.read();
         let account = views.accounts.get(&caller.account);
         let open = account.map_or(0, |a| a.open.len());
@@ -104,19 +69,14 @@ pub async fn account(
             "spotTakerFee": taker.to_string(),
             "triggerOrders": 0,
         })
-    }))
+    };
+    Json(body).into_response()
 }
 
 /// `PATCH /api/v1/account`: change settings; the venue answers 200 with an empty body.
-pub async fn update_account(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn update_account(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, body, .. } = request;
     let result = async {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let body = json_body(&body)?;
         let change = request::settings_change(&body)?;
         let reply = state.gateway.execute(Command::UpdateAccountSettings { account: caller.account, change }).await?;
@@ -133,15 +93,9 @@ pub async fn update_account(
 /// `GET /api/v1/account/limits/order?symbol=&side=&price?`: the largest quantity an order could
 /// have now. A bid pays its cost and the taker fee it could owe at `price` (or at the best ask
 /// when no price is given), an ask sells from the available base balance.
-pub async fn max_order_quantity(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn max_order_quantity(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, uri, .. } = request;
     respond((|| {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let params = query_params(&uri);
         let value = serde_json::to_value(&params).unwrap_or_default();
         let fields = Fields::new(&value)?;
@@ -189,14 +143,9 @@ pub async fn max_order_quantity(
     })())
 }
 
-pub async fn capital(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    respond(signed(&state, &method, &uri, &headers, &body).map(|caller| {
+pub async fn capital(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, .. } = request;
+    let body = {
         let views = state.model.read();
         let mut balances = serde_json::Map::new();
         if let Some(account) = views.accounts.get(&caller.account) {
@@ -215,7 +164,8 @@ pub async fn capital(
             }
         }
         Value::Object(balances)
-    }))
+    };
+    Json(body).into_response()
 }
 
 /// Submits a parsed order and renders the order as it stands after matching.
@@ -228,15 +178,9 @@ async fn execute_order(state: &Shared, command: Command) -> Result<Value, ApiErr
     Ok(wire::order(&views, &spec, &order))
 }
 
-pub async fn place_order(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn place_order(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, body, .. } = request;
     let result = async {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let body = json_body(&body)?;
         let command = request::new_order(&state.model.read(), caller.account, &body)?;
         execute_order(&state, command).await
@@ -245,15 +189,9 @@ pub async fn place_order(
     respond(result)
 }
 
-pub async fn place_batch(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn place_batch(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, body, .. } = request;
     let result = async {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let body = json_body(&body)?;
         let items = body.as_array().ok_or_else(|| ApiError::bad_request("Request body must be a JSON array"))?;
         if items.is_empty() || items.len() > MAX_BATCH {
@@ -300,15 +238,9 @@ fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", "Order not found")
 }
 
-pub async fn query_order(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn query_order(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, uri, .. } = request;
     respond((|| {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let params = query_params(&uri);
         let value = serde_json::to_value(&params).unwrap_or_default();
         let fields = Fields::new(&value)?;
@@ -320,15 +252,9 @@ pub async fn query_order(
     })())
 }
 
-pub async fn cancel_order(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn cancel_order(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, body, .. } = request;
     let result = async {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let body = json_body(&body)?;
         let fields = Fields::new(&body)?;
         let target = request::order_target(&fields)?;
@@ -366,15 +292,9 @@ fn apply_closed(order: &mut OrderView, events: &[Event]) {
     }
 }
 
-pub async fn open_orders(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn open_orders(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, uri, .. } = request;
     respond((|| {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let params = query_params(&uri);
         let views = state.model.read();
         let market = match params.get("symbol") {
@@ -399,15 +319,9 @@ pub async fn open_orders(
     })())
 }
 
-pub async fn cancel_all(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn cancel_all(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, body, .. } = request;
     let result = async {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let body = json_body(&body)?;
         let fields = Fields::new(&body)?;
         let (spec, before) = {
@@ -482,15 +396,9 @@ fn paginate<T>(mut items: Vec<T>, page: &Page) -> Vec<T> {
     items.into_iter().skip(page.offset).take(page.limit).collect()
 }
 
-pub async fn order_history(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn order_history(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, uri, .. } = request;
     respond((|| {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let params = query_params(&uri);
         let page = page(&params)?;
         let views = state.model.read();
@@ -525,15 +433,9 @@ pub async fn order_history(
     })())
 }
 
-pub async fn fill_history(
-    State(state): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn fill_history(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, uri, .. } = request;
     respond((|| {
-        let caller = signed(&state, &method, &uri, &headers, &body)?;
         let params = query_params(&uri);
         let page = page(&params)?;
         let views = state.model.read();

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -105,6 +105,29 @@ pub fn authenticate(
         .auth
         .authenticate(&request, &auth_headers, now_ms(), |key| state.model.read().api_keys.get(key).copied())?;
     Ok(Caller { account: authenticated.account })
+}
+
+/// A signed request that verified: who sent it, and the parts handlers read.
+pub struct Signed {
+    pub caller: Caller,
+    pub uri: Uri,
+    pub body: Bytes,
+}
+
+impl FromRequest<Shared> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &Shared) -> Result<Signed, ApiError> {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "INVALID_CLIENT_REQUEST", "Request body is too large")
+        })?;
+        if parts.method == Method::GET && !body.is_empty() {
+            return Err(ApiError::bad_request("A GET request must not carry a body"));
+        }
+        let caller = authenticate(state, &parts.method, &parts.uri, &parts.headers, &body)?;
+        Ok(Signed { caller, uri: parts.uri, body })
+    }
 }
 
 /// Parses a JSON body, refusing an empty or malformed one with a 400.

@@ -8,8 +8,8 @@
 
 use rucksack_types::codec::{self, CodecError, Reader, Writer};
 use rucksack_types::{
-    AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Lots, MarketId, MarketSpec, OrderId,
-    Permissions, Seq, Side, Ticks, Timestamp, TxId,
+    AccountId, AccountSettings, Amount, ApiKey, AssetId, ClientId, Lots, MarketId, OrderId, Permissions, Seq, Side,
+    Ticks, Timestamp, TxId,
 };
 
 use crate::book::Book;
@@ -41,13 +41,11 @@ impl Engine {
         out.u64(self.next_order_id);
         out.u32(self.assets.len() as u32);
         for asset in &self.assets {
-            out.u16(asset.id.0);
-            out.symbol(&asset.symbol);
-            out.u8(asset.decimals);
+            out.asset_spec(asset);
         }
         out.u32(self.markets.len() as u32);
         for market in &self.markets {
-            encode_market_spec(&mut out, &market.spec);
+            out.market_spec(&market.spec);
             out.u64(market.book.next_trade_id);
             out.u64(market.book.update_id);
             for side in [Side::Bid, Side::Ask] {
@@ -119,7 +117,7 @@ impl Engine {
         engine.next_order_id = r.u64()?;
         let asset_count = r.u32()?;
         for _ in 0..asset_count {
-            let spec = AssetSpec { id: AssetId(r.u16()?), symbol: r.symbol()?, decimals: r.u8()? };
+            let spec = r.asset_spec()?;
             if usize::from(spec.id.0) != engine.assets.len() {
                 return Err(SnapshotError::Inconsistent("asset ids are not dense"));
             }
@@ -131,7 +129,7 @@ impl Engine {
         let mut update_ids = Vec::new();
         let market_count = r.u32()?;
         for _ in 0..market_count {
-            let spec = decode_market_spec(&mut r)?;
+            let spec = r.market_spec()?;
             let base =
                 engine.assets.get(usize::from(spec.base.0)).ok_or(SnapshotError::Inconsistent("unknown asset"))?;
             let quote =
@@ -223,38 +221,6 @@ impl Engine {
         }
         Ok(engine)
     }
-}
-
-fn encode_market_spec(out: &mut Writer, spec: &MarketSpec) {
-    out.u16(spec.id.0);
-    out.symbol(&spec.symbol);
-    out.u16(spec.base.0);
-    out.u16(spec.quote.0);
-    out.decimal(spec.tick_size);
-    out.decimal(spec.step_size);
-    out.i64(spec.min_price.0);
-    out.i64(spec.max_price.0);
-    out.i64(spec.min_quantity.0);
-    out.i64(spec.max_quantity.0);
-    out.i32(spec.maker_fee_bps);
-    out.i32(spec.taker_fee_bps);
-}
-
-fn decode_market_spec(r: &mut Reader<'_>) -> Result<MarketSpec, CodecError> {
-    Ok(MarketSpec {
-        id: MarketId(r.u16()?),
-        symbol: r.symbol()?,
-        base: AssetId(r.u16()?),
-        quote: AssetId(r.u16()?),
-        tick_size: r.decimal()?,
-        step_size: r.decimal()?,
-        min_price: Ticks(r.i64()?),
-        max_price: Ticks(r.i64()?),
-        min_quantity: Lots(r.i64()?),
-        max_quantity: Lots(r.i64()?),
-        maker_fee_bps: r.i32()?,
-        taker_fee_bps: r.i32()?,
-    })
 }
 
 fn encode_order(out: &mut Writer, order: &RestingOrder, account: AccountId) {

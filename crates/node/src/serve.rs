@@ -9,11 +9,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
+use axum::Json;
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use crossbeam_channel::{Sender, TrySendError};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use rucksack_api::auth::{AuthConfig, Authenticator, Quota, RateLimitConfig};
+use rucksack_api::error::ApiError;
 use rucksack_api::gateway::{Gateway, Reply, SubmitError};
+use rucksack_api::request::Fields;
 use rucksack_api::server::{AppState, router};
+use rucksack_api::server::{json_body, require_admin};
 use rucksack_api::views::{Publisher, ReadModel};
 use rucksack_engine::Engine;
 use rucksack_journal::SnapshotStore;
@@ -215,60 +222,52 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `POST /admin/v1/clock {"seconds": 90}` moves a manual clock forward.
-fn clock_route(clock: Option<ManualClock>, state: Arc<AppState>) -> axum::Router {
-    use axum::Json;
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    use axum::response::IntoResponse;
-    use rucksack_api::error::ApiError;
+/// An admin-only `POST path` whose JSON body `handle` turns into a JSON reply.
+fn admin_post<H>(path: &'static str, state: Arc<AppState>, handle: H) -> axum::Router
+where
+    H: Fn(&Fields<'_>) -> Result<serde_json::Value, ApiError> + Clone + Send + Sync + 'static,
+{
     axum::Router::new().route(
-        "/admin/v1/clock",
+        path,
         axum::routing::post(move |headers: HeaderMap, body: Bytes| async move {
             let result = (|| {
-                rucksack_api::server::require_admin(&state, &headers)?;
-                let clock = clock.as_ref().ok_or_else(|| {
-                    ApiError::bad_request("The server runs on the wall clock; start it with --manual-clock")
-                })?;
-                let body = rucksack_api::server::json_body(&body)?;
-                let fields = rucksack_api::request::Fields::new(&body)?;
-                let seconds = fields
-                    .integer("seconds", 10 * 365 * 86_400)?
-                    .ok_or_else(|| ApiError::bad_request("Missing field `seconds`"))?;
-                let now = clock.advance(seconds * 1_000_000);
-                Ok::<_, ApiError>(Json(serde_json::json!({ "timeMicros": now })))
+                require_admin(&state, &headers)?;
+                let body = json_body(&body)?;
+                handle(&Fields::new(&body)?)
             })();
-            result.into_response()
+            match result {
+                Ok(value) => Json(value).into_response(),
+                Err(error) => error.into_response(),
+            }
         }),
     )
+}
+
+/// `POST /admin/v1/clock {"seconds": 90}` moves a manual clock forward.
+fn clock_route(clock: Option<ManualClock>, state: Arc<AppState>) -> axum::Router {
+    admin_post("/admin/v1/clock", state, move |fields| {
+        let clock = clock
+            .as_ref()
+            .ok_or_else(|| ApiError::bad_request("The server runs on the wall clock; start it with --manual-clock"))?;
+        let seconds = fields
+            .integer("seconds", 10 * 365 * 86_400)?
+            .ok_or_else(|| ApiError::bad_request("Missing field `seconds`"))?;
+        Ok(serde_json::json!({ "timeMicros": clock.advance(seconds * 1_000_000) }))
+    })
+}
+
+/// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` pins the demo oracle's price.
+fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
+    admin_post("/admin/v1/prices", state, move |fields| {
+        let (asset, price) = (fields.required_text("asset")?, fields.required_text("price")?);
+        oracle.pin(&asset, &price).map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+        Ok(serde_json::json!({ "asset": asset, "price": price }))
+    })
 }
 
 /// `GET /metrics`: Prometheus text format.
 fn metrics_route(handle: PrometheusHandle) -> axum::Router {
     axum::Router::new().route("/metrics", axum::routing::get(move || std::future::ready(handle.render())))
-}
-
-/// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` pins the demo oracle's price.
-fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
-    use axum::Json;
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    use axum::response::IntoResponse;
-    use rucksack_api::error::ApiError;
-    axum::Router::new().route(
-        "/admin/v1/prices",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| async move {
-            let result = (|| {
-                rucksack_api::server::require_admin(&state, &headers)?;
-                let body = rucksack_api::server::json_body(&body)?;
-                let fields = rucksack_api::request::Fields::new(&body)?;
-                let (asset, price) = (fields.required_text("asset")?, fields.required_text("price")?);
-                oracle.pin(&asset, &price).map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
-                Ok::<_, ApiError>(Json(serde_json::json!({ "asset": asset, "price": price })))
-            })();
-            result.into_response()
-        }),
-    )
 }
 
 async fn stop_signal() {

@@ -68,6 +68,25 @@ impl Writer {
         self.i128(v.mantissa());
         self.u8(v.scale() as u8);
     }
+    pub fn asset_spec(&mut self, asset: &AssetSpec) {
+        self.u16(asset.id.0);
+        self.symbol(&asset.symbol);
+        self.u8(asset.decimals);
+    }
+    pub fn market_spec(&mut self, market: &MarketSpec) {
+        self.u16(market.id.0);
+        self.symbol(&market.symbol);
+        self.u16(market.base.0);
+        self.u16(market.quote.0);
+        self.decimal(market.tick_size);
+        self.decimal(market.step_size);
+        self.i64(market.min_price.0);
+        self.i64(market.max_price.0);
+        self.i64(market.min_quantity.0);
+        self.i64(market.max_quantity.0);
+        self.i32(market.maker_fee_bps);
+        self.i32(market.taker_fee_bps);
+    }
 }
 
 /// Reads primitives from a byte slice.
@@ -132,6 +151,25 @@ impl<'a> Reader<'a> {
         let scale = u32::from(self.u8()?);
         Decimal::new(mantissa, scale).map_err(|_| CodecError::Invalid("decimal"))
     }
+    pub fn asset_spec(&mut self) -> Result<AssetSpec, CodecError> {
+        Ok(AssetSpec { id: AssetId(self.u16()?), symbol: self.symbol()?, decimals: self.u8()? })
+    }
+    pub fn market_spec(&mut self) -> Result<MarketSpec, CodecError> {
+        Ok(MarketSpec {
+            id: MarketId(self.u16()?),
+            symbol: self.symbol()?,
+            base: AssetId(self.u16()?),
+            quote: AssetId(self.u16()?),
+            tick_size: self.decimal()?,
+            step_size: self.decimal()?,
+            min_price: Ticks(self.i64()?),
+            max_price: Ticks(self.i64()?),
+            min_quantity: Lots(self.i64()?),
+            max_quantity: Lots(self.i64()?),
+            maker_fee_bps: self.i32()?,
+            taker_fee_bps: self.i32()?,
+        })
+    }
 }
 
 /// Encodes a command and the time the sequencer stamped on it (the sequence number lives in the
@@ -141,24 +179,11 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
     match command {
         Command::ListAsset(asset) => {
             out.u8(0);
-            out.u16(asset.id.0);
-            out.symbol(&asset.symbol);
-            out.u8(asset.decimals);
+            out.asset_spec(asset);
         }
         Command::ListMarket(market) => {
             out.u8(1);
-            out.u16(market.id.0);
-            out.symbol(&market.symbol);
-            out.u16(market.base.0);
-            out.u16(market.quote.0);
-            out.decimal(market.tick_size);
-            out.decimal(market.step_size);
-            out.i64(market.min_price.0);
-            out.i64(market.max_price.0);
-            out.i64(market.min_quantity.0);
-            out.i64(market.max_quantity.0);
-            out.i32(market.maker_fee_bps);
-            out.i32(market.taker_fee_bps);
+            out.market_spec(market);
         }
         Command::Deposit { account, asset, amount, tx } => {
             out.u8(2);
@@ -273,21 +298,8 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
     let mut r = Reader::new(bytes);
     let time = Timestamp(r.u64()?);
     let command = match r.u8()? {
-        0 => Command::ListAsset(AssetSpec { id: AssetId(r.u16()?), symbol: r.symbol()?, decimals: r.u8()? }),
-        1 => Command::ListMarket(MarketSpec {
-            id: MarketId(r.u16()?),
-            symbol: r.symbol()?,
-            base: AssetId(r.u16()?),
-            quote: AssetId(r.u16()?),
-            tick_size: r.decimal()?,
-            step_size: r.decimal()?,
-            min_price: Ticks(r.i64()?),
-            max_price: Ticks(r.i64()?),
-            min_quantity: Lots(r.i64()?),
-            max_quantity: Lots(r.i64()?),
-            maker_fee_bps: r.i32()?,
-            taker_fee_bps: r.i32()?,
-        }),
+        0 => Command::ListAsset(r.asset_spec()?),
+        1 => Command::ListMarket(r.market_spec()?),
         2 => {
             let (account, asset, amount, tx) = read_transfer(&mut r)?;
             Command::Deposit { account, asset, amount, tx }

@@ -52,3 +52,5 @@ pub use signing::{
     subscribe_signing_string,
 };
 pub use verify::{Credentials, Verified, verify_request, verify_subscribe};
+
+pub(crate) use signing::form_decode;

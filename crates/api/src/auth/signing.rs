@@ -264,7 +264,7 @@ fn parse_query(query: &str) -> Vec<Param> {
 
 /// `application/x-www-form-urlencoded` decoding as Python's `unquote_plus`: `+` is a space,
 /// malformed `%` escapes stay literal, invalid UTF-8 becomes U+FFFD.
-fn form_decode(text: &str) -> String {
+pub(crate) fn form_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
