@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufStream};
 use tokio::net::TcpStream;
 
-use rucksack_api::auth::{RequestParts, Signer, verify_request};
+use rucksack_api::auth::{ApiKeyText, Credentials, RequestParts, Signer};
 use rucksack_api::server::now_ms;
 
 use crate::admin::Admin;
@@ -78,9 +78,18 @@ pub fn verify_throughput(threads: usize, duration: Duration) -> f64 {
             let signed = signed.clone();
             std::thread::spawn(move || {
                 let parts = RequestParts { method: "POST", path: "/api/v1/order", query: None, body };
+                // As the gateway does: the key decompressed once, then per request the header
+                // parse, the signing-string rebuild and the signature check.
+                let Ok(key) = Credentials::from_headers(&signed.auth_headers())
+                    .and_then(|c| c.api_key().verifying_key().ok_or(rucksack_api::auth::AuthError::InvalidApiKey))
+                else {
+                    return 0;
+                };
                 let mut count = 0u64;
                 while started.elapsed() < duration {
-                    if verify_request(&parts, &signed.auth_headers(), now).is_ok() {
+                    let verified = Credentials::from_headers(&signed.auth_headers())
+                        .and_then(|credentials| credentials.verify_request_with(&key, &parts));
+                    if verified.is_ok() {
                         count += 1;
                     }
                 }

@@ -1,11 +1,15 @@
 //! The whole authentication sequence of a signed request, in the order a gateway needs it.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{PoisonError, RwLock};
+
+use ed25519_dalek::VerifyingKey;
 
 use super::error::AuthError;
 use super::headers::AuthHeaders;
 use super::instruction::permission_for;
-use super::keys::{ApiKey, Permissions};
+use super::keys::{ApiKey, ApiKeyText, Permissions};
 use super::rate_limit::{RateLimitConfig, RateLimiter};
 use super::replay::ReplayGuard;
 use super::signing::RequestParts;
@@ -66,6 +70,9 @@ pub struct Authenticator {
     limiter: RateLimiter,
     replay: ReplayGuard,
     scope: ReplayScope,
+    /// Decompressed public keys of registered keys, filled on first use (bounded by the
+    /// registered keys, since only keys the lookup knows are decompressed).
+    keys: RwLock<HashMap<ApiKey, VerifyingKey>>,
 }
 
 impl Authenticator {
@@ -75,7 +82,17 @@ impl Authenticator {
             limiter: RateLimiter::new(config.rate_limits),
             replay: ReplayGuard::new(config.replay_capacity),
             scope: config.replay_scope,
+            keys: RwLock::new(HashMap::new()),
         }
+    }
+
+    fn verifying_key(&self, key: &ApiKey) -> Result<VerifyingKey, AuthError> {
+        if let Some(known) = self.keys.read().unwrap_or_else(PoisonError::into_inner).get(key) {
+            return Ok(*known);
+        }
+        let decompressed = key.verifying_key().ok_or(AuthError::InvalidApiKey)?;
+        self.keys.write().unwrap_or_else(PoisonError::into_inner).insert(*key, decompressed);
+        Ok(decompressed)
     }
 
     /// Per-IP limit; call it for every request, public ones included, before anything else.
@@ -99,7 +116,8 @@ impl Authenticator {
         let credentials = Credentials::from_headers(headers)?;
         credentials.check_time(now_ms)?;
         let (account, permissions) = lookup(credentials.api_key()).ok_or(AuthError::UnknownApiKey)?;
-        let verified = credentials.verify_request(request)?;
+        let key = self.verifying_key(credentials.api_key())?;
+        let verified = credentials.verify_request_with(&key, request)?;
         self.admit(verified, account, permissions, now_ms)
     }
 
