@@ -1,16 +1,25 @@
 //! Replay: fast sequential reading with CRC and continuity checks and no per-record
 //! allocation.
 //!
-//! Each segment is read whole into one reused buffer and frames are decoded in place; records
-//! are handed out as slices borrowed from that buffer, through a lending iterator
-//! ([`Records::next`]) or a callback ([`JournalReader::for_each`]).
+//! Segments are read a chunk at a time into one buffer, reused across segments and passes, and
+//! frames are decoded in place; records are handed out as slices borrowed from that buffer,
+//! through a lending iterator ([`Records::next`]) or a callback ([`JournalReader::for_each`]).
+//!
+//! Replay checks exactly what recovery checks, including that nothing but zeros follows the
+//! end of the records in every segment, the last one too. That check covers the unused,
+//! preallocated part of the last segment, tens of megabytes, but costs little: the zeros are
+//! compared a block at a time as each chunk arrives and are never held whole. It is kept
+//! because replay is also used on its own, without a writer opening the journal afterwards
+//! (`rucksack replay`, `rucksack snapshot`): stopping at the end mark would let it accept a
+//! journal whose last segment has valid records after a hole, which recovery rejects as
+//! corrupt, and would report no torn tail where there is one.
 
 use std::path::{Path, PathBuf};
 
 use crate::error::JournalError;
-use crate::frame::{self, Decoded};
+use crate::frame::Decoded;
 use crate::recovery::TruncatedTail;
-use crate::segment::{self, SEGMENT_HEADER_LEN, SegmentFile, Tail};
+use crate::segment::{self, SEGMENT_HEADER_LEN, SegmentFile, SegmentReader, Tail};
 
 /// One record, borrowing its payload from the reader's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +50,17 @@ pub struct ReplayStats {
 pub struct JournalReader {
     dir: PathBuf,
     segments: Vec<SegmentFile>,
-    buf: Vec<u8>,
+    reader: SegmentReader,
 }
 
 impl JournalReader {
     /// Lists the segments in `dir`. A missing directory is an empty journal.
     pub fn open(dir: &Path) -> Result<JournalReader, JournalError> {
-        Ok(JournalReader { dir: dir.to_path_buf(), segments: segment::list_segments(dir)?, buf: Vec::new() })
+        Ok(JournalReader {
+            dir: dir.to_path_buf(),
+            segments: segment::list_segments(dir)?,
+            reader: SegmentReader::default(),
+        })
     }
 
     /// Lists the segments again, picking up ones created since opening.
@@ -73,7 +86,7 @@ impl JournalReader {
         let start = self.segments.partition_point(|s| s.first_seq <= from).saturating_sub(1);
         Records {
             segments: &self.segments,
-            buf: &mut self.buf,
+            reader: &mut self.reader,
             idx: start,
             loaded: false,
             pos: 0,
@@ -109,7 +122,7 @@ impl JournalReader {
 #[derive(Debug)]
 pub struct Records<'r> {
     segments: &'r [SegmentFile],
-    buf: &'r mut Vec<u8>,
+    reader: &'r mut SegmentReader,
     idx: usize,
     loaded: bool,
     pos: usize,
@@ -125,9 +138,7 @@ impl Records<'_> {
     #[allow(clippy::should_implement_trait)] // lending: the item borrows from the iterator
     pub fn next(&mut self) -> Option<Result<Record<'_>, JournalError>> {
         match self.advance() {
-            Ok(Some((seq, start, end))) => {
-                Some(Ok(Record { seq, payload: self.buf.get(start..end).unwrap_or_default() }))
-            }
+            Ok(Some((seq, start, end))) => Some(Ok(Record { seq, payload: self.reader.bytes(start, end) })),
             Ok(None) => None,
             Err(e) => {
                 self.done = true;
@@ -156,8 +167,7 @@ impl Records<'_> {
                 self.load(seg)?;
             }
             let expected = self.next_seq.unwrap_or(seg.first_seq);
-            let found = frame::decode(self.buf, self.pos);
-            match found {
+            match self.reader.decode(self.pos)? {
                 Decoded::Record { seq, payload_start, next } => {
                     if seq != expected {
                         segment::check_seq(&seg.path, self.pos, seq, expected)?;
@@ -174,14 +184,7 @@ impl Records<'_> {
                 }
                 Decoded::End | Decoded::Bad(_) => {
                     let is_last = self.idx + 1 == segments.len();
-                    let tail = segment::classify_tail(
-                        self.buf,
-                        self.pos,
-                        &found,
-                        expected.wrapping_sub(1),
-                        is_last,
-                        &seg.path,
-                    )?;
+                    let tail = self.reader.finish(self.pos, expected.wrapping_sub(1), is_last)?;
                     if let Tail::Torn { defect, zero_until } = tail {
                         self.torn_tail = Some(TruncatedTail {
                             segment: seg.path.clone(),
@@ -198,8 +201,8 @@ impl Records<'_> {
     }
 
     fn load(&mut self, seg: &SegmentFile) -> Result<(), JournalError> {
-        segment::read_whole(&seg.path, self.buf)?;
-        segment::check_header(self.buf, &seg.path)?;
+        self.reader.open(&seg.path)?;
+        self.reader.check_header()?;
         segment::check_name_seq(seg)?;
         segment::check_continuity(seg, self.next_seq)?;
         self.next_seq = Some(seg.first_seq);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::error::JournalError;
 use crate::frame::FrameDefect;
 use crate::prealloc::PREALLOC_NAME;
-use crate::segment::{self, SegmentFile, Tail};
+use crate::segment::{self, SegmentFile, SegmentReader, Tail};
 
 /// What [`JournalWriter::open`](crate::JournalWriter::open) found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +62,7 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
     }
 
     let mut segments = segment::list_segments(dir)?;
-    let mut buf = Vec::new();
+    let mut reader = SegmentReader::default();
     let mut expected: Option<u64> = None;
     let mut first_seq = None;
     let mut records = 0u64;
@@ -71,9 +71,8 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
 
     for (i, seg) in segments.iter().enumerate() {
         let is_last = i + 1 == segments.len();
-        segment::read_whole(&seg.path, &mut buf)?;
         segment::check_continuity(seg, expected)?;
-        let scan = segment::scan(&buf, seg, is_last)?;
+        let scan = segment::scan_file(&mut reader, seg, is_last)?;
         records += scan.records;
         first_seq = first_seq.or(scan.first_record);
         expected = Some(scan.next_seq);
