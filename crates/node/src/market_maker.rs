@@ -98,8 +98,13 @@ fn bot_credentials(admin: &Admin, data_dir: &Path, funds: &[(String, String)]) -
     }
     let maker = admin.create_account(funds)?;
     let taker = admin.create_account(funds)?;
-    std::fs::write(&path, json!({ "maker": maker, "taker": taker }).to_string())
-        .with_context(|| format!("writing {}", path.display()))?;
+    // The file holds the bots' secret keys: readable by the operator only.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path).with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::write_all(&mut file, json!({ "maker": maker, "taker": taker }).to_string().as_bytes())?;
     Ok((maker, taker))
 }
 
