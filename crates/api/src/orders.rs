@@ -297,10 +297,7 @@ pub async fn open_orders(State(state): State<Shared>, request: Signed) -> Respon
     respond((|| {
         let params = query_params(&uri);
         let views = state.model.read();
-        let market = match params.get("symbol") {
-            Some(symbol) => Some(request::market(&views, symbol)?.id),
-            None => None,
-        };
+        let market = market_filter(&views, &params)?;
         if !request::selects_spot(uri.query())? {
             return Ok(json!([]));
         }
@@ -389,6 +386,23 @@ fn page(params: &HashMap<String, String>) -> Result<Page, ApiError> {
     Ok(Page { limit: number("limit", 100, 1_000)?, offset: number("offset", 0, usize::MAX)?, ascending })
 }
 
+/// The market a `symbol` parameter names, if one is given.
+fn market_filter(
+    views: &Views,
+    params: &HashMap<String, String>,
+) -> Result<Option<rucksack_types::MarketId>, ApiError> {
+    params.get("symbol").map(|symbol| request::market(views, symbol).map(|spec| spec.id)).transpose()
+}
+
+/// An optional whole-number query parameter.
+fn integer_param(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
+    params
+        .get(name)
+        .map(|v| v.parse::<u64>())
+        .transpose()
+        .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number")))
+}
+
 fn paginate<T>(mut items: Vec<T>, page: &Page) -> Vec<T> {
     if !page.ascending {
         items.reverse();
@@ -402,15 +416,8 @@ pub async fn order_history(State(state): State<Shared>, request: Signed) -> Resp
         let params = query_params(&uri);
         let page = page(&params)?;
         let views = state.model.read();
-        let market = match params.get("symbol") {
-            Some(symbol) => Some(request::market(&views, symbol)?.id),
-            None => None,
-        };
-        let order_id = params
-            .get("orderId")
-            .map(|id| id.parse::<u64>())
-            .transpose()
-            .map_err(|_| ApiError::bad_request("orderId must be an integer"))?;
+        let market = market_filter(&views, &params)?;
+        let order_id = integer_param(&params, "orderId")?;
         if !request::selects_spot(uri.query())? {
             return Ok(json!([]));
         }
@@ -439,23 +446,9 @@ pub async fn fill_history(State(state): State<Shared>, request: Signed) -> Respo
         let params = query_params(&uri);
         let page = page(&params)?;
         let views = state.model.read();
-        let market = match params.get("symbol") {
-            Some(symbol) => Some(request::market(&views, symbol)?.id),
-            None => None,
-        };
-        let millis = |name: &str| -> Result<Option<u64>, ApiError> {
-            params
-                .get(name)
-                .map(|v| v.parse::<u64>())
-                .transpose()
-                .map_err(|_| ApiError::bad_request(format!("{name} must be epoch milliseconds")))
-        };
-        let (from, to) = (millis("from")?, millis("to")?);
-        let order_id = params
-            .get("orderId")
-            .map(|id| id.parse::<u64>())
-            .transpose()
-            .map_err(|_| ApiError::bad_request("orderId must be an integer"))?;
+        let market = market_filter(&views, &params)?;
+        let (from, to) = (integer_param(&params, "from")?, integer_param(&params, "to")?);
+        let order_id = integer_param(&params, "orderId")?;
         let selected = request::selects_user_fills(params.get("fillType").map(String::as_str))?;
         if !(selected && request::selects_spot(uri.query())?) {
             return Ok(json!([]));

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -218,6 +218,3 @@ async fn admin_deposit(State(state): State<Shared>, headers: HeaderMap, body: By
 fn tx_id(text: &str) -> rucksack_types::TxId {
     rucksack_types::TxId(*blake3::hash(text.as_bytes()).as_bytes())
 }
-
-/// Query parameters as a map, for handlers that read a few of them.
-pub type Params = Query<std::collections::HashMap<String, String>>;

@@ -20,29 +20,6 @@ use crate::book::Book;
 use crate::book::arena::{AccountIndex, Handle, NIL, OrderArena};
 use crate::ledger::{Balance, Ledger};
 
-/// An order resting on a book, as queries see it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OpenOrder {
-    pub id: OrderId,
-    pub account: AccountId,
-    pub market: MarketId,
-    pub client_id: Option<ClientId>,
-    pub side: Side,
-    pub price: rucksack_types::Ticks,
-    pub quantity: Lots,
-    pub remaining: Lots,
-    pub executed_quote: Amount,
-    pub time_in_force: rucksack_types::TimeInForce,
-    pub self_trade_prevention: rucksack_types::SelfTradePrevention,
-    pub created_at: Timestamp,
-}
-
-impl OpenOrder {
-    pub fn executed(&self) -> Lots {
-        Lots(self.quantity.0 - self.remaining.0)
-    }
-}
-
 /// A listed market: its spec, its exact scale and its book.
 #[derive(Clone, Debug)]
 pub(crate) struct Market {
@@ -190,34 +167,6 @@ impl Engine {
     /// How many times the market's book has changed: Backpack's depth `lastUpdateId`.
     pub fn book_update_id(&self, market: MarketId) -> u64 {
         self.markets.get(usize::from(market.0)).map_or(0, |m| m.book.update_id)
-    }
-
-    /// An account's open orders, oldest first.
-    pub fn open_orders_of(&self, account: AccountId) -> Vec<OpenOrder> {
-        let mut orders = Vec::new();
-        let Some(index) = self.ledger.find(account) else {
-            return orders;
-        };
-        let mut handle = self.ledger.account(index).orders_head;
-        while handle != NIL {
-            let order = self.orders.get(handle);
-            orders.push(OpenOrder {
-                id: order.id,
-                account,
-                market: order.market,
-                client_id: order.client_id,
-                side: order.side,
-                price: order.price,
-                quantity: order.quantity,
-                remaining: order.remaining,
-                executed_quote: order.executed_quote,
-                time_in_force: order.time_in_force,
-                self_trade_prevention: order.self_trade_prevention,
-                created_at: order.created_at,
-            });
-            handle = order.account_next;
-        }
-        orders
     }
 
     /// Number of orders resting on all books.

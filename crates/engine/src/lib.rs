@@ -20,7 +20,7 @@ mod matching;
 pub mod snapshot;
 
 pub use book::standalone::OrderBook;
-pub use engine::{Engine, OpenOrder};
+pub use engine::Engine;
 pub use invariants::InvariantViolation;
 pub use ledger::{Balance, Custody};
 pub use snapshot::SnapshotError;

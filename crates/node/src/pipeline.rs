@@ -125,10 +125,6 @@ pub struct Pipeline {
     snapshots: JoinHandle<anyhow::Result<()>>,
 }
 
-/// `submit` refused: the queue is full (or the pipeline has stopped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueFull;
-
 impl Pipeline {
     /// Opens (and repairs) the journal in `data_dir` and starts the threads. `engine` must be
     /// the state recovered from that same journal.
@@ -175,11 +171,6 @@ impl Pipeline {
     /// What opening the journal found, including a torn tail it cut off.
     pub fn journal_recovery(&self) -> &Recovery {
         &self.recovery
-    }
-
-    /// Queues a command, or refuses at once if the queue is full.
-    pub fn submit(&self, submission: Submission) -> Result<(), QueueFull> {
-        self.submissions.try_send(submission).map_err(|_| QueueFull)
     }
 
     /// Queues a command, waiting for room. Fails only if the pipeline stopped.

@@ -133,7 +133,8 @@ impl Authenticator {
         let credentials = Credentials::from_headers(headers)?;
         credentials.check_time(now_ms)?;
         let (account, permissions) = lookup(credentials.api_key()).ok_or(AuthError::UnknownApiKey)?;
-        let verified = credentials.verify_subscribe()?;
+        let key = self.verifying_key(credentials.api_key())?;
+        let verified = credentials.verify_subscribe_with(&key)?;
         self.admit(verified, account, permissions, now_ms)
     }
 

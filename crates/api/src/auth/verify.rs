@@ -119,8 +119,13 @@ impl Credentials {
     /// Verifies the signature of a private WebSocket subscription.
     pub fn verify_subscribe(&self) -> Result<Verified, AuthError> {
         let key = self.api_key.verifying_key().ok_or(AuthError::InvalidApiKey)?;
+        self.verify_subscribe_with(&key)
+    }
+
+    /// [`Credentials::verify_subscribe`] with the claimed key already decompressed.
+    pub fn verify_subscribe_with(&self, key: &VerifyingKey) -> Result<Verified, AuthError> {
         let message = subscribe_signing_string(&self.timestamp_text, &self.window_text);
-        self.verify_candidates(&key, WS_SUBSCRIBE_INSTRUCTION, [(Rendering::Raw, message)])
+        self.verify_candidates(key, WS_SUBSCRIBE_INSTRUCTION, [(Rendering::Raw, message)])
     }
 
     fn verify_candidates(
