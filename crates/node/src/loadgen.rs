@@ -173,6 +173,14 @@ async fn exchange(stream: &mut BufStream<TcpStream>, request: &[u8], line: &mut 
 /// `i` at `i / rate` seconds (a thread's sleep is far finer than the async timer's millisecond)
 /// and any idle connection takes it; latency counts from the scheduled time.
 async fn run(host: &str, requests: Arc<Vec<Wire>>, connections: usize, rate: Option<u64>) -> anyhow::Result<RunReport> {
+    // Every connection is open before the clock starts, so no measured request pays for a
+    // TCP handshake.
+    let mut streams = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let tcp = TcpStream::connect(host).await.with_context(|| format!("connecting to {host}"))?;
+        tcp.set_nodelay(true)?;
+        streams.push(BufStream::new(tcp));
+    }
     let (due_tx, due_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant)>();
     let due_rx = Arc::new(tokio::sync::Mutex::new(due_rx));
     let started = Instant::now();
@@ -195,17 +203,13 @@ async fn run(host: &str, requests: Arc<Vec<Wire>>, connections: usize, rate: Opt
         }
     });
     let mut tasks = Vec::new();
-    for connection in 0..connections {
+    for (connection, mut stream) in streams.into_iter().enumerate() {
         let requests = requests.clone();
         let due_rx = due_rx.clone();
-        let host = host.to_string();
         tasks.push(tokio::spawn(async move {
             let mut histogram =
                 Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| anyhow::anyhow!("{e}"))?;
             let (mut accepted, mut failed) = (0u64, 0u64);
-            let tcp = TcpStream::connect(&host).await.with_context(|| format!("connecting to {host}"))?;
-            tcp.set_nodelay(true)?;
-            let mut stream = BufStream::new(tcp);
             let mut line = String::new();
             loop {
                 let next = due_rx.lock().await.recv().await;

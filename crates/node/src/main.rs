@@ -17,6 +17,11 @@ use rucksack_node::recovery::{self, Start};
 use rucksack_node::serve::{self, ServeOptions};
 use rucksack_testkit::WorkloadMix;
 
+// The gateway allocates on one thread and frees on another for every request; glibc's malloc
+// took a tenth of the server's CPU doing that (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "rucksack", version, about = "A deterministic, journaled exchange")]
 struct Cli {
