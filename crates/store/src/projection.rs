@@ -1,0 +1,230 @@
+//! The event fold: what a batch of applied commands changes in the history, computed in memory
+//! before anything is written. It knows no SQL; the writer loads the rows the batch changes that
+//! earlier batches wrote (open orders, the current minute's candle), folds, and writes the result.
+//!
+//! A new kind of history is a new field here, a match arm in [`Projection::fold`] and a table.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rucksack_types::{
+    AccountId, Amount, AssetId, Event, Lots, MarketId, MarketSize, NewOrder, OrderId, OrderSpec, OrderStatus, Seq,
+    Side, Timestamp, Trade, TxId,
+};
+
+use crate::StoreError;
+use crate::candles::Piece;
+use crate::records::{Applied, FillRecord, OrderRecord, TradeRecord, TransferKind, TransferRecord};
+
+const MICROS_PER_SECOND: u64 = 1_000_000;
+const SECONDS_PER_MINUTE: u64 = 60;
+
+/// A one-minute candle's key: the market and the minute's first second.
+pub(crate) type MinuteKey = (MarketId, u64);
+
+pub(crate) fn minute_of(time: Timestamp) -> u64 {
+    let secs = time.0 / MICROS_PER_SECOND;
+    secs - secs % SECONDS_PER_MINUTE
+}
+
+/// A transfer and its event's index within its command, which together identify it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PlacedTransfer {
+    pub record: TransferRecord,
+    pub position: u64,
+}
+
+/// Money moved by a deposit or withdrawal event.
+struct Moved {
+    kind: TransferKind,
+    account: AccountId,
+    asset: AssetId,
+    amount: Amount,
+    tx: TxId,
+}
+
+/// The rows a batch adds or changes.
+#[derive(Debug, Default)]
+pub(crate) struct Projection {
+    /// Every order the batch touched, as it stands after the batch, plus the ones loaded for it.
+    pub orders: BTreeMap<OrderId, OrderRecord>,
+    pub fills: Vec<FillRecord>,
+    pub trades: Vec<TradeRecord>,
+    pub transfers: Vec<PlacedTransfer>,
+    /// Every minute the batch traded in, merged with what was stored before.
+    pub candles: BTreeMap<MinuteKey, Piece>,
+    pub last_seq: Option<Seq>,
+}
+
+/// The orders `commands` change that they did not create: the writer loads these first.
+pub(crate) fn earlier_orders(commands: &[Applied]) -> BTreeSet<OrderId> {
+    let mut created = BTreeSet::new();
+    let mut earlier = BTreeSet::new();
+    let mut touch = |order: OrderId, created: &BTreeSet<OrderId>| {
+        if !created.contains(&order) {
+            earlier.insert(order);
+        }
+    };
+    for event in commands.iter().flat_map(|c| &c.events) {
+        match *event {
+            Event::OrderAccepted { order, .. } => {
+                created.insert(order);
+            }
+            Event::Trade(trade) => {
+                touch(trade.taker_order, &created);
+                touch(trade.maker_order, &created);
+            }
+            Event::OrderRested { order, .. } | Event::OrderClosed { order, .. } => touch(order, &created),
+            _ => {}
+        }
+    }
+    earlier
+}
+
+/// The one-minute candles `commands` add trades to.
+pub(crate) fn traded_minutes(commands: &[Applied]) -> BTreeSet<MinuteKey> {
+    let mut minutes = BTreeSet::new();
+    for command in commands {
+        for event in &command.events {
+            if let Event::Trade(trade) = event {
+                minutes.insert((trade.market, minute_of(command.time)));
+            }
+        }
+    }
+    minutes
+}
+
+/// The row of a just-accepted order.
+pub(crate) fn accepted(id: OrderId, new: &NewOrder, time: Timestamp) -> OrderRecord {
+    let (limit, quantity, quote_quantity) = match new.spec {
+        OrderSpec::Limit { price, quantity, .. } => (Some(price), Some(quantity), None),
+        OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, Some(quantity), None),
+        OrderSpec::Market { size: MarketSize::Quote(quote), .. } => (None, None, Some(quote)),
+    };
+    OrderRecord {
+        id,
+        account: new.account,
+        market: new.market,
+        client_id: new.client_id,
+        side: new.side,
+        limit,
+        quantity,
+        quote_quantity,
+        time_in_force: new.spec.time_in_force(),
+        self_trade_prevention: new.self_trade_prevention,
+        status: OrderStatus::New,
+        expiry_reason: None,
+        executed: Lots::ZERO,
+        executed_quote: Amount::ZERO,
+        created_at: time,
+        updated_at: time,
+    }
+}
+
+impl Projection {
+    /// A projection over the stored rows the batch will change. An order a trade or close names
+    /// that is neither here nor accepted in the batch (history started after it) is left alone,
+    /// and its fills carry no client id.
+    pub(crate) fn new(
+        orders: impl IntoIterator<Item = OrderRecord>,
+        candles: BTreeMap<MinuteKey, Piece>,
+    ) -> Projection {
+        Projection { orders: orders.into_iter().map(|o| (o.id, o)).collect(), candles, ..Projection::default() }
+    }
+
+    pub(crate) fn fold(&mut self, command: &Applied) -> Result<(), StoreError> {
+        let time = command.time;
+        for (position, event) in command.events.iter().enumerate() {
+            match *event {
+                Event::OrderAccepted { order, new } => {
+                    self.orders.insert(order, accepted(order, &new, time));
+                }
+                Event::Trade(trade) => self.trade(&trade, time)?,
+                Event::OrderRested { order, .. } => {
+                    if let Some(record) = self.orders.get_mut(&order) {
+                        record.status =
+                            if record.executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled };
+                        record.updated_at = time;
+                    }
+                }
+                Event::OrderClosed { order, status, reason, executed, executed_quote, .. } => {
+                    if let Some(record) = self.orders.get_mut(&order) {
+                        record.status = status;
+                        record.expiry_reason = reason;
+                        record.executed = executed;
+                        record.executed_quote = executed_quote;
+                        record.updated_at = time;
+                    }
+                }
+                Event::Deposited { account, asset, amount, tx } => {
+                    self.transfer(command, position, Moved { kind: TransferKind::Deposit, account, asset, amount, tx })
+                }
+                Event::Withdrawn { account, asset, amount, tx } => self.transfer(
+                    command,
+                    position,
+                    Moved { kind: TransferKind::Withdrawal, account, asset, amount, tx },
+                ),
+                Event::AssetListed(_)
+                | Event::MarketListed(_)
+                | Event::AccountCreated { .. }
+                | Event::ApiKeyAdded { .. }
+                | Event::AccountSettingsChanged { .. } => {}
+            }
+        }
+        self.last_seq = Some(command.seq);
+        Ok(())
+    }
+
+    fn trade(&mut self, trade: &Trade, time: Timestamp) -> Result<(), StoreError> {
+        let sides = [
+            (trade.taker_account, trade.taker_order, trade.taker_side, trade.taker_fee, false),
+            (trade.maker_account, trade.maker_order, trade.taker_side.opposite(), trade.maker_fee, true),
+        ];
+        for (account, order, side, fee, is_maker) in sides {
+            let mut client_id = None;
+            if let Some(record) = self.orders.get_mut(&order) {
+                let overflow = |_| StoreError::Overflow("an order's executed quantity");
+                record.executed = record.executed.checked_add(trade.quantity).map_err(overflow)?;
+                record.executed_quote = record.executed_quote.checked_add(trade.notional()).map_err(overflow)?;
+                record.status = OrderStatus::PartiallyFilled;
+                record.updated_at = time;
+                client_id = record.client_id;
+            }
+            self.fills.push(FillRecord {
+                trade: trade.id,
+                order,
+                client_id,
+                account,
+                market: trade.market,
+                side,
+                price: trade.price,
+                quantity: trade.quantity,
+                fee,
+                is_maker,
+                time,
+            });
+        }
+        self.trades.push(TradeRecord {
+            id: trade.id,
+            market: trade.market,
+            price: trade.price,
+            quantity: trade.quantity,
+            quote: trade.notional(),
+            buyer_is_maker: trade.taker_side == Side::Ask,
+            time,
+        });
+        let piece = Piece::trade(trade.id, trade.price, trade.quantity, trade.notional());
+        match self.candles.get_mut(&(trade.market, minute_of(time))) {
+            Some(candle) => candle.merge(&piece)?,
+            None => {
+                self.candles.insert((trade.market, minute_of(time)), piece);
+            }
+        }
+        Ok(())
+    }
+
+    fn transfer(&mut self, command: &Applied, position: usize, moved: Moved) {
+        let Moved { kind, account, asset, amount, tx } = moved;
+        let record = TransferRecord { kind, account, asset, amount, tx, seq: command.seq, time: command.time };
+        self.transfers.push(PlacedTransfer { record, position: position as u64 });
+    }
+}

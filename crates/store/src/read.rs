@@ -1,0 +1,177 @@
+//! Queries. Each builds its statement from fixed fragments (the filters present and the sort
+//! direction), so a handful of statement shapes serve every request, each matching an index.
+
+use rucksack_types::{AccountId, Amount, Lots, MarketId, OrderId, Ticks, Timestamp, TradeId};
+
+use crate::StoreError;
+use crate::candles::{self, Piece};
+use crate::columns::{Named, unsigned};
+use crate::interval::CandleInterval;
+use crate::records::{
+    Candle, FillQuery, FillRecord, OrderQuery, OrderRecord, Page, TradeRecord, TransferQuery, TransferRecord,
+};
+use crate::sql::{Pool, Row, Value};
+use crate::tables::{self, CANDLES_1M, FILLS, ORDERS, TRADES, TRANSFERS};
+
+/// A statement's WHERE conditions and their values, numbered as they are added.
+#[derive(Default)]
+struct Filter {
+    conditions: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Filter {
+    fn and(&mut self, condition: &str, value: impl Into<Value>) -> &mut Filter {
+        self.values.push(value.into());
+        self.conditions.push(format!("{condition} ${}", self.values.len()));
+        self
+    }
+
+    /// `from` and `to` inclusive, on a microsecond time column; `None` if nothing can match.
+    fn time_range(&mut self, column: &str, from: Option<Timestamp>, to: Option<Timestamp>) -> Option<()> {
+        if let Some(from) = from {
+            self.and(&format!("{column} >="), stored(from.0)?);
+        }
+        if let Some(to) = to {
+            // A bound past the last storable time excludes nothing.
+            self.and(&format!("{column} <="), stored(to.0).unwrap_or(i64::MAX));
+        }
+        Some(())
+    }
+
+    /// The statement, sorted by `order` columns in the page's direction and paged.
+    fn select(mut self, columns: &str, table: &str, order: &[&str], page: Page) -> (String, Vec<Value>) {
+        let direction = page.direction.sql();
+        let order = order.iter().map(|column| format!("{column} {direction}")).collect::<Vec<_>>().join(", ");
+        self.values.push(i64::from(page.limit).into());
+        // An offset past every row selects nothing either way.
+        self.values.push(i64::try_from(page.offset).unwrap_or(i64::MAX).into());
+        let (limit, offset) = (self.values.len() - 1, self.values.len());
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE {} ORDER BY {order} LIMIT ${limit} OFFSET ${offset}",
+            self.conditions.join(" AND ")
+        );
+        (sql, self.values)
+    }
+}
+
+/// A value as stored, or `None` if it is beyond every stored value (so a filter on it matches
+/// nothing).
+fn stored(value: u64) -> Option<i64> {
+    i64::try_from(value).ok()
+}
+
+fn decode<T>(rows: Vec<Row>, read: fn(&Row) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(read).collect()
+}
+
+/// An account's rows, optionally of one market and one order (`order_condition` names the
+/// column); `None` if nothing can match.
+fn account_filter(
+    account: AccountId,
+    market: Option<MarketId>,
+    order: Option<OrderId>,
+    order_condition: &str,
+) -> Option<Filter> {
+    let mut filter = Filter::default();
+    filter.and("account =", stored(account.0)?);
+    if let Some(market) = market {
+        filter.and("market =", i64::from(market.0));
+    }
+    if let Some(order) = order {
+        filter.and(order_condition, stored(order.0)?);
+    }
+    Some(filter)
+}
+
+pub(crate) async fn orders(pool: &Pool, query: &OrderQuery) -> Result<Vec<OrderRecord>, StoreError> {
+    let Some(filter) = account_filter(query.account, query.market, query.order, "id =") else {
+        return Ok(Vec::new());
+    };
+    let (sql, values) = filter.select(&ORDERS.select_list(), ORDERS.name, &["created_at", "id"], query.page);
+    decode(pool.fetch(&sql, &values).await?, tables::read_order)
+}
+
+pub(crate) async fn fills(pool: &Pool, query: &FillQuery) -> Result<Vec<FillRecord>, StoreError> {
+    let Some(mut filter) = account_filter(query.account, query.market, query.order, "order_id =") else {
+        return Ok(Vec::new());
+    };
+    if filter.time_range("time", query.from, query.to).is_none() {
+        return Ok(Vec::new());
+    }
+    // Trade ids count per market, so the market breaks the last tie.
+    let order = ["time", "trade", "is_maker", "market"];
+    let (sql, values) = filter.select(&FILLS.select_list(), FILLS.name, &order, query.page);
+    decode(pool.fetch(&sql, &values).await?, tables::read_fill)
+}
+
+pub(crate) async fn trades(pool: &Pool, market: MarketId, page: Page) -> Result<Vec<TradeRecord>, StoreError> {
+    let mut filter = Filter::default();
+    filter.and("market =", i64::from(market.0));
+    let (sql, values) = filter.select(&TRADES.select_list(), TRADES.name, &["id"], page);
+    decode(pool.fetch(&sql, &values).await?, tables::read_trade)
+}
+
+pub(crate) async fn transfers(pool: &Pool, query: &TransferQuery) -> Result<Vec<TransferRecord>, StoreError> {
+    let Some(mut filter) = account_filter(query.account, None, None, "") else {
+        return Ok(Vec::new());
+    };
+    filter.and("kind =", query.kind.name());
+    if filter.time_range("time", query.from, query.to).is_none() {
+        return Ok(Vec::new());
+    }
+    let (sql, values) = filter.select(&TRANSFERS.select_list(), TRANSFERS.name, &["seq", "position"], query.page);
+    decode(pool.fetch(&sql, &values).await?, tables::read_transfer)
+}
+
+/// Whole candles whose start lies in `[start_secs, end_secs)`, oldest first. Intervals of a
+/// minute or more are summed from the stored one-minute candles; seconds from the trades.
+pub(crate) async fn candles(
+    pool: &Pool,
+    market: MarketId,
+    interval: CandleInterval,
+    start_secs: u64,
+    end_secs: Option<u64>,
+) -> Result<Vec<Candle>, StoreError> {
+    let Some((first, end)) = candles::span(interval, start_secs, end_secs) else {
+        return Ok(Vec::new());
+    };
+    let mut filter = Filter::default();
+    filter.and("market =", i64::from(market.0));
+    if interval == CandleInterval::Second1 {
+        let micros = |secs: u64| i64::try_from(secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        filter.and("time >=", micros(first));
+        if let Some(end) = end {
+            filter.and("time <", micros(end));
+        }
+        let sql = format!(
+            "SELECT id, price, quantity, quote, time FROM trades WHERE {} ORDER BY id",
+            filter.conditions.join(" AND ")
+        );
+        let rows = pool.fetch(&sql, &filter.values).await?;
+        return candles::aggregate(interval, rows.iter().map(trade_piece));
+    }
+    let secs = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX);
+    filter.and("start_secs >=", secs(first));
+    if let Some(end) = end {
+        filter.and("start_secs <", secs(end));
+    }
+    let sql = format!(
+        "SELECT {} FROM candles_1m WHERE {} ORDER BY start_secs",
+        CANDLES_1M.select_list(),
+        filter.conditions.join(" AND ")
+    );
+    let rows = pool.fetch(&sql, &filter.values).await?;
+    candles::aggregate(
+        interval,
+        rows.iter().map(|row| tables::read_candle(row).map(|(_, start, piece)| (start, piece))),
+    )
+}
+
+/// A trade row (id, price, quantity, quote, time) as a one-trade piece at its second.
+fn trade_piece(row: &Row) -> Result<(u64, Piece), StoreError> {
+    let id = TradeId(unsigned("trade id", row.get(0)?)?);
+    let piece = Piece::trade(id, Ticks(row.get(1)?), Lots(row.get(2)?), Amount(row.get(3)?));
+    let time = unsigned("time", row.get(4)?)?;
+    Ok((time / 1_000_000, piece))
+}
