@@ -164,6 +164,15 @@ impl Engine {
             .collect()
     }
 
+    /// Total remaining quantity resting at `price` on one side of a market (zero if no level is
+    /// there): what a depth update reports for a level a batch touched.
+    pub fn level_quantity(&self, market: MarketId, side: Side, price: rucksack_types::Ticks) -> Lots {
+        self.markets
+            .get(usize::from(market.0))
+            .and_then(|market| market.book.ladder(side).level_at(price).map(|level| market.book.level(level).total))
+            .unwrap_or(Lots::ZERO)
+    }
+
     /// How many times the market's book has changed: Backpack's depth `lastUpdateId`.
     pub fn book_update_id(&self, market: MarketId) -> u64 {
         self.markets.get(usize::from(market.0)).map_or(0, |m| m.book.update_id)

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use rucksack_engine::Engine;
 use rucksack_testkit::Stamp;
-use rucksack_testkit::fixtures::{self, BTC, SOL, USDC};
+use rucksack_testkit::fixtures::{self, BTC, BTC_USDC, SOL, SOL_USDC, USDC};
 use rucksack_types::{
     AccountId, Amount, ApiKey, AssetId, CancelTarget, ClientId, Command, Lots, MarketId, MarketSize, NewOrder, OrderId,
     OrderSpec, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce,
@@ -140,6 +140,30 @@ fn venue() -> (Engine, Stamp) {
     (engine, stamp)
 }
 
+/// The two ways the API reads a book agree: each level of `depth_top` is what `level_quantity`
+/// says of its price, and a price between levels holds nothing.
+fn depth_reads_agree(engine: &Engine) -> Result<(), TestCaseError> {
+    for market in [SOL_USDC, BTC_USDC] {
+        for side in [Side::Bid, Side::Ask] {
+            for (price, quantity) in engine.depth_top(market, side, usize::MAX) {
+                prop_assert_eq!(
+                    engine.level_quantity(market, side, price),
+                    quantity,
+                    "{:?} {:?} at {}",
+                    market,
+                    side,
+                    price
+                );
+                let between = Ticks(price.0 + 1);
+                if !engine.depth_top(market, side, usize::MAX).iter().any(|(p, _)| *p == between) {
+                    prop_assert_eq!(engine.level_quantity(market, side, between), Lots::ZERO);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
 
@@ -157,6 +181,7 @@ proptest! {
             if refused {
                 prop_assert_eq!(engine.content_hash(), before, "refused {:?} changed the state", op);
             }
+            depth_reads_agree(&engine)?;
             if step % 40 == 39 {
                 let restored = Engine::decode_snapshot(&engine.encode_snapshot()).expect("snapshot decodes");
                 prop_assert_eq!(restored.state_hash(), engine.state_hash());

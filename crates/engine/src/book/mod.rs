@@ -58,6 +58,11 @@ impl Ladder {
         self.prices.last().copied()
     }
 
+    /// The level at exactly `price`, if there is one.
+    pub fn level_at(&self, price: Ticks) -> Option<u32> {
+        self.position(price).ok().map(|at| self.prices[at].1)
+    }
+
     /// Levels from best to worst.
     pub fn iter_best_first(&self) -> impl Iterator<Item = (Ticks, u32)> + '_ {
         self.prices.iter().rev().copied()
