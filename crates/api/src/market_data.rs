@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use rucksack_types::{Amount, Lots, MarketSpec, Ticks, Timestamp};
+use rucksack_types::{Amount, Lots, Ticks, Timestamp};
 
 use crate::error::ApiError;
 use crate::format;
@@ -109,31 +109,16 @@ pub async fn trades(State(state): State<Shared>, Query(params): Params) -> Respo
         Err(error) => return error.into_response(),
     };
     let views = state.model.read();
-    respond(market_of(&views, &params).map(|market| trade_list(&views, market, 0, limit)))
+    respond(market_of(&views, &params).map(|market| trade_list(&views, market, limit)))
 }
 
-pub async fn trades_history(State(state): State<Shared>, Query(params): Params) -> Response {
-    let limit = match limit_param(&params, 100, 1_000) {
-        Ok(limit) => limit,
-        Err(error) => return error.into_response(),
-    };
-    let offset = match params.get("offset").map(|o| o.parse::<usize>()) {
-        None => 0,
-        Some(Ok(offset)) => offset,
-        Some(Err(_)) => return parse_error("offset", "expected a non-negative integer"),
-    };
-    let views = state.model.read();
-    respond(market_of(&views, &params).map(|market| trade_list(&views, market, offset, limit)))
-}
-
-/// The `limit` trades before the newest `offset`, oldest first.
-fn trade_list(views: &Views, market: &MarketView, offset: usize, limit: usize) -> Value {
+/// The newest `limit` trades, oldest first.
+fn trade_list(views: &Views, market: &MarketView, limit: usize) -> Value {
     let Some(quote) = views.asset(market.spec.quote) else {
         return json!([]);
     };
-    let end = market.trades.len().saturating_sub(offset);
-    let start = end.saturating_sub(limit);
-    Value::Array(market.trades.range(start..end).map(|t| wire::trade(&market.spec, quote, t)).collect())
+    let start = market.trades.len().saturating_sub(limit);
+    Value::Array(market.trades.range(start..).map(|t| wire::trade(&market.spec, quote, t)).collect())
 }
 
 /// Open, high, low, close, volumes and count of a run of trades.
@@ -245,113 +230,4 @@ pub async fn tickers(State(state): State<Shared>, Query(params): Params) -> Resp
     let views = state.model.read();
     let now = now();
     Json(Value::Array(views.markets.iter().map(|m| ticker_of(&views, m, window, now)).collect())).into_response()
-}
-
-/// A kline interval: a fixed length in seconds, or calendar months.
-#[derive(Clone, Copy)]
-enum Interval {
-    Seconds(u64),
-    Month,
-}
-
-fn interval(text: &str) -> Option<Interval> {
-    let seconds = match text {
-        "1s" => 1,
-        "1m" => 60,
-        "3m" => 180,
-        "5m" => 300,
-        "15m" => 900,
-        "30m" => 1_800,
-        "1h" => 3_600,
-        "2h" => 7_200,
-        "4h" => 14_400,
-        "6h" => 21_600,
-        "8h" => 28_800,
-        "12h" => 43_200,
-        "1d" => 86_400,
-        "3d" => 259_200,
-        "1w" => 604_800,
-        "1month" => return Some(Interval::Month),
-        _ => return None,
-    };
-    Some(Interval::Seconds(seconds))
-}
-
-impl Interval {
-    /// The start of the candle holding `seconds` and the start of the next one.
-    fn bounds(self, seconds: u64) -> (u64, u64) {
-        match self {
-            Interval::Seconds(length) => {
-                let start = seconds - seconds % length;
-                (start, start + length)
-            }
-            Interval::Month => {
-                let (year, month) = format::year_month(seconds);
-                let start = format::month_start(year, month);
-                let (next_year, next_month) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
-                (start, format::month_start(next_year, next_month))
-            }
-        }
-    }
-}
-
-pub async fn klines(State(state): State<Shared>, Query(params): Params) -> Response {
-    let Some(interval) = params.get("interval").and_then(|i| interval(i)) else {
-        return parse_error("interval", "failed to parse \"KlineInterval\": Expect a valid enumeration value.");
-    };
-    let Some(Ok(start)) = params.get("startTime").map(|s| s.parse::<u64>()) else {
-        return parse_error("startTime", "expected epoch seconds");
-    };
-    let end = match params.get("endTime").map(|s| s.parse::<u64>()) {
-        // Up to now: nothing has traded later, and the candle in progress counts.
-        None => u64::MAX,
-        Some(Ok(end)) => end,
-        Some(Err(_)) => return parse_error("endTime", "expected epoch seconds"),
-    };
-    let views = state.model.read();
-    let market = match market_of(&views, &params) {
-        Ok(market) => market,
-        Err(error) => return error.into_response(),
-    };
-    let spec: &MarketSpec = &market.spec;
-    let quote = views.asset(spec.quote);
-    let mut candles = Vec::new();
-    // Whole candles whose start lies in [startTime, endTime): a candle is never cut short, so
-    // the one in progress holds every trade so far, including this second's.
-    let in_range = market.trades.iter().filter(|t| {
-        let (candle_start, _) = interval.bounds(t.time.0 / 1_000_000);
-        candle_start >= start && candle_start < end
-    });
-    let mut current: Option<(u64, u64, Vec<TradeView>)> = None;
-    let mut flush = |candle: (u64, u64, Vec<TradeView>)| {
-        if let Some(s) = summarise(candle.2.iter()) {
-            candles.push(json!({
-                "start": format::kline_time(Timestamp(candle.0 * 1_000_000)),
-                "end": format::kline_time(Timestamp(candle.1 * 1_000_000)),
-                "open": format::price(spec, s.first),
-                "high": format::price(spec, s.high),
-                "low": format::price(spec, s.low),
-                "close": format::price(spec, s.last),
-                "volume": format::quantity(spec, s.volume),
-                "quoteVolume": quote.map_or_else(|| "0".into(), |q| format::amount(q, s.quote_volume)),
-                "trades": s.trades.to_string(),
-            }));
-        }
-    };
-    for trade in in_range {
-        let (candle_start, candle_end) = interval.bounds(trade.time.0 / 1_000_000);
-        match &mut current {
-            Some((s, _, trades)) if *s == candle_start => trades.push(*trade),
-            _ => {
-                if let Some(done) = current.take() {
-                    flush(done);
-                }
-                current = Some((candle_start, candle_end, vec![*trade]));
-            }
-        }
-    }
-    if let Some(done) = current.take() {
-        flush(done);
-    }
-    Json(Value::Array(candles)).into_response()
 }

@@ -1,19 +1,16 @@
 //! Signed account endpoints: account and balances, placing, querying and cancelling orders,
 //! and order and fill history.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use rucksack_types::{AccountId, CancelTarget, Command, Event, MarketSpec};
 
-use crate::auth::form_decode;
 use crate::error::ApiError;
-use crate::request::{self, Fields};
+use crate::request::{self, Fields, market_filter, query_params};
 use crate::server::{Shared, Signed, json_body};
 use crate::views::{OrderView, Views, placed_order};
 use crate::{format, wire};
@@ -26,18 +23,6 @@ fn respond(result: Result<Value, ApiError>) -> Response {
         Ok(value) => Json(value).into_response(),
         Err(error) => error.into_response(),
     }
-}
-
-fn query_params(uri: &Uri) -> HashMap<String, String> {
-    uri.query()
-        .map(|q| {
-            q.split('&')
-                .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-                .filter(|(k, _)| !k.is_empty())
-                .map(|(k, v)| (form_decode(k), form_decode(v)))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn spec_of(views: &Views, order: &OrderView) -> Option<MarketSpec> {
@@ -359,115 +344,4 @@ pub async fn cancel_all(State(state): State<Shared>, request: Signed) -> Respons
     }
     .await;
     respond(result)
-}
-
-/// `limit` (default 100, at most 1000), `offset`, and `sortDirection` (`Asc`/`Desc`, default Desc).
-struct Page {
-    limit: usize,
-    offset: usize,
-    ascending: bool,
-}
-
-fn page(params: &HashMap<String, String>) -> Result<Page, ApiError> {
-    let number = |name: &str, default: usize, max: usize| -> Result<usize, ApiError> {
-        match params.get(name) {
-            None => Ok(default),
-            Some(text) => match text.parse::<usize>() {
-                Ok(n) if n <= max => Ok(n),
-                _ => Err(ApiError::bad_request(format!("{name} must be an integer up to {max}"))),
-            },
-        }
-    };
-    let ascending = match params.get("sortDirection").map(String::as_str) {
-        None | Some("Desc") => false,
-        Some("Asc") => true,
-        Some(_) => return Err(ApiError::bad_request("sortDirection must be Asc or Desc")),
-    };
-    Ok(Page { limit: number("limit", 100, 1_000)?, offset: number("offset", 0, usize::MAX)?, ascending })
-}
-
-/// The market a `symbol` parameter names, if one is given.
-fn market_filter(
-    views: &Views,
-    params: &HashMap<String, String>,
-) -> Result<Option<rucksack_types::MarketId>, ApiError> {
-    params.get("symbol").map(|symbol| request::market(views, symbol).map(|spec| spec.id)).transpose()
-}
-
-/// An optional whole-number query parameter.
-fn integer_param(params: &HashMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
-    params
-        .get(name)
-        .map(|v| v.parse::<u64>())
-        .transpose()
-        .map_err(|_| ApiError::bad_request(format!("{name} must be a whole number")))
-}
-
-fn paginate<T>(mut items: Vec<T>, page: &Page) -> Vec<T> {
-    if !page.ascending {
-        items.reverse();
-    }
-    items.into_iter().skip(page.offset).take(page.limit).collect()
-}
-
-pub async fn order_history(State(state): State<Shared>, request: Signed) -> Response {
-    let Signed { caller, uri, .. } = request;
-    respond((|| {
-        let params = query_params(&uri);
-        let page = page(&params)?;
-        let views = state.model.read();
-        let market = market_filter(&views, &params)?;
-        let order_id = integer_param(&params, "orderId")?;
-        if !request::selects_spot(uri.query())? {
-            return Ok(json!([]));
-        }
-        let Some(account) = views.accounts.get(&caller.account) else {
-            return Ok(json!([]));
-        };
-        // Open orders belong in the history too (clients look orders up there first).
-        let mut orders: Vec<&OrderView> = account.closed.iter().chain(account.open.values()).collect();
-        orders.sort_by_key(|o| o.id);
-        let orders: Vec<&OrderView> = orders
-            .into_iter()
-            .filter(|o| market.is_none_or(|m| o.market == m) && order_id.is_none_or(|id| o.id.0 == id))
-            .collect();
-        Ok(Value::Array(
-            paginate(orders, &page)
-                .into_iter()
-                .filter_map(|o| spec_of(&views, o).map(|spec| wire::order_history(&views, &spec, o)))
-                .collect(),
-        ))
-    })())
-}
-
-pub async fn fill_history(State(state): State<Shared>, request: Signed) -> Response {
-    let Signed { caller, uri, .. } = request;
-    respond((|| {
-        let params = query_params(&uri);
-        let page = page(&params)?;
-        let views = state.model.read();
-        let market = market_filter(&views, &params)?;
-        let (from, to) = (integer_param(&params, "from")?, integer_param(&params, "to")?);
-        let order_id = integer_param(&params, "orderId")?;
-        let selected = request::selects_user_fills(params.get("fillType").map(String::as_str))?;
-        if !(selected && request::selects_spot(uri.query())?) {
-            return Ok(json!([]));
-        }
-        let Some(account) = views.accounts.get(&caller.account) else {
-            return Ok(json!([]));
-        };
-        let fills: Vec<_> = account
-            .fills
-            .iter()
-            .filter(|f| market.is_none_or(|m| f.market == m))
-            .filter(|f| order_id.is_none_or(|id| f.order.0 == id))
-            .filter(|f| from.is_none_or(|from| f.time.millis() >= from) && to.is_none_or(|to| f.time.millis() < to))
-            .collect();
-        Ok(Value::Array(
-            paginate(fills, &page)
-                .into_iter()
-                .filter_map(|f| views.markets.get(usize::from(f.market.0)).map(|m| wire::fill(&views, &m.spec, f)))
-                .collect(),
-        ))
-    })())
 }

@@ -2,6 +2,9 @@
 //! exactly against the market's tick and step, and anything wrong is a 400 naming the field.
 //! Decimals may arrive as JSON strings (as clients send them) or JSON numbers.
 
+use std::collections::HashMap;
+
+use axum::http::Uri;
 use serde_json::{Map, Value};
 
 use rucksack_types::decimal::parse_units;
@@ -10,6 +13,7 @@ use rucksack_types::{
     OrderSpec, SelfTradePrevention, Side, Ticks, TimeInForce,
 };
 
+use crate::auth::form_decode;
 use crate::error::ApiError;
 use crate::views::Views;
 
@@ -271,6 +275,27 @@ pub fn settings_change(body: &Value) -> Result<rucksack_types::SettingsChange, A
         auto_repay_borrows: flag("autoRepayBorrows")?,
         leverage_limit,
     })
+}
+
+/// A URI's query parameters, form-decoded (the last of a repeated name wins).
+pub fn query_params(uri: &Uri) -> HashMap<String, String> {
+    uri.query()
+        .map(|q| {
+            q.split('&')
+                .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (form_decode(k), form_decode(v)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The market a `symbol` parameter names, if one is given.
+pub fn market_filter(
+    views: &Views,
+    params: &HashMap<String, String>,
+) -> Result<Option<rucksack_types::MarketId>, ApiError> {
+    params.get("symbol").map(|symbol| market(views, symbol).map(|spec| spec.id)).transpose()
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use crate::auth::{ApiKeyText, AuthHeaders, Authenticator, RequestParts};
 use crate::error::ApiError;
 use crate::gateway::Gateway;
 use crate::views::ReadModel;
-use crate::{market_data, orders};
+use crate::{history, market_data, orders};
 
 /// Largest request body accepted (a batch of orders is a few KiB).
 const MAX_BODY: usize = 64 * 1024;
@@ -32,6 +32,11 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     pub auth: Authenticator,
     pub admin_token: String,
+    /// Orders, fills, transfers, trades and candles, as the projector stores them.
+    pub history: rucksack_store::HistoryStore,
+    pub history_progress: history::HistoryProgress,
+    /// WebSocket subscriptions and fan-out.
+    pub hub: crate::stream::Hub,
 }
 
 pub type Shared = Arc<AppState>;
@@ -54,17 +59,22 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/tickers", get(market_data::tickers))
         .route("/api/v1/depth", get(market_data::depth))
         .route("/api/v1/trades", get(market_data::trades))
-        .route("/api/v1/trades/history", get(market_data::trades_history))
-        .route("/api/v1/klines", get(market_data::klines))
+        .route("/api/v1/trades/history", get(history::trades))
+        .route("/api/v1/klines", get(history::klines))
         .route("/api/v1/account", get(orders::account).patch(orders::update_account))
         .route("/api/v1/account/limits/order", get(orders::max_order_quantity))
         .route("/api/v1/capital", get(orders::capital))
         .route("/api/v1/order", get(orders::query_order).post(orders::place_order).delete(orders::cancel_order))
         .route("/api/v1/orders", get(orders::open_orders).post(orders::place_batch).delete(orders::cancel_all))
-        .route("/wapi/v1/history/orders", get(orders::order_history))
-        .route("/wapi/v1/history/fills", get(orders::fill_history))
+        .route("/wapi/v1/history/orders", get(history::orders))
+        .route("/wapi/v1/history/fills", get(history::fills))
+        .route("/wapi/v1/capital/deposits", get(history::deposits))
+        .route("/wapi/v1/capital/withdrawals", get(history::withdrawals))
         .route("/admin/v1/accounts", post(admin_create_account))
         .route("/admin/v1/deposits", post(admin_deposit))
+        .route("/", get(crate::stream::session::upgrade))
+        .route("/ws", get(crate::stream::session::upgrade))
+        .route("/ws/", get(crate::stream::session::upgrade))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found") })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(state.clone(), limit_by_ip))

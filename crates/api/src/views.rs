@@ -15,8 +15,6 @@ use rucksack_types::{
 
 /// Trades kept per market for the public trade feeds, tickers and klines.
 const TRADES_KEPT: usize = 100_000;
-/// Closed orders and fills kept per account until the history store holds them.
-const HISTORY_KEPT: usize = 10_000;
 /// Depth levels published per side.
 const DEPTH_LEVELS: usize = 1_000;
 
@@ -103,21 +101,6 @@ pub fn placed_order(events: &[Event], time: Timestamp) -> Option<OrderView> {
     view
 }
 
-/// One fill of one account's order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FillView {
-    pub trade: TradeId,
-    pub order: OrderId,
-    pub client_id: Option<ClientId>,
-    pub market: MarketId,
-    pub side: Side,
-    pub price: Ticks,
-    pub quantity: Lots,
-    pub fee: Amount,
-    pub is_maker: bool,
-    pub time: Timestamp,
-}
-
 /// A public trade.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TradeView {
@@ -151,10 +134,6 @@ pub struct MarketView {
 pub struct AccountView {
     pub balances: Vec<Balance>,
     pub open: BTreeMap<OrderId, OrderView>,
-    /// Closed orders, oldest first.
-    pub closed: VecDeque<OrderView>,
-    /// Fills, oldest first.
-    pub fills: VecDeque<FillView>,
     pub settings: AccountSettings,
 }
 
@@ -193,6 +172,8 @@ pub struct Publisher {
     pending: Vec<(Timestamp, Event)>,
     dirty_accounts: Vec<AccountId>,
     dirty_markets: Vec<MarketId>,
+    /// What the WebSocket streams take from each batch; absent while replaying at startup.
+    streams: Option<crate::stream::Collector>,
 }
 
 impl ReadModel {
@@ -205,7 +186,13 @@ impl ReadModel {
     }
 
     pub fn publisher(&self) -> Publisher {
-        Publisher { model: self.clone(), pending: Vec::new(), dirty_accounts: Vec::new(), dirty_markets: Vec::new() }
+        Publisher {
+            model: self.clone(),
+            pending: Vec::new(),
+            dirty_accounts: Vec::new(),
+            dirty_markets: Vec::new(),
+            streams: None,
+        }
     }
 }
 
@@ -216,6 +203,12 @@ fn depth_of(engine: &Engine, market: MarketId) -> Depth {
 }
 
 impl Publisher {
+    /// Also hands each batch's stream updates to `collector`.
+    pub fn with_streams(mut self, collector: crate::stream::Collector) -> Publisher {
+        self.streams = Some(collector);
+        self
+    }
+
     /// Remembers one applied command's events.
     pub fn record(&mut self, time: Timestamp, events: &[Event]) {
         for event in events {
@@ -230,7 +223,10 @@ impl Publisher {
         self.dirty_markets.clear();
         let mut views = self.model.write();
         for (time, event) in self.pending.drain(..) {
-            fold(&mut views, time, &event, &mut self.dirty_accounts, &mut self.dirty_markets);
+            let closed = fold(&mut views, time, &event, &mut self.dirty_accounts, &mut self.dirty_markets);
+            if let Some(streams) = self.streams.as_mut() {
+                streams.observe(&views, time, &event, closed.as_ref());
+            }
         }
         self.dirty_accounts.sort_unstable();
         self.dirty_accounts.dedup();
@@ -239,19 +235,41 @@ impl Publisher {
         let assets = views.assets.len();
         for account in &self.dirty_accounts {
             let view = views.accounts.entry(*account).or_default();
-            view.balances = (0..assets).map(|a| engine.balance(*account, AssetId(a as u16))).collect();
+            let balances: Vec<Balance> = (0..assets).map(|a| engine.balance(*account, AssetId(a as u16))).collect();
+            if let Some(streams) = self.streams.as_mut() {
+                for (asset, after) in balances.iter().enumerate() {
+                    let before = view.balances.get(asset).copied().unwrap_or_default();
+                    streams.balance(*account, AssetId(asset as u16), before, *after);
+                }
+            }
+            view.balances = balances;
         }
         for market in &self.dirty_markets {
             if let Some(view) = views.markets.get_mut(usize::from(market.0)) {
-                view.depth = Arc::new(depth_of(engine, *market));
+                let depth = Arc::new(depth_of(engine, *market));
+                if let Some(streams) = self.streams.as_mut() {
+                    streams.depth(engine, *market, &view.depth, &depth);
+                }
+                view.depth = depth;
             }
         }
         views.last_seq = engine.last_seq().0;
         views.time = engine.time();
+        if let Some(streams) = self.streams.as_mut() {
+            streams.finish(&views);
+        }
     }
 }
 
-fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<AccountId>, markets: &mut Vec<MarketId>) {
+/// Folds one event in; returns the order an `OrderClosed` took off the open list, in its final
+/// state (the history store keeps it from then on).
+fn fold(
+    views: &mut Views,
+    time: Timestamp,
+    event: &Event,
+    accounts: &mut Vec<AccountId>,
+    markets: &mut Vec<MarketId>,
+) -> Option<OrderView> {
     match *event {
         Event::AssetListed(spec) => views.assets.push(spec),
         Event::MarketListed(spec) => {
@@ -289,33 +307,12 @@ fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<Ac
                     market.trades.pop_front();
                 }
             }
-            let sides = [
-                (trade.taker_account, trade.taker_order, trade.taker_side, trade.taker_fee, false),
-                (trade.maker_account, trade.maker_order, trade.taker_side.opposite(), trade.maker_fee, true),
-            ];
-            for (account, order, side, fee, is_maker) in sides {
-                let view = views.accounts.entry(account).or_default();
-                let mut client_id = None;
-                if let Some(open) = view.open.get_mut(&order) {
+            for (account, order) in [(trade.taker_account, trade.taker_order), (trade.maker_account, trade.maker_order)]
+            {
+                if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
                     open.executed.0 += trade.quantity.0;
                     open.executed_quote.0 += trade.notional().0;
                     open.status = OrderStatus::PartiallyFilled;
-                    client_id = open.client_id;
-                }
-                view.fills.push_back(FillView {
-                    trade: trade.id,
-                    order,
-                    client_id,
-                    market: trade.market,
-                    side,
-                    price: trade.price,
-                    quantity: trade.quantity,
-                    fee,
-                    is_maker,
-                    time,
-                });
-                if view.fills.len() > HISTORY_KEPT {
-                    view.fills.pop_front();
                 }
             }
         }
@@ -334,11 +331,9 @@ fn fold(views: &mut Views, time: Timestamp, event: &Event, accounts: &mut Vec<Ac
                 closed.expiry_reason = reason;
                 closed.executed = executed;
                 closed.executed_quote = executed_quote;
-                view.closed.push_back(closed);
-                if view.closed.len() > HISTORY_KEPT {
-                    view.closed.pop_front();
-                }
+                return Some(closed);
             }
         }
     }
+    None
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use rucksack_types::{AssetSpec, ExpiryReason, MarketSpec, OrderStatus, Timestamp};
 
 use crate::format;
-use crate::views::{Depth, FillView, OrderView, TradeView, Views};
+use crate::views::{Depth, OrderView, TradeView, Views};
 
 /// When markets were listed, as `createdAt` (the venue's own field; fixed so responses are stable).
 const LISTED_AT: Timestamp = Timestamp(1_735_689_600_000_000);
@@ -157,7 +157,7 @@ pub fn order_history(views: &Views, spec: &MarketSpec, order: &OrderView) -> Val
     Value::Object(map)
 }
 
-pub fn fill(views: &Views, spec: &MarketSpec, fill: &FillView) -> Value {
+pub fn fill(views: &Views, spec: &MarketSpec, fill: &rucksack_store::FillRecord) -> Value {
     let quote = views.asset(spec.quote);
     json!({
         "tradeId": fill.trade.0,

@@ -99,4 +99,4 @@ pub use reader::{JournalReader, Record, Records, ReplayStats};
 pub use recovery::{Recovery, TruncatedTail};
 pub use segment::{SEGMENT_HEADER_LEN, SEGMENT_MAGIC, SEGMENT_VERSION, segment_file_name};
 pub use snapshot::{LoadedSnapshot, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotStore};
-pub use writer::{JournalConfig, JournalWriter, MIN_SEGMENT_BYTES};
+pub use writer::{JournalConfig, JournalLock, JournalWriter, MIN_SEGMENT_BYTES};

@@ -299,6 +299,19 @@ fn create_dir(dir: &Path) -> Result<(), JournalError> {
     segment::sync_dir(parent)
 }
 
+/// Holds the journal directory's writer lock without writing: for tools that must not run while
+/// a server does (a history rebuild, say). Released when dropped.
+#[derive(Debug)]
+pub struct JournalLock {
+    _file: File,
+}
+
+impl JournalLock {
+    pub fn acquire(dir: &Path) -> Result<JournalLock, JournalError> {
+        lock_dir(dir).map(|file| JournalLock { _file: file })
+    }
+}
+
 fn lock_dir(dir: &Path) -> Result<File, JournalError> {
     let path = dir.join(LOCK_NAME);
     let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(JournalError::io(&path))?;

@@ -19,6 +19,8 @@ pub struct Config {
     pub demo_bots: Option<bool>,
     pub key_rate_limit: Option<u32>,
     pub ip_rate_limit: Option<u32>,
+    /// Where history is kept (`sqlite://PATH` or `postgres://...`).
+    pub database_url: Option<String>,
     #[serde(default)]
     pub assets: Vec<AssetConfig>,
     #[serde(default)]

@@ -7,6 +7,7 @@
 //! - [`recovery`]: rebuilds the engine from the newest snapshot (or genesis) plus the journal.
 //! - [`generator`]: a deterministic order flow for demos, load tests and crash tests.
 //! - [`serve`]: the running exchange: pipeline, read models and the HTTP gateway.
+//! - [`projector`]: writes the events of durable commands to the history store.
 //! - [`admin`]: operator commands against a running server.
 
 pub mod admin;
@@ -19,5 +20,7 @@ pub mod layout;
 pub mod loadgen;
 pub mod market_maker;
 pub mod pipeline;
+pub mod projector;
 pub mod recovery;
 pub mod serve;
+pub mod wsbench;

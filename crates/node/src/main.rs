@@ -72,6 +72,34 @@ enum Cmd {
         #[arg(long)]
         rate: Option<u64>,
     },
+    /// WebSocket fan-out: many clients on one busy market, orders driven over signed REST.
+    BenchWs {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The admin token (default: RUCKSACK_ADMIN_TOKEN, or <data-dir>/admin.token).
+        #[arg(long)]
+        token: Option<String>,
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "SOL_USDC")]
+        symbol: String,
+        /// WebSocket clients, each subscribed to the market's depth, trade and bookTicker.
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
+        /// Threads placing orders over REST.
+        #[arg(long, default_value_t = 4)]
+        traders: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// The server's pid, to report its resident memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// The history store: `rucksack history rebuild`.
+    History {
+        #[command(subcommand)]
+        action: HistoryAction,
+    },
     /// Rebuild the state from the journal and print its sequence number and state hash.
     Replay {
         #[arg(long)]
@@ -143,6 +171,10 @@ struct ServeArgs {
     /// Time moves only by `rucksack admin advance-clock`.
     #[arg(long)]
     manual_clock: bool,
+    /// Where history is kept: `sqlite://PATH` or `postgres://USER@HOST/DB`
+    /// [default: sqlite://<data-dir>/history.sqlite].
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -165,8 +197,22 @@ impl ServeArgs {
             requests_per_ip_per_minute: self.ip_rate_limit.or(config.ip_rate_limit).unwrap_or(6_000).max(1),
             manual_clock: self.manual_clock,
             listings,
+            database_url: self.database_url.or(config.database_url),
         })
     }
+}
+
+#[derive(Subcommand)]
+enum HistoryAction {
+    /// Empty the history store and project the whole journal into it again. The server must
+    /// be stopped.
+    Rebuild {
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// [default: sqlite://<data-dir>/history.sqlite]
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -239,6 +285,34 @@ fn main() -> anyhow::Result<()> {
                 &admin,
             )?;
             println!("{report}");
+            Ok(())
+        }
+        Cmd::BenchWs { server, token, data_dir, symbol, clients, traders, seconds, server_pid } => {
+            let admin = admin::Admin { server: server.clone(), token: admin::resolve_token(token, &data_dir)? };
+            let options = rucksack_node::wsbench::WsBenchOptions {
+                server,
+                symbol,
+                clients,
+                traders,
+                seconds: seconds.clamp(1, 300),
+                server_pid,
+            };
+            println!("{}", rucksack_node::wsbench::run(options, &admin)?);
+            Ok(())
+        }
+        Cmd::History { action: HistoryAction::Rebuild { data_dir, database_url } } => {
+            let url = database_url.unwrap_or_else(|| serve::default_database_url(&data_dir));
+            let started = Instant::now();
+            let rebuilt = rucksack_node::projector::rebuild(&data_dir, &url)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "lastSeq": rebuilt.last_seq.0,
+                    "commands": rebuilt.commands,
+                    "stored": rebuilt.stored,
+                    "seconds": started.elapsed().as_secs_f64(),
+                })
+            );
             Ok(())
         }
         Cmd::Replay { data_dir, from_genesis } => replay(&data_dir, from_genesis),

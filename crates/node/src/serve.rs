@@ -18,12 +18,14 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use rucksack_api::auth::{AuthConfig, Authenticator, Quota, RateLimitConfig};
 use rucksack_api::error::ApiError;
 use rucksack_api::gateway::{Gateway, Reply, SubmitError};
+use rucksack_api::history::HistoryProgress;
 use rucksack_api::request::Fields;
 use rucksack_api::server::{AppState, router};
 use rucksack_api::server::{json_body, require_admin};
 use rucksack_api::views::{Publisher, ReadModel};
 use rucksack_engine::Engine;
 use rucksack_journal::SnapshotStore;
+use rucksack_store::HistoryStore;
 use rucksack_types::{Event, Reject, Sequenced};
 
 use crate::admin::Admin;
@@ -31,6 +33,7 @@ use crate::demo;
 use crate::layout;
 use crate::market_maker::{self, Oracle};
 use crate::pipeline::{Clock, ManualClock, Outcome, Pipeline, PipelineConfig, Submission};
+use crate::projector::{Projector, ProjectorFeed};
 use crate::recovery::{self, Start};
 
 pub struct ServeOptions {
@@ -49,6 +52,14 @@ pub struct ServeOptions {
     pub manual_clock: bool,
     /// What a fresh data directory is listed with; `None` for the demo venue.
     pub listings: Option<Vec<rucksack_types::Command>>,
+    /// Where history is kept: `sqlite://PATH` or `postgres://...`; `None` for
+    /// `<data-dir>/history.sqlite`.
+    pub database_url: Option<String>,
+}
+
+/// The history store a data directory uses unless told otherwise.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("history.sqlite").display())
 }
 
 /// Folds outcomes into the read models, then answers the waiting requests once per batch, after
@@ -57,13 +68,14 @@ struct Outcomes {
     gateway: Arc<Gateway>,
     publisher: Publisher,
     replies: Vec<(u64, Reply)>,
+    history: ProjectorFeed,
 }
 
 impl Outcome for Outcomes {
     fn applied(&mut self, ticket: u64, command: &Sequenced, result: Result<&[Event], &Reject>) {
-        if let Ok(events) = result {
-            self.publisher.record(command.time, events);
-        }
+        let events = result.unwrap_or(&[]);
+        self.publisher.record(command.time, events);
+        self.history.record(command, events);
         if ticket != 0 {
             let result = result.map(<[Event]>::to_vec).map_err(Clone::clone);
             self.replies.push((ticket, Reply { seq: command.seq, time: command.time, result }));
@@ -101,15 +113,25 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let data_dir = &options.data_dir;
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let admin_token = admin_token(data_dir)?;
-    // Until history has its own store, the read models (order and fill history included) are
-    // rebuilt by replaying the whole journal.
+    // The projector stores history behind the engine; it is fed every command after the last
+    // one its store holds, during the replay below and then live.
+    let database_url = options.database_url.clone().unwrap_or_else(|| default_database_url(data_dir));
+    let history_progress = HistoryProgress::new(0);
+    let projector = Projector::start(&database_url, {
+        let progress = history_progress.clone();
+        move |seq| progress.advance(seq.0)
+    })?;
+    history_progress.advance(projector.stored().0);
+    // The read models are rebuilt by replaying the whole journal.
     let model = ReadModel::default();
     let mut rebuild = Outcomes {
         gateway: Arc::new(Gateway::new(|_, _| Err(SubmitError::Stopped))),
         publisher: model.publisher(),
         replies: Vec::new(),
+        history: projector.feed(),
     };
     let recovered = recovery::recover_into(data_dir, Start::Genesis, |_| {}, &mut rebuild)?;
+    drop(rebuild);
     let fresh = recovered.engine.last_seq().0 == 0;
 
     // The gateway's way into the pipeline; taken away at shutdown so the queue can close.
@@ -123,7 +145,11 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
             TrySendError::Disconnected(_) => SubmitError::Stopped,
         })
     }));
-    let outcomes = Outcomes { gateway: gateway.clone(), publisher: model.publisher(), replies: Vec::new() };
+    // WebSocket streams: the live publisher feeds them; the replay above did not.
+    let (hub, stream_sink, fanout) =
+        rucksack_api::stream::open(model.clone(), rucksack_api::stream::HubConfig::default());
+    let publisher = model.publisher().with_streams(rucksack_api::stream::Collector::new(stream_sink));
+    let outcomes = Outcomes { gateway: gateway.clone(), publisher, replies: Vec::new(), history: projector.feed() };
     let manual_clock = options.manual_clock.then(|| {
         let now = rucksack_api::server::now_ms() * 1_000;
         ManualClock::starting_at(now.max(recovered.engine.time().0))
@@ -136,9 +162,14 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:#}\n(is another rucksack already serving {}?)", data_dir.display()))?;
     *queue.lock().unwrap_or_else(PoisonError::into_inner) = Some(pipeline.submitter());
 
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // The gateway's own pool, opened on the runtime its connections will be used from.
+    let history = runtime.block_on(HistoryStore::open(&database_url)).context("opening the history store")?;
     let data_dir = data_dir.clone();
     let state = Arc::new(AppState {
         model,
+        history,
+        history_progress,
         gateway: gateway.clone(),
         auth: Authenticator::new(AuthConfig {
             rate_limits: RateLimitConfig {
@@ -155,11 +186,12 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
             ..AuthConfig::default()
         }),
         admin_token,
+        hub,
     });
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| anyhow::anyhow!("installing the metrics recorder: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.spawn(fanout.run());
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
@@ -217,6 +249,10 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let engine = pipeline.shutdown()?;
     let store = SnapshotStore::open(&layout::snapshot_dir(&data_dir))?;
     store.write(engine.last_seq().0, &engine.encode_snapshot())?;
+    // Whatever the projector cannot store now, the next start feeds it again from the journal.
+    if let Err(error) = projector.finish() {
+        tracing::warn!("history is behind the journal until the next start: {error:#}");
+    }
     served?;
     tracing::info!(seq = engine.last_seq().0, "stopped");
     Ok(())

@@ -324,3 +324,85 @@ async fn exercise(server: &Server) {
     assert!(statuses.contains(&(ask.id.as_str(), "Cancelled")));
     assert!(statuses.contains(&(bid.id.as_str(), "Cancelled")));
 }
+
+/// Backpack's Rust client's WebSocket subscriptions, public and signed, decode rucksack's
+/// frames into its strict types.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bpx_api_client_streams_from_rucksack() {
+    use bpx_api_client::types::markets::OrderBookDepthUpdate;
+    use bpx_api_client::types::order::{OrderUpdate, OrderUpdateType};
+    use bpx_api_client::types::trade::TradeUpdate;
+
+    let server = Server::start();
+    let maker_account = server.create_account(&["SOL=100", "USDC=100000"]);
+    let taker_account = server.create_account(&["USDC=100000"]);
+    let ws_url = format!("{}/ws", server.url.replace("http://", "ws://"));
+    let streaming = |account: Option<&Value>| {
+        let mut builder = BpxClient::builder().base_url(&server.url).ws_url(&ws_url).timeout(10);
+        if let Some(account) = account {
+            builder = builder.secret(account["apiSecret"].as_str().expect("apiSecret"));
+        }
+        builder.build().expect("client")
+    };
+    let (orders_tx, mut orders) = tokio::sync::mpsc::channel::<OrderUpdate>(64);
+    let (trades_tx, mut trades) = tokio::sync::mpsc::channel::<TradeUpdate>(64);
+    let (depth_tx, mut depth) = tokio::sync::mpsc::channel::<OrderBookDepthUpdate>(64);
+    let maker_stream = streaming(Some(&maker_account));
+    let public_stream = streaming(None);
+    let public_depth = streaming(None);
+    let subscriptions = [
+        tokio::spawn(async move { maker_stream.subscribe("account.orderUpdate.SOL_USDC", orders_tx).await }),
+        tokio::spawn(async move { public_stream.subscribe("trade.SOL_USDC", trades_tx).await }),
+        tokio::spawn(async move { public_depth.subscribe("depth.SOL_USDC", depth_tx).await }),
+    ];
+
+    let maker = server.client(Some(&maker_account));
+    let taker = server.client(Some(&taker_account));
+    let session = async {
+        // Subscribing is not acknowledged: trade until the first frames arrive.
+        let mut resting = Vec::new();
+        let trade = loop {
+            let ask = maker.execute_order(limit_order(Side::Ask, "150.25", "0.5")).await.expect("maker order");
+            resting.push(limit(ask).id);
+            taker.execute_order(limit_order(Side::Bid, "150.25", "0.5")).await.expect("taker order");
+            if let Ok(Some(trade)) = tokio::time::timeout(Duration::from_secs(1), trades.recv()).await {
+                break trade;
+            }
+        };
+        assert_eq!(
+            (trade.symbol.as_str(), dec!(trade.price), dec!(trade.quantity)),
+            ("SOL_USDC", "150.25".to_string(), "0.5".to_string())
+        );
+        assert!(resting.contains(&trade.seller_order_id), "the trade's seller is one of the maker's asks");
+        let maker_order = trade.seller_order_id.clone();
+
+        let mut maker_events = Vec::new();
+        while let Ok(Some(update)) = tokio::time::timeout(Duration::from_secs(2), orders.recv()).await {
+            let done = update.order_id == maker_order && matches!(update.event_type, OrderUpdateType::OrderFill);
+            maker_events.push(update);
+            if done {
+                break;
+            }
+        }
+        let fill = maker_events.last().expect("order updates for the maker");
+        assert_eq!(fill.order_id, maker_order);
+        assert!(matches!(fill.event_type, OrderUpdateType::OrderFill));
+        assert_eq!(fill.order_status, OrderStatus::Filled);
+        let filled = (fill.fill_price.map(|p| dec!(p)), fill.fill_quantity.map(|q| dec!(q)));
+        assert_eq!(filled, (Some("150.25".to_string()), Some("0.5".to_string())));
+        assert_eq!(fill.was_maker, Some(true));
+        let accepted =
+            |u: &OrderUpdate| u.order_id == maker_order && matches!(u.event_type, OrderUpdateType::OrderAccepted);
+        assert!(maker_events.iter().any(accepted), "the maker's order was accepted before it filled");
+
+        let book =
+            tokio::time::timeout(Duration::from_secs(2), depth.recv()).await.expect("a depth frame").expect("open");
+        assert_eq!(book.symbol, "SOL_USDC");
+        assert!(book.first_update_id <= book.last_update_id);
+    };
+    tokio::time::timeout(Duration::from_secs(60), session).await.expect("the stream session finishes within 60 s");
+    for subscription in subscriptions {
+        subscription.abort();
+    }
+    assert!(server.stop().success());
+}

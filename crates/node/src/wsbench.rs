@@ -1,0 +1,172 @@
+//! `rucksack bench-ws`: WebSocket fan-out under load. Many loopback clients subscribe to one
+//! market's depth, trade and bookTicker streams while traders drive batches of orders through
+//! the real server over signed REST; reports frames delivered per second, the latency from each frame's
+//! `E` (when the engine thread handed the batch over) to its receipt, and — given the server's
+//! pid — the server's memory with a client attached that never reads.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::admin::Admin;
+use crate::client::ApiClient;
+
+pub struct WsBenchOptions {
+    pub server: String,
+    pub symbol: String,
+    pub clients: usize,
+    pub traders: usize,
+    pub seconds: u64,
+    /// The server's process id, to report its resident memory.
+    pub server_pid: Option<u32>,
+}
+
+fn now_micros() -> u64 {
+    rucksack_api::stream::wall_clock().0
+}
+
+/// `"E":<digits>` of a frame, without parsing the rest.
+fn event_time(text: &str) -> Option<u64> {
+    let at = text.find("\"E\":")? + 4;
+    let digits: &str = &text[at..];
+    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    digits[..end].parse().ok()
+}
+
+fn resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Orders one batch request carries: a busy market changes many times per engine batch.
+const ORDERS_PER_REQUEST: usize = 50;
+
+/// Places batches of orders around a fixed mid until `stop`, half of them crossing, and clears
+/// its resting orders now and then; returns the orders placed.
+fn trade(client: ApiClient, symbol: String, seed: u64, stop: Arc<AtomicBool>) -> u64 {
+    let mut placed = 0u64;
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut requests = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let orders: Vec<Value> = (0..ORDERS_PER_REQUEST)
+            .map(|i| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let offset = (state >> 33) % 200;
+                let side = if i % 2 == 0 { "Bid" } else { "Ask" };
+                // Bids 99.00-100.99, asks 100.00-101.99: about a third of the orders cross.
+                let cents = if side == "Bid" { 9_900 + offset } else { 10_000 + offset };
+                let price = format!("{}.{:02}", cents / 100, cents % 100);
+                json!({ "symbol": symbol, "side": side, "orderType": "Limit", "price": price, "quantity": "1" })
+            })
+            .collect();
+        if let Ok((200, _)) = client.call("POST", "/api/v1/orders", None, Some(&Value::Array(orders))) {
+            placed += ORDERS_PER_REQUEST as u64;
+        }
+        requests += 1;
+        if requests.is_multiple_of(20) {
+            let _ = client.call("DELETE", "/api/v1/orders", None, Some(&json!({ "symbol": symbol })));
+        }
+    }
+    placed
+}
+
+pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
+    let funds = [("USDC".to_string(), "100000000".to_string()), ("SOL".to_string(), "1000000".to_string())];
+    let mut traders = Vec::new();
+    for _ in 0..options.traders.max(1) {
+        let created = admin.create_account(&funds)?;
+        let secret = created["apiSecret"].as_str().ok_or_else(|| anyhow::anyhow!("no secret in {created}"))?;
+        traders.push(ApiClient::new(&options.server, secret)?);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let ws_url = format!("{}/ws", options.server.replace("http://", "ws://"));
+    let streams: Vec<String> =
+        ["depth", "trade", "bookTicker"].iter().map(|kind| format!("{kind}.{}", options.symbol)).collect();
+    let subscribe = json!({ "method": "SUBSCRIBE", "params": streams }).to_string();
+
+    runtime.block_on(async move {
+        let measuring = Arc::new(AtomicBool::new(false));
+        let (done_tx, done) = tokio::sync::watch::channel(false);
+        let mut readers = Vec::new();
+        for _ in 0..options.clients {
+            let (mut socket, _) = tokio_tungstenite::connect_async(&ws_url).await?;
+            socket.send(Message::text(subscribe.clone())).await?;
+            let (measuring, mut done) = (measuring.clone(), done.clone());
+            readers.push(tokio::spawn(async move {
+                let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+                let mut delivered = 0u64;
+                loop {
+                    let message = tokio::select! {
+                        message = socket.next() => message,
+                        _ = done.changed() => break,
+                    };
+                    let Some(Ok(message)) = message else { break };
+                    if let Message::Text(text) = message
+                        && measuring.load(Ordering::Relaxed)
+                    {
+                        delivered += 1;
+                        if let Some(sent) = event_time(text.as_str()) {
+                            let _ = latency.record(now_micros().saturating_sub(sent).max(1));
+                        }
+                    }
+                }
+                (latency, delivered)
+            }));
+        }
+        // A client that subscribes and never reads again.
+        let (mut slow, _) = tokio_tungstenite::connect_async(&ws_url).await?;
+        slow.send(Message::text(subscribe.clone())).await?;
+        let memory_before = options.server_pid.and_then(resident_kib);
+
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = traders
+            .into_iter()
+            .enumerate()
+            .map(|(i, client)| {
+                let (symbol, stop) = (options.symbol.clone(), stop.clone());
+                std::thread::spawn(move || trade(client, symbol, i as u64 + 1, stop))
+            })
+            .collect();
+        // Warm up, then measure.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        measuring.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(options.seconds)).await;
+        measuring.store(false, Ordering::Relaxed);
+        let elapsed = started.elapsed().as_secs_f64();
+        let memory_loaded = options.server_pid.and_then(resident_kib);
+        stop.store(true, Ordering::Relaxed);
+        let mut orders = 0;
+        for worker in workers {
+            orders += worker.join().unwrap_or(0);
+        }
+        let _ = done_tx.send(true);
+        drop(slow);
+        let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+        let mut frames = 0u64;
+        for reader in readers {
+            if let Ok(Ok((histogram, delivered))) = tokio::time::timeout(Duration::from_secs(5), reader).await {
+                latency.add(&histogram)?;
+                frames += delivered;
+            }
+        }
+        let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1_000.0;
+        anyhow::Ok(json!({
+            "clients": options.clients,
+            "streamsPerClient": 3,
+            "seconds": elapsed,
+            "ordersPlaced": orders,
+            "framesDelivered": frames,
+            "framesPerSecond": frames as f64 / elapsed,
+            "latencyMs": { "p50": ms(0.5), "p90": ms(0.9), "p99": ms(0.99), "p999": ms(0.999), "max": latency.max() as f64 / 1_000.0 },
+            "latencySamples": latency.len(),
+            "serverRssKiB": { "beforeLoad": memory_before, "underLoadWithSlowClient": memory_loaded },
+        }))
+    })
+}
