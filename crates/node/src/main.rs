@@ -86,11 +86,15 @@ enum Cmd {
         /// WebSocket clients, each subscribed to the market's depth, trade and bookTicker.
         #[arg(long, default_value_t = 1_000)]
         clients: usize,
-        /// Threads placing orders over REST.
+        /// Threads placing batches of 50 orders over REST.
         #[arg(long, default_value_t = 4)]
         traders: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Orders per second offered by all traders together (default: as fast as the server
+        /// takes them).
+        #[arg(long)]
+        rate: Option<u64>,
         /// The server's pid, to report its resident memory.
         #[arg(long)]
         server_pid: Option<u32>,
@@ -287,7 +291,7 @@ fn main() -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Cmd::BenchWs { server, token, data_dir, symbol, clients, traders, seconds, server_pid } => {
+        Cmd::BenchWs { server, token, data_dir, symbol, clients, traders, seconds, rate, server_pid } => {
             let admin = admin::Admin { server: server.clone(), token: admin::resolve_token(token, &data_dir)? };
             let options = rucksack_node::wsbench::WsBenchOptions {
                 server,
@@ -295,6 +299,7 @@ fn main() -> anyhow::Result<()> {
                 clients,
                 traders,
                 seconds: seconds.clamp(1, 300),
+                rate,
                 server_pid,
             };
             println!("{}", rucksack_node::wsbench::run(options, &admin)?);

@@ -22,6 +22,9 @@ pub struct WsBenchOptions {
     pub clients: usize,
     pub traders: usize,
     pub seconds: u64,
+    /// Orders per second offered by all traders together; `None`: as fast as the server takes
+    /// them.
+    pub rate: Option<u64>,
     /// The server's process id, to report its resident memory.
     pub server_pid: Option<u32>,
 }
@@ -49,11 +52,18 @@ const ORDERS_PER_REQUEST: usize = 50;
 
 /// Places batches of orders around a fixed mid until `stop`, half of them crossing, and clears
 /// its resting orders now and then; returns the orders placed.
-fn trade(client: ApiClient, symbol: String, seed: u64, stop: Arc<AtomicBool>) -> u64 {
+fn trade(client: ApiClient, symbol: String, seed: u64, every: Option<Duration>, stop: Arc<AtomicBool>) -> u64 {
     let mut placed = 0u64;
+    let mut due = Instant::now();
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let mut requests = 0u64;
     while !stop.load(Ordering::Relaxed) {
+        if let Some(every) = every {
+            due += every;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
         let orders: Vec<Value> = (0..ORDERS_PER_REQUEST)
             .map(|i| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -76,6 +86,11 @@ fn trade(client: ApiClient, symbol: String, seed: u64, stop: Arc<AtomicBool>) ->
     placed
 }
 
+/// Each read attempt zero-fills the read buffer's free space; frames here are small.
+fn client_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(16 * 1024)
+}
+
 pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
     let funds = [("USDC".to_string(), "100000000".to_string()), ("SOL".to_string(), "1000000".to_string())];
     let mut traders = Vec::new();
@@ -95,7 +110,7 @@ pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
         let (done_tx, done) = tokio::sync::watch::channel(false);
         let mut readers = Vec::new();
         for _ in 0..options.clients {
-            let (mut socket, _) = tokio_tungstenite::connect_async(&ws_url).await?;
+            let (mut socket, _) = tokio_tungstenite::connect_async_with_config(&ws_url, Some(client_config()), true).await?;
             socket.send(Message::text(subscribe.clone())).await?;
             let (measuring, mut done) = (measuring.clone(), done.clone());
             readers.push(tokio::spawn(async move {
@@ -125,12 +140,17 @@ pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
         let memory_before = options.server_pid.and_then(resident_kib);
 
         let stop = Arc::new(AtomicBool::new(false));
+        // Each trader sends one batch request per `every` to offer `rate` orders per second.
+        let every = options.rate.map(|rate| {
+            let per_trader = rate.max(1) as f64 / traders.len() as f64 / ORDERS_PER_REQUEST as f64;
+            Duration::from_secs_f64(1.0 / per_trader)
+        });
         let workers: Vec<_> = traders
             .into_iter()
             .enumerate()
             .map(|(i, client)| {
                 let (symbol, stop) = (options.symbol.clone(), stop.clone());
-                std::thread::spawn(move || trade(client, symbol, i as u64 + 1, stop))
+                std::thread::spawn(move || trade(client, symbol, i as u64 + 1, every, stop))
             })
             .collect();
         // Warm up, then measure.
@@ -159,6 +179,8 @@ pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
         let ms = |q: f64| latency.value_at_quantile(q) as f64 / 1_000.0;
         anyhow::Ok(json!({
             "clients": options.clients,
+            "traders": options.traders,
+            "offeredOrdersPerSecond": options.rate,
             "streamsPerClient": 3,
             "seconds": elapsed,
             "ordersPlaced": orders,

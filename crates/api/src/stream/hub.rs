@@ -22,6 +22,11 @@ use super::names::{DepthWindow, KlineInterval, Topic};
 /// One encoded frame, shared by all its subscribers.
 pub type Frame = Utf8Bytes;
 
+/// What a client's queue holds: one stream's frames from one engine batch, in order. A batch
+/// reaches each subscriber as one queue item per stream, so its writer wakes once per batch
+/// and writes the whole run with one flush.
+pub type Frames = Arc<[Frame]>;
+
 pub type ClientId = u64;
 
 /// Why the hub tells a client to go.
@@ -40,7 +45,7 @@ impl Kick {
 
 enum Input {
     Batch(Batch),
-    Join { client: ClientId, queue: mpsc::Sender<Frame>, kick: oneshot::Sender<Kick> },
+    Join { client: ClientId, queue: mpsc::Sender<Frames>, kick: oneshot::Sender<Kick> },
     Subscribe { client: ClientId, topic: Topic, name: Arc<str> },
     Unsubscribe { client: ClientId, topic: Topic },
     Leave { client: ClientId },
@@ -68,7 +73,8 @@ impl Sink {
 /// Settings of the fan-out.
 #[derive(Clone, Copy, Debug)]
 pub struct HubConfig {
-    /// Frames a client may have waiting before it counts as a slow consumer.
+    /// Queue items (one stream's frames of one batch) a client may have waiting before it
+    /// counts as a slow consumer.
     pub queue_frames: usize,
 }
 
@@ -89,9 +95,9 @@ pub struct Hub {
 /// A joined client: its queue of frames and the signal that it must go.
 pub struct Membership {
     pub client: ClientId,
-    pub frames: mpsc::Receiver<Frame>,
+    pub frames: mpsc::Receiver<Frames>,
     /// The client's own way into its queue (error replies).
-    pub queue: mpsc::Sender<Frame>,
+    pub queue: mpsc::Sender<Frames>,
     pub kick: oneshot::Receiver<Kick>,
 }
 
@@ -124,6 +130,9 @@ pub fn open(model: ReadModel, config: HubConfig) -> (Hub, Sink, Fanout) {
     (hub, Sink { inputs }, Fanout { receiver, model, state: State::default() })
 }
 
+/// Inputs taken from the engine and the connections in one round of the fan-out at most.
+const ROUND: usize = 256;
+
 /// The fan-out task.
 pub struct Fanout {
     receiver: mpsc::UnboundedReceiver<Input>,
@@ -133,11 +142,11 @@ pub struct Fanout {
 
 struct Channel {
     name: Arc<str>,
-    subscribers: Vec<(ClientId, mpsc::Sender<Frame>)>,
+    subscribers: Vec<(ClientId, mpsc::Sender<Frames>)>,
 }
 
 struct Client {
-    queue: mpsc::Sender<Frame>,
+    queue: mpsc::Sender<Frames>,
     kick: Option<oneshot::Sender<Kick>>,
     topics: Vec<Topic>,
 }
@@ -170,6 +179,9 @@ struct State {
     /// Latest engine time seen, so candles close on a manual clock too.
     engine_time: Timestamp,
     kicked: Vec<ClientId>,
+    /// Frames of the batches taken in this round, per stream in order, not yet queued.
+    outgoing: Vec<(Topic, Vec<Frame>)>,
+    outgoing_at: HashMap<Topic, usize>,
 }
 
 impl Fanout {
@@ -182,7 +194,16 @@ impl Fanout {
         loop {
             tokio::select! {
                 input = self.receiver.recv() => match input {
-                    Some(input) => self.state.apply(input),
+                    Some(input) => {
+                        // Everything that queued up meanwhile goes out in the same round, so a
+                        // busy engine means fewer, larger writes rather than more of them.
+                        self.state.apply(input);
+                        for _ in 0..ROUND {
+                            let Ok(input) = self.receiver.try_recv() else { break };
+                            self.state.apply(input);
+                        }
+                        self.state.send_outgoing();
+                    }
                     None => return,
                 },
                 _ = conflation.tick() => {
@@ -198,6 +219,10 @@ impl Fanout {
 
 impl State {
     fn apply(&mut self, input: Input) {
+        if !matches!(input, Input::Batch(_)) {
+            // Frames gathered so far go to the subscribers as they were when the frames arose.
+            self.send_outgoing();
+        }
         match input {
             Input::Batch(batch) => self.batch(batch),
             Input::Join { client, queue, kick } => {
@@ -262,8 +287,14 @@ impl State {
     fn deliver(&mut self, topic: Topic, data: &str) {
         let Some(channel) = self.channels.get(&topic) else { return };
         let frame = Frame::from(frames::envelope(&channel.name, data));
+        self.send(topic, Arc::from([frame]));
+    }
+
+    /// Queues the same `frames` for every subscriber of `topic`.
+    fn send(&mut self, topic: Topic, frames: Frames) {
+        let Some(channel) = self.channels.get(&topic) else { return };
         for (client, queue) in &channel.subscribers {
-            if let Err(mpsc::error::TrySendError::Full(_)) = queue.try_send(frame.clone()) {
+            if let Err(mpsc::error::TrySendError::Full(_)) = queue.try_send(frames.clone()) {
                 self.kicked.push(*client);
             }
         }
@@ -303,8 +334,24 @@ impl State {
             }
             let Some(data) = frames::update(&batch.catalogue, update, batch.emitted) else { continue };
             for topic in topics.into_iter().flatten() {
-                self.deliver(topic, &data);
+                let Some(channel) = self.channels.get(&topic) else { continue };
+                let frame = Frame::from(frames::envelope(&channel.name, &data));
+                let outgoing = &mut self.outgoing;
+                let at = *self.outgoing_at.entry(topic).or_insert_with(|| {
+                    outgoing.push((topic, Vec::new()));
+                    outgoing.len() - 1
+                });
+                self.outgoing[at].1.push(frame);
             }
+        }
+    }
+
+    /// Queues the round's frames: each subscriber gets one item per stream.
+    fn send_outgoing(&mut self) {
+        self.outgoing_at.clear();
+        let outgoing = std::mem::take(&mut self.outgoing);
+        for (topic, frames) in outgoing {
+            self.send(topic, frames.into());
         }
     }
 

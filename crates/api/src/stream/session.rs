@@ -1,6 +1,7 @@
 //! One WebSocket connection: a reader that turns SUBSCRIBE/UNSUBSCRIBE frames into hub
 //! subscriptions, and a writer that drains everything queued, feeds it, and flushes once.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -23,10 +24,13 @@ use super::names::StreamName;
 /// How often the server pings, and how long a client may go without answering.
 const PING_EVERY: Duration = Duration::from_secs(60);
 const PONG_WITHIN: Duration = Duration::from_secs(120);
-/// Most frames written between two flushes.
+/// Most queue items (runs of frames) written between two flushes.
 const DRAIN_AT_MOST: usize = 1_024;
 /// Socket write buffer: writes go out once this much is buffered, or at the flush.
 const WRITE_BUFFER: usize = 64 * 1024;
+/// Socket read buffer. Clients only send subscriptions and pongs, and every read attempt
+/// zero-fills the buffer's free space first, so it is kept small.
+const READ_BUFFER: usize = 4 * 1024;
 /// How long a Close frame may take to go out to a client that is being dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// The error code of a refused private subscription (the venue's is not documented).
@@ -37,6 +41,7 @@ const POLICY: u16 = 1008;
 /// `GET /ws` (and `/`) with an upgrade: one streaming session.
 pub async fn upgrade(State(state): State<Shared>, upgrade: WebSocketUpgrade) -> Response {
     upgrade
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(4 * WRITE_BUFFER + 1_048_576)
         .on_upgrade(move |socket| run(state, socket))
@@ -56,7 +61,7 @@ async fn run(state: Shared, socket: WebSocket) {
                 Message::Text(text) => {
                     for reply in request(&state, client, text.as_str(), &mut account) {
                         // A client too slow to take its own error replies is dropped by the hub.
-                        let _ = queue.try_send(Frame::from(reply));
+                        let _ = queue.try_send(Arc::from([Frame::from(reply)]));
                     }
                 }
                 Message::Pong(_) => last_pong.store(started.elapsed().as_millis() as u64, Ordering::Relaxed),
@@ -71,7 +76,7 @@ async fn run(state: Shared, socket: WebSocket) {
         let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         loop {
             enum Step {
-                Frames(usize),
+                Frames,
                 Ping,
                 Kicked(Kick),
                 Gone,
@@ -79,14 +84,17 @@ async fn run(state: Shared, socket: WebSocket) {
             let step = tokio::select! {
                 biased;
                 kicked = &mut kick => kicked.map_or(Step::Gone, Step::Kicked),
-                n = frames.recv_many(&mut drained, DRAIN_AT_MOST) => if n == 0 { Step::Gone } else { Step::Frames(n) },
+                n = frames.recv_many(&mut drained, DRAIN_AT_MOST) => if n == 0 { Step::Gone } else { Step::Frames },
                 _ = ping.tick() => Step::Ping,
             };
             let written = match step {
-                Step::Frames(n) => {
+                Step::Frames => {
+                    let n: usize = drained.iter().map(|frames| frames.len()).sum();
                     let write = async {
-                        for frame in drained.drain(..) {
-                            sink.feed(Message::Text(frame)).await?;
+                        for frames in drained.drain(..) {
+                            for frame in frames.iter() {
+                                sink.feed(Message::Text(frame.clone())).await?;
+                            }
                         }
                         sink.flush().await
                     };

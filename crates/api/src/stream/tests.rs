@@ -81,8 +81,9 @@ async fn fan_out_shares_frames_and_drops_a_full_queue() {
     hub.subscribe(stalled.client, topic, "depth.SOL_USDC");
     for n in 1..=6 {
         sink.send(depth_batch(n));
-        let frame = reader.frames.recv().await.unwrap();
-        let value: serde_json::Value = serde_json::from_str(frame.as_str()).unwrap();
+        let frames = reader.frames.recv().await.unwrap();
+        assert_eq!(frames.len(), 1, "one batch, one depth frame");
+        let value: serde_json::Value = serde_json::from_str(frames[0].as_str()).unwrap();
         assert_eq!(value["stream"], "depth.SOL_USDC");
         assert_eq!(value["data"]["U"], n);
         assert_eq!(value["data"]["b"], serde_json::json!([["100.00", "1.00"]]));
@@ -104,4 +105,25 @@ async fn fan_out_shares_frames_and_drops_a_full_queue() {
     assert!(reader.frames.recv().await.is_none(), "the hub let go of the client's queue");
     drop((hub, sink));
     task.await.unwrap();
+}
+
+/// Batches that queued up while the fan-out was busy reach each subscriber as one run of frames
+/// (one write), in order.
+#[tokio::test]
+async fn batches_waiting_together_reach_a_client_as_one_run() {
+    let (hub, sink, fanout) = open(ReadModel::default(), HubConfig::default());
+    let topic = Topic::Depth(MarketId(0), DepthWindow::Realtime);
+    let mut reader = hub.join();
+    hub.subscribe(reader.client, topic, "depth.SOL_USDC");
+    for n in 1..=3 {
+        sink.send(depth_batch(n));
+    }
+    let task = tokio::spawn(fanout.run());
+    let frames = reader.frames.recv().await.unwrap();
+    let updates: Vec<u64> = frames
+        .iter()
+        .map(|frame| serde_json::from_str::<serde_json::Value>(frame.as_str()).unwrap()["data"]["U"].as_u64().unwrap())
+        .collect();
+    assert_eq!(updates, [1, 2, 3]);
+    task.abort();
 }
