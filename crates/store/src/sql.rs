@@ -123,6 +123,11 @@ pub(crate) enum Tx {
 }
 
 impl Tx {
+    /// Placeholders for a multi-row statement in the style this backend binds fastest.
+    pub(crate) fn rows_of_placeholders(&self, count: usize, columns: usize) -> String {
+        rows_of_placeholders(count, columns, matches!(self, Tx::Postgres(_)))
+    }
+
     pub(crate) async fn execute(&mut self, sql: &str, values: &[Value]) -> Result<u64, StoreError> {
         Ok(match self {
             Tx::Sqlite(tx) => {
@@ -179,8 +184,10 @@ pub(crate) fn embedded(migrations: &[(i64, &'static str, &'static str)]) -> Migr
     )
 }
 
-/// `count` rows of `columns` placeholders each, numbered from `$1`: `($1, $2), ($3, $4)`.
-pub(crate) fn rows_of_placeholders(count: usize, columns: usize) -> String {
+/// `count` rows of `columns` placeholders each, numbered from `$1`: `($1, $2), ($3, $4)`; or
+/// all `?` (bound in order), which SQLite needs for long lists: binding a statement's numbered
+/// parameters looks each one's name up in a list, which makes thousands of them quadratic.
+pub(crate) fn rows_of_placeholders(count: usize, columns: usize, numbered: bool) -> String {
     let mut text = String::with_capacity(count * columns * 6);
     for row in 0..count {
         if row > 0 {
@@ -191,8 +198,12 @@ pub(crate) fn rows_of_placeholders(count: usize, columns: usize) -> String {
             if column > 0 {
                 text.push_str(", ");
             }
-            text.push('$');
-            text.push_str(&(row * columns + column + 1).to_string());
+            if numbered {
+                text.push('$');
+                text.push_str(&(row * columns + column + 1).to_string());
+            } else {
+                text.push('?');
+            }
         }
         text.push(')');
     }
@@ -205,7 +216,8 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_across_rows() {
-        assert_eq!(rows_of_placeholders(1, 1), "($1)");
-        assert_eq!(rows_of_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(rows_of_placeholders(1, 1, true), "($1)");
+        assert_eq!(rows_of_placeholders(2, 3, true), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(rows_of_placeholders(2, 2, false), "(?, ?), (?, ?)");
     }
 }

@@ -9,7 +9,7 @@ use crate::candles::Piece;
 use crate::columns::{int, unsigned};
 use crate::projection::{self, MinuteKey, Projection};
 use crate::records::Applied;
-use crate::sql::{Pool, Tx, Value, rows_of_placeholders};
+use crate::sql::{Pool, Tx, Value};
 use crate::tables::{self, CANDLES_1M, FILLS, HISTORY_TABLES, ORDERS, TRADES, TRANSFERS, Table};
 use crate::{StoreError, records::OrderRecord};
 
@@ -127,7 +127,7 @@ async fn insert<'r, R: 'r>(
             "INSERT INTO {} ({}) VALUES {}{}",
             table.name,
             table.select_list(),
-            rows_of_placeholders(rows, columns),
+            tx.rows_of_placeholders(rows, columns),
             table.on_conflict
         );
         tx.execute(&sql, &values[done * columns..(done + rows) * columns]).await?;
