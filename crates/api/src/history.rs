@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use rucksack_store::{
-    Candle, CandleInterval, FillQuery, OrderQuery, OrderRecord, Page, SortDirection, StoreError, TradeRecord,
-    TransferKind, TransferQuery, TransferRecord,
+    Candle, CandleInterval, FillQuery, OrderQuery, Page, SortDirection, StoreError, TradeRecord, TransferKind,
+    TransferQuery, TransferRecord,
 };
 use rucksack_types::{OrderId, Timestamp};
 
@@ -109,28 +109,6 @@ fn millis(params: &HashMap<String, String>, name: &str) -> Result<Option<Timesta
             ms.checked_mul(1_000).map(Timestamp).ok_or_else(|| ApiError::bad_request(format!("{name} is too large")))
         })
         .transpose()
-}
-
-impl From<OrderRecord> for OrderView {
-    fn from(o: OrderRecord) -> OrderView {
-        OrderView {
-            id: o.id,
-            account: o.account,
-            market: o.market,
-            client_id: o.client_id,
-            side: o.side,
-            limit: o.limit,
-            quantity: o.quantity,
-            quote_quantity: o.quote_quantity,
-            time_in_force: o.time_in_force,
-            self_trade_prevention: o.self_trade_prevention,
-            status: o.status,
-            expiry_reason: o.expiry_reason,
-            executed: o.executed,
-            executed_quote: o.executed_quote,
-            created_at: o.created_at,
-        }
-    }
 }
 
 impl From<TradeRecord> for TradeView {

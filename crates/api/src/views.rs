@@ -9,8 +9,8 @@ use std::sync::{Arc, RwLock};
 use rucksack_engine::{Balance, Engine};
 use rucksack_types::{
     AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId,
-    MarketSize, MarketSpec, NewOrder, OrderId, OrderSpec, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks,
-    TimeInForce, Timestamp, TradeId,
+    MarketSpec, NewOrder, OrderId, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce, Timestamp,
+    TradeId,
 };
 
 /// Trades kept per market for the public trade feeds, tickers and klines.
@@ -40,32 +40,34 @@ pub struct OrderView {
 
 impl OrderView {
     pub fn new(id: OrderId, new: &NewOrder, created_at: Timestamp) -> OrderView {
-        let (limit, quantity, quote_quantity) = match new.spec {
-            OrderSpec::Limit { price, quantity, .. } => (Some(price), Some(quantity), None),
-            OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, Some(quantity), None),
-            OrderSpec::Market { size: MarketSize::Quote(quote), .. } => (None, None, Some(quote)),
-        };
-        OrderView {
-            id,
-            account: new.account,
-            market: new.market,
-            client_id: new.client_id,
-            side: new.side,
-            limit,
-            quantity,
-            quote_quantity,
-            time_in_force: new.spec.time_in_force(),
-            self_trade_prevention: new.self_trade_prevention,
-            status: OrderStatus::New,
-            expiry_reason: None,
-            executed: Lots::ZERO,
-            executed_quote: Amount::ZERO,
-            created_at,
-        }
+        OrderView::from(rucksack_store::OrderRecord::accepted(id, new, created_at))
     }
 
     pub fn is_limit(&self) -> bool {
         self.limit.is_some()
+    }
+}
+
+/// The history store's row as the API shows it (the row's `updated_at` is not on the wire).
+impl From<rucksack_store::OrderRecord> for OrderView {
+    fn from(o: rucksack_store::OrderRecord) -> OrderView {
+        OrderView {
+            id: o.id,
+            account: o.account,
+            market: o.market,
+            client_id: o.client_id,
+            side: o.side,
+            limit: o.limit,
+            quantity: o.quantity,
+            quote_quantity: o.quote_quantity,
+            time_in_force: o.time_in_force,
+            self_trade_prevention: o.self_trade_prevention,
+            status: o.status,
+            expiry_reason: o.expiry_reason,
+            executed: o.executed,
+            executed_quote: o.executed_quote,
+            created_at: o.created_at,
+        }
     }
 }
 

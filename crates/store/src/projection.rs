@@ -7,8 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, Event, Lots, MarketId, MarketSize, NewOrder, OrderId, OrderSpec, OrderStatus, Seq,
-    Side, Timestamp, Trade, TxId,
+    AccountId, Amount, AssetId, Event, MarketId, OrderId, OrderStatus, Seq, Side, Timestamp, Trade, TxId,
 };
 
 use crate::StoreError;
@@ -93,33 +92,6 @@ pub(crate) fn traded_minutes(commands: &[Applied]) -> BTreeSet<MinuteKey> {
     minutes
 }
 
-/// The row of a just-accepted order.
-pub(crate) fn accepted(id: OrderId, new: &NewOrder, time: Timestamp) -> OrderRecord {
-    let (limit, quantity, quote_quantity) = match new.spec {
-        OrderSpec::Limit { price, quantity, .. } => (Some(price), Some(quantity), None),
-        OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, Some(quantity), None),
-        OrderSpec::Market { size: MarketSize::Quote(quote), .. } => (None, None, Some(quote)),
-    };
-    OrderRecord {
-        id,
-        account: new.account,
-        market: new.market,
-        client_id: new.client_id,
-        side: new.side,
-        limit,
-        quantity,
-        quote_quantity,
-        time_in_force: new.spec.time_in_force(),
-        self_trade_prevention: new.self_trade_prevention,
-        status: OrderStatus::New,
-        expiry_reason: None,
-        executed: Lots::ZERO,
-        executed_quote: Amount::ZERO,
-        created_at: time,
-        updated_at: time,
-    }
-}
-
 impl Projection {
     /// A projection over the stored rows the batch will change. An order a trade or close names
     /// that is neither here nor accepted in the batch (history started after it) is left alone,
@@ -136,7 +108,7 @@ impl Projection {
         for (position, event) in command.events.iter().enumerate() {
             match *event {
                 Event::OrderAccepted { order, new } => {
-                    self.orders.insert(order, accepted(order, &new, time));
+                    self.orders.insert(order, OrderRecord::accepted(order, &new, time));
                 }
                 Event::Trade(trade) => self.trade(&trade, time)?,
                 Event::OrderRested { order, .. } => {

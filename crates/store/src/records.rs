@@ -2,8 +2,8 @@
 //! the conversion to and from columns lives in [`crate::columns`].
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, ClientId, ExpiryReason, Lots, MarketId, OrderId, OrderStatus, SelfTradePrevention, Seq,
-    Side, Ticks, TimeInForce, Timestamp, TradeId, TxId,
+    AccountId, Amount, AssetId, ClientId, ExpiryReason, Lots, MarketId, MarketSize, NewOrder, OrderId, OrderSpec,
+    OrderStatus, SelfTradePrevention, Seq, Side, Ticks, TimeInForce, Timestamp, TradeId, TxId,
 };
 
 /// One applied command's events, in order.
@@ -36,6 +36,35 @@ pub struct OrderRecord {
     pub created_at: Timestamp,
     /// The time of the last command that changed the order.
     pub updated_at: Timestamp,
+}
+
+impl OrderRecord {
+    /// The row of a just-accepted order.
+    pub fn accepted(id: OrderId, new: &NewOrder, time: Timestamp) -> OrderRecord {
+        let (limit, quantity, quote_quantity) = match new.spec {
+            OrderSpec::Limit { price, quantity, .. } => (Some(price), Some(quantity), None),
+            OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, Some(quantity), None),
+            OrderSpec::Market { size: MarketSize::Quote(quote), .. } => (None, None, Some(quote)),
+        };
+        OrderRecord {
+            id,
+            account: new.account,
+            market: new.market,
+            client_id: new.client_id,
+            side: new.side,
+            limit,
+            quantity,
+            quote_quantity,
+            time_in_force: new.spec.time_in_force(),
+            self_trade_prevention: new.self_trade_prevention,
+            status: OrderStatus::New,
+            expiry_reason: None,
+            executed: Lots::ZERO,
+            executed_quote: Amount::ZERO,
+            created_at: time,
+            updated_at: time,
+        }
+    }
 }
 
 /// One side of a trade, as the account that traded sees it.
