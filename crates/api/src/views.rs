@@ -336,6 +336,8 @@ fn fold(
                 return Some(closed);
             }
         }
+        Event::BorrowLendExecuted { account, .. } => accounts.push(account),
+        Event::AssetRiskSet(_) | Event::IndexPriceSet { .. } | Event::InterestCharged { .. } => {}
     }
     None
 }

@@ -40,6 +40,7 @@ pub struct Engine {
     pub(crate) order_index: FxHashMap<OrderId, Handle>,
     pub(crate) client_index: FxHashMap<(AccountIndex, ClientId), Handle>,
     pub(crate) events: Vec<Event>,
+    pub(crate) risk: crate::money_market::RiskBook,
     check_invariants: bool,
 }
 
@@ -62,6 +63,7 @@ impl Engine {
             order_index: FxHashMap::default(),
             client_index: FxHashMap::default(),
             events: Vec::with_capacity(256),
+            risk: crate::money_market::RiskBook::default(),
             check_invariants: cfg!(debug_assertions),
         }
     }
@@ -96,6 +98,12 @@ impl Engine {
             Command::PlaceOrder(order) => self.place_order(order),
             Command::CancelOrder { account, market, target } => self.cancel_order(*account, *market, *target),
             Command::CancelAll { account, market } => self.cancel_all(*account, *market),
+            Command::SetAssetRisk(risk) => self.set_asset_risk(risk),
+            Command::SetIndexPrice { asset, price } => self.set_index_price(*asset, *price),
+            Command::BorrowLend { account, asset, action, amount } => {
+                self.borrow_lend(*account, *asset, *action, *amount)
+            }
+            Command::AccrueInterest => self.accrue_interest(),
         };
         if self.check_invariants
             && let Err(violation) = self.check()
@@ -195,6 +203,7 @@ impl Engine {
         }
         self.assets.push(*spec);
         self.ledger.add_asset();
+        self.risk.add_asset();
         self.events.push(Event::AssetListed(*spec));
         Ok(())
     }
@@ -298,18 +307,22 @@ impl Engine {
             return Ok(());
         }
         let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
-        let balance = self.ledger.balance_mut(index, asset);
-        if balance.available < amount {
+        if self.ledger.balance(index, asset).available < amount {
             return Err(Reject::InsufficientFunds);
         }
-        balance.available.0 -= amount.0;
+        let before = self.health(index);
+        self.ledger.balance_mut(index, asset).available.0 -= amount.0;
+        if let Err(reject) = self.check_margin_change(index, &before) {
+            self.ledger.balance_mut(index, asset).available.0 += amount.0;
+            return Err(reject);
+        }
         self.ledger.custody[asset_index].withdrawn += i128::from(amount.0);
         self.ledger.withdrawals_seen.insert(tx);
         self.events.push(Event::Withdrawn { account, asset, amount, tx });
         Ok(())
     }
 
-    fn asset_index(&self, asset: AssetId) -> Result<usize, Reject> {
+    pub(crate) fn asset_index(&self, asset: AssetId) -> Result<usize, Reject> {
         let index = usize::from(asset.0);
         if index < self.assets.len() { Ok(index) } else { Err(Reject::UnknownAsset) }
     }

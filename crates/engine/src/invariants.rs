@@ -2,10 +2,13 @@
 //! debug builds after every `apply`.
 //!
 //! 1. Conservation, per asset: the sum over accounts of available + locked, plus the fee and
-//!    dust accounts, equals deposits minus withdrawals.
+//!    dust accounts and the pool's cash, equals deposits minus withdrawals.
 //! 2. Every account's locked balance equals what its open orders reserve.
 //! 3. No balance is negative.
 //! 4. No book is crossed, and every level's total and count match its orders.
+//! 5. Each money-market pool holds non-negative cash (counted in conservation), its shares are
+//!    exactly its accounts' shares, lenders' claims never exceed its lent total and debts never
+//!    fall short of its borrowed total.
 
 use std::fmt;
 
@@ -13,6 +16,7 @@ use rucksack_types::{Amount, Side};
 
 use crate::book::arena::NIL;
 use crate::engine::Engine;
+use crate::lending::PoolPosition;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvariantViolation(pub String);
@@ -123,6 +127,7 @@ impl Engine {
             let (fees, dust) = (self.ledger.fees[asset], self.ledger.dust[asset]);
             ensure!(fees >= Amount::ZERO && dust >= Amount::ZERO, "house accounts negative for asset {asset}");
             total += i128::from(fees.0) + i128::from(dust.0);
+            total += self.check_pool(asset)?;
             let custody = self.ledger.custody[asset];
             ensure!(
                 total == custody.deposited - custody.withdrawn,
@@ -131,5 +136,49 @@ impl Engine {
             );
         }
         Ok(())
+    }
+
+    /// The pool of `asset` holds non-negative cash, its shares are exactly the accounts' shares,
+    /// and what accounts can claim never exceeds its totals (nor their debts fall short of
+    /// them). Returns its cash for the conservation sum.
+    fn check_pool(&self, asset: usize) -> Result<i128, InvariantViolation> {
+        let pool = &self.risk.pools[asset];
+        let (mut lend_shares, mut borrow_shares, mut claims, mut debts) = (0i128, 0i128, 0i128, 0i128);
+        for account in &self.ledger.accounts {
+            match account.positions[asset] {
+                PoolPosition::None => {}
+                PoolPosition::Lend(shares) => {
+                    ensure!(shares > 0, "account {} holds an empty lend of asset {asset}", account.id);
+                    lend_shares += shares;
+                    claims += i128::from(pool.lend_value(shares).0);
+                }
+                PoolPosition::Borrow(shares) => {
+                    ensure!(shares > 0, "account {} holds an empty borrow of asset {asset}", account.id);
+                    borrow_shares += shares;
+                    debts += i128::from(pool.debt_value(shares).0);
+                }
+            }
+        }
+        ensure!(
+            lend_shares == pool.lend_shares && borrow_shares == pool.borrow_shares,
+            "pool {asset} shares ({}, {}) differ from the accounts' ({lend_shares}, {borrow_shares})",
+            pool.lend_shares,
+            pool.borrow_shares
+        );
+        ensure!(pool.cash() >= 0, "pool {asset} holds negative cash: {pool:?}");
+        ensure!(
+            pool.lent >= Amount::ZERO
+                && pool.borrowed >= Amount::ZERO
+                && pool.fee_claim >= Amount::ZERO
+                && pool.dust_claim >= Amount::ZERO,
+            "pool {asset} has a negative total: {pool:?}"
+        );
+        ensure!(claims <= i128::from(pool.lent.0), "pool {asset}: lenders claim {claims} of {}", pool.lent);
+        ensure!(debts >= i128::from(pool.borrowed.0), "pool {asset}: borrowers owe {debts} of {}", pool.borrowed);
+        ensure!(
+            (lend_shares != 0 || pool.lent.is_zero()) && (borrow_shares != 0 || pool.borrowed.is_zero()),
+            "pool {asset} has a total without shares: {pool:?}"
+        );
+        Ok(pool.cash())
     }
 }

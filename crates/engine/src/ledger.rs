@@ -8,6 +8,7 @@ use rucksack_types::{AccountId, AccountSettings, Amount, ApiKey, AssetId, Permis
 use rustc_hash::FxHashMap;
 
 use crate::book::arena::{AccountIndex, Handle, NIL};
+use crate::lending::PoolPosition;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Balance {
@@ -25,6 +26,8 @@ pub(crate) struct Account {
     pub orders_head: Handle,
     pub orders_tail: Handle,
     pub settings: AccountSettings,
+    /// Per asset: the account's lend or borrow in the asset's pool.
+    pub positions: Vec<PoolPosition>,
 }
 
 /// Money that entered and left the venue for one asset.
@@ -60,6 +63,7 @@ impl Ledger {
         self.custody.push(Custody::default());
         for account in &mut self.accounts {
             account.balances.push(Balance::default());
+            account.positions.push(PoolPosition::None);
         }
     }
 
@@ -83,6 +87,7 @@ impl Ledger {
             orders_head: NIL,
             orders_tail: NIL,
             settings: AccountSettings::default(),
+            positions: vec![PoolPosition::None; self.asset_count()],
         });
         self.index.insert(id, index);
         index

@@ -7,6 +7,9 @@
 //! - `book`: price ladders over a shared order arena (price-time priority, O(1) cancel).
 //! - [`ledger`]: available and locked balances, fee and dust accounts, custody totals.
 //! - `matching`: order validation, reservation, matching and settlement.
+//! - [`lending`]: one money-market pool per asset, interest by pool totals and shares.
+//! - [`margin`]: account health (collateral, liabilities, exposure, margin requirements).
+//! - `money_market`: the borrow-lend, price and interest commands and the margin checks.
 //! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
 //! - [`invariants`]: conservation and consistency checks run after every command in tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -16,11 +19,15 @@ mod book;
 mod engine;
 pub mod invariants;
 pub mod ledger;
+pub mod lending;
+pub mod margin;
 mod matching;
+mod money_market;
 pub mod snapshot;
 
 pub use book::standalone::OrderBook;
 pub use engine::Engine;
 pub use invariants::InvariantViolation;
 pub use ledger::{Balance, Custody};
+pub use money_market::PricePoint;
 pub use snapshot::SnapshotError;

@@ -54,6 +54,7 @@ impl Engine {
         if new.client_id.is_some_and(|client_id| self.client_index.contains_key(&(account, client_id))) {
             return Err(Reject::DuplicateClientId);
         }
+        self.check_order_margin(account, market_index, new)?;
         let market = &self.markets[market_index];
         let time_in_force = new.spec.time_in_force();
         let (limit, quantity, quote_budget) = match new.spec {

@@ -1,23 +1,26 @@
 //! The canonical encoding of the whole engine state. It is both the snapshot format and the
 //! input of the state hash, so two engines hash equal exactly when everything observable about
 //! them is equal: sequence, clock, assets, markets, every resting order in book order, every
-//! balance, the house accounts, custody totals and the sets of seen transaction ids.
+//! balance, the house accounts, custody totals, the sets of seen transaction ids, and the risk
+//! state (parameters, index prices, pools and pool positions).
 //!
 //! Internal layout (arena slots, level slots, hash-map capacity) is not encoded; a restored
 //! engine rebuilds it, and nothing that depends on it can change a result.
 
 use rucksack_types::codec::{self, CodecError, Reader, Writer};
 use rucksack_types::{
-    AccountId, AccountSettings, Amount, ApiKey, AssetId, ClientId, Lots, MarketId, OrderId, Permissions, Seq, Side,
-    Ticks, Timestamp, TxId,
+    AccountId, AccountSettings, Amount, ApiKey, AssetId, ClientId, IndexPrice, Lots, MarketId, OrderId, Permissions,
+    Seq, Side, Ticks, Timestamp, TxId,
 };
 
 use crate::book::Book;
 use crate::book::arena::{NIL, RestingOrder};
 use crate::engine::{Engine, Market};
 use crate::ledger::{Balance, Custody};
+use crate::lending::PoolPosition;
+use crate::money_market::PricePoint;
 
-const MAGIC: &[u8; 8] = b"RKSNAP01";
+const MAGIC: &[u8; 8] = b"RKSNAP02";
 /// Magic, sequence number and clock.
 const HEADER_LEN: usize = 8 + 8 + 8;
 
@@ -90,7 +93,102 @@ impl Engine {
             out.u64(account.0);
             out.u8(permissions.bits());
         }
+        self.encode_risk(&mut out);
         out.bytes
+    }
+
+    /// Risk parameters, index prices, pools and every account's pool positions.
+    fn encode_risk(&self, out: &mut Writer) {
+        out.u64(self.risk.charged_hour);
+        for asset in 0..self.assets.len() {
+            match &self.risk.specs[asset] {
+                Some(spec) => {
+                    out.u8(1);
+                    out.asset_risk(spec);
+                }
+                None => out.u8(0),
+            }
+            match self.risk.prices[asset] {
+                Some(point) => {
+                    out.u8(1);
+                    out.i64(point.price.0);
+                    out.u64(point.updated.0);
+                }
+                None => out.u8(0),
+            }
+            let pool = &self.risk.pools[asset];
+            for amount in [pool.lent, pool.borrowed, pool.fee_claim, pool.dust_claim] {
+                out.i64(amount.0);
+            }
+            out.i128(pool.lend_shares);
+            out.i128(pool.borrow_shares);
+        }
+        let positions = || {
+            self.ledger.accounts.iter().flat_map(|account| {
+                account
+                    .positions
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| **p != PoolPosition::None)
+                    .map(|(a, p)| (account.id, a, *p))
+            })
+        };
+        out.u64(positions().count() as u64);
+        for (account, asset, position) in positions() {
+            out.u64(account.0);
+            out.u16(asset as u16);
+            match position {
+                PoolPosition::Lend(shares) => {
+                    out.u8(0);
+                    out.i128(shares);
+                }
+                PoolPosition::Borrow(shares) => {
+                    out.u8(1);
+                    out.i128(shares);
+                }
+                PoolPosition::None => {}
+            }
+        }
+    }
+
+    fn decode_risk(&mut self, r: &mut Reader<'_>) -> Result<(), SnapshotError> {
+        self.risk.charged_hour = r.u64()?;
+        for asset in 0..self.assets.len() {
+            self.risk.specs[asset] = match r.u8()? {
+                0 => None,
+                1 => Some(r.asset_risk()?),
+                _ => return Err(SnapshotError::Inconsistent("risk tag")),
+            };
+            self.risk.prices[asset] = match r.u8()? {
+                0 => None,
+                1 => Some(PricePoint { price: IndexPrice(r.i64()?), updated: Timestamp(r.u64()?) }),
+                _ => return Err(SnapshotError::Inconsistent("price tag")),
+            };
+            let pool = &mut self.risk.pools[asset];
+            pool.lent = Amount(r.i64()?);
+            pool.borrowed = Amount(r.i64()?);
+            pool.fee_claim = Amount(r.i64()?);
+            pool.dust_claim = Amount(r.i64()?);
+            pool.lend_shares = r.i128()?;
+            pool.borrow_shares = r.i128()?;
+        }
+        let count = r.u64()?;
+        for _ in 0..count {
+            let account = self
+                .ledger
+                .find(AccountId(r.u64()?))
+                .ok_or(SnapshotError::Inconsistent("position of unknown account"))?;
+            let asset = usize::from(r.u16()?);
+            if asset >= self.assets.len() {
+                return Err(SnapshotError::Inconsistent("position of unknown asset"));
+            }
+            self.ledger.account_mut(account).positions[asset] = match r.u8()? {
+                0 => PoolPosition::Lend(r.i128()?),
+                1 => PoolPosition::Borrow(r.i128()?),
+                _ => return Err(SnapshotError::Inconsistent("position tag")),
+            };
+        }
+        Ok(())
     }
 
     /// BLAKE3 of [`Engine::encode_snapshot`]: equal for two engines exactly when their whole
@@ -123,6 +221,7 @@ impl Engine {
             }
             engine.assets.push(spec);
             engine.ledger.add_asset();
+            engine.risk.add_asset();
         }
         // Orders refer to accounts, which come later: hold them until the ledger is read.
         let mut orders: Vec<(AccountId, RestingOrder)> = Vec::new();
@@ -198,6 +297,7 @@ impl Engine {
             }
             engine.ledger.api_keys.insert(key, (account, permissions));
         }
+        engine.decode_risk(&mut r)?;
         r.finish()?;
         // Books in the order they were encoded (price-time priority); account lists by order
         // id, which is the order they had.

@@ -139,7 +139,11 @@ impl Projection {
                 | Event::MarketListed(_)
                 | Event::AccountCreated { .. }
                 | Event::ApiKeyAdded { .. }
-                | Event::AccountSettingsChanged { .. } => {}
+                | Event::AccountSettingsChanged { .. }
+                | Event::AssetRiskSet(_)
+                | Event::IndexPriceSet { .. }
+                | Event::BorrowLendExecuted { .. }
+                | Event::InterestCharged { .. } => {}
             }
         }
         self.last_seq = Some(command.seq);

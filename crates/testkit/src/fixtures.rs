@@ -3,8 +3,8 @@
 
 use rucksack_types::decimal::Sign;
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetSpec, Command, Decimal, Lots, MarketId, MarketSpec, Seq, Sequenced, Symbol, Ticks,
-    Timestamp, TxId,
+    AccountId, Amount, AssetId, AssetRisk, AssetSpec, Command, Decimal, Fraction, Haircut, IndexPrice, LendingSpec,
+    Lots, MarketId, MarketSpec, RateCurve, Seq, Sequenced, Symbol, Ticks, Timestamp, TxId,
 };
 
 pub const SOL: AssetId = AssetId(0);
@@ -79,6 +79,74 @@ pub fn listings() -> Vec<Command> {
     ]
 }
 
+fn fraction(text: &str) -> Fraction {
+    match Fraction::parse(text) {
+        Ok(value) => value,
+        Err(e) => panic!("fixture fraction {text}: {e}"),
+    }
+}
+
+/// The standard venue's risk parameters: USDC at full value, SOL and BTC with inverse-sqrt
+/// haircuts; every asset lendable on a curve of 10% at 80% utilization (SOL: 8% at 70%).
+pub fn asset_risk(asset: AssetId) -> AssetRisk {
+    let function = |base, factor| rucksack_types::MarginFunction { base: fraction(base), factor: fraction(factor) };
+    let curve = |zero, optimal, at_optimal, max| RateCurve {
+        rate_at_zero: fraction(zero),
+        optimal_utilization: fraction(optimal),
+        rate_at_optimal: fraction(at_optimal),
+        max_rate: fraction(max),
+    };
+    let (haircut, borrow_imf, borrow_mmf, curve) = match asset {
+        USDC => {
+            (Haircut::Identity, function("0.1", "0.00002"), function("0.05", "0.00001"), curve("0", "0.8", "0.1", "1"))
+        }
+        SOL => (
+            Haircut::InverseSqrt { base: fraction("0.9"), penalty: fraction("0.00001") },
+            function("0.2", "0.0002"),
+            function("0.1", "0.0001"),
+            curve("0.01", "0.7", "0.08", "1.5"),
+        ),
+        _ => (
+            Haircut::InverseSqrt { base: fraction("0.85"), penalty: fraction("0.00002") },
+            function("0.2", "0.0002"),
+            function("0.1", "0.0001"),
+            curve("0.005", "0.8", "0.06", "1"),
+        ),
+    };
+    AssetRisk {
+        asset,
+        haircut,
+        borrow_imf,
+        borrow_mmf,
+        lending: Some(LendingSpec {
+            curve,
+            fee: fraction("0.1"),
+            throttle_utilization: fraction("0.9"),
+            max_utilization: fraction("0.95"),
+        }),
+        price_stale_after_micros: if asset == USDC { 0 } else { 3_600_000_000 },
+        max_price_update_multiplier: fraction("2"),
+        min_price_update_multiplier: fraction("0.5"),
+    }
+}
+
+/// Risk parameters and starting index prices (SOL $143, USDC $1, BTC $95,000) of the standard
+/// venue, to follow [`listings`].
+pub fn risk_settings() -> Vec<Command> {
+    let mut commands: Vec<Command> = [SOL, USDC, BTC].map(|asset| Command::SetAssetRisk(asset_risk(asset))).into();
+    for (asset, price) in [(SOL, "143"), (USDC, "1"), (BTC, "95000")] {
+        commands.push(Command::SetIndexPrice { asset, price: index_price(price) });
+    }
+    commands
+}
+
+pub fn index_price(text: &str) -> IndexPrice {
+    match IndexPrice::parse(text) {
+        Ok(value) => value,
+        Err(e) => panic!("fixture price {text}: {e}"),
+    }
+}
+
 /// A deterministic external transaction id.
 pub fn tx(n: u64) -> TxId {
     let mut bytes = [0u8; 32];
@@ -108,6 +176,11 @@ impl Stamp {
         self.seq += 1;
         self.time += 1_000;
         Sequenced { seq: Seq(self.seq), time: Timestamp(self.time), command }
+    }
+
+    /// Moves the clock forward, as time passing between commands.
+    pub fn advance(&mut self, micros: u64) {
+        self.time += micros;
     }
 
     pub fn last_seq(&self) -> u64 {

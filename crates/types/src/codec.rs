@@ -5,6 +5,9 @@
 //! journal's segment header; a change here needs a new version there. Decoding never panics:
 //! bad bytes are a [`CodecError`].
 
+mod risk;
+pub use risk::{borrow_lend_from, borrow_lend_tag};
+
 use crate::command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec, SettingsChange};
 use crate::decimal::Decimal;
 use crate::ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Timestamp, TxId};
@@ -248,6 +251,23 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.bytes(&key.0);
             out.u8(permissions.bits());
         }
+        Command::SetAssetRisk(risk) => {
+            out.u8(10);
+            out.asset_risk(risk);
+        }
+        Command::SetIndexPrice { asset, price } => {
+            out.u8(11);
+            out.u16(asset.0);
+            out.i64(price.0);
+        }
+        Command::BorrowLend { account, asset, action, amount } => {
+            out.u8(12);
+            out.u64(account.0);
+            out.u16(asset.0);
+            out.u8(borrow_lend_tag(*action));
+            out.i64(amount.0);
+        }
+        Command::AccrueInterest => out.u8(13),
     }
 }
 
@@ -361,6 +381,15 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
             key: ApiKey(r.take()?),
             permissions: Permissions::from_bits(r.u8()?).ok_or(CodecError::Invalid("permissions"))?,
         },
+        10 => Command::SetAssetRisk(r.asset_risk()?),
+        11 => Command::SetIndexPrice { asset: AssetId(r.u16()?), price: crate::risk::IndexPrice(r.i64()?) },
+        12 => Command::BorrowLend {
+            account: AccountId(r.u64()?),
+            asset: AssetId(r.u16()?),
+            action: borrow_lend_from(r.u8()?)?,
+            amount: Amount(r.i64()?),
+        },
+        13 => Command::AccrueInterest,
         tag => return Err(CodecError::UnknownTag { what: "command", tag }),
     };
     r.finish()?;

@@ -5,6 +5,7 @@
 use crate::ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TxId};
 use crate::money::{Amount, Lots, Ticks};
 use crate::order::{SelfTradePrevention, Side, TimeInForce};
+use crate::risk::{AssetRisk, IndexPrice};
 use crate::spec::{AssetSpec, MarketSpec};
 
 /// A command with the sequence number and time the sequencer gave it.
@@ -63,6 +64,36 @@ pub enum Command {
         account: AccountId,
         market: MarketId,
     },
+    /// Admin: set or change an asset's collateral, margin and money-market parameters.
+    SetAssetRisk(AssetRisk),
+    /// Oracle: a new index price for an asset. The engine caps the move by the asset's
+    /// price-update multipliers.
+    SetIndexPrice {
+        asset: AssetId,
+        price: IndexPrice,
+    },
+    /// Move money between an account's available balance and the asset's money-market pool.
+    BorrowLend {
+        account: AccountId,
+        asset: AssetId,
+        action: BorrowLendAction,
+        amount: Amount,
+    },
+    /// Time passed: charge interest for every hour boundary up to the command's time.
+    AccrueInterest,
+}
+
+/// What a borrow-lend command does with the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BorrowLendAction {
+    /// Take from the pool; the account owes it back with interest.
+    Borrow,
+    /// Pay back (part of) a borrow.
+    Repay,
+    /// Put available balance into the pool to earn interest; it still counts as collateral.
+    Lend,
+    /// Take (part of) a lend back into the available balance.
+    Redeem,
 }
 
 /// Which order a cancel means: the engine's id or the client's own id.

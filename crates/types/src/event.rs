@@ -1,10 +1,11 @@
 //! Events: what the engine reports after applying a command, and the reasons it refuses one.
 //! Replies, market data and history are all built from these.
 
-use crate::command::NewOrder;
+use crate::command::{BorrowLendAction, NewOrder};
 use crate::ids::{AccountId, ApiKey, AssetId, MarketId, OrderId, Permissions, TradeId, TxId};
 use crate::money::{Amount, Lots, Ticks};
 use crate::order::{ExpiryReason, OrderStatus, Side};
+use crate::risk::{AssetRisk, Fraction, IndexPrice};
 use crate::spec::{AssetSpec, MarketSpec, SpecError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +62,34 @@ pub enum Event {
         reason: Option<ExpiryReason>,
         executed: Lots,
         executed_quote: Amount,
+    },
+    AssetRiskSet(AssetRisk),
+    /// The index price now in force (after the update cap).
+    IndexPriceSet {
+        asset: AssetId,
+        price: IndexPrice,
+    },
+    /// Money moved between an account and a pool. `amount` is what left or reached the
+    /// available balance; a borrow also added `entry_fee` (interest up to the next charge) to
+    /// the debt.
+    BorrowLendExecuted {
+        account: AccountId,
+        asset: AssetId,
+        action: BorrowLendAction,
+        amount: Amount,
+        entry_fee: Amount,
+    },
+    /// One hour of interest charged on a pool at `hour`: borrowers owe `interest` more, of which
+    /// lenders earn `interest - fee - dust`, the exchange `fee`, and `dust` is rounding residue.
+    InterestCharged {
+        asset: AssetId,
+        hour: crate::ids::Timestamp,
+        utilization: Fraction,
+        borrow_rate: Fraction,
+        lend_rate: Fraction,
+        interest: Amount,
+        fee: Amount,
+        dust: Amount,
     },
 }
 
@@ -131,6 +160,24 @@ pub enum Reject {
     UnknownAccount,
     #[error("leverageLimit must be between 1 and 100")]
     InvalidLeverage,
+    #[error("Invalid risk parameters: {0}")]
+    InvalidRiskSpec(crate::risk::RiskSpecError),
+    #[error("Asset cannot be borrowed or lent")]
+    NotLendable,
+    #[error("No current index price for the asset")]
+    PriceUnavailable,
+    #[error("Borrow or redeem would take utilization above the pool's limit")]
+    BorrowLimit,
+    #[error("Not enough in the pool")]
+    InsufficientSupply,
+    #[error("Redeem the lend of this asset before borrowing it")]
+    BorrowRequiresLendRedeem,
+    #[error("Repay the borrow of this asset before lending it")]
+    LendRequiresBorrowRepay,
+    #[error("Insufficient margin")]
+    InsufficientMargin,
+    #[error("No position to repay or redeem")]
+    NoPosition,
 }
 
 impl Reject {
@@ -153,7 +200,15 @@ impl Reject {
             | Reject::Overflow
             | Reject::DuplicateApiKey => "INVALID_CLIENT_REQUEST",
             Reject::UnknownAccount => "RESOURCE_NOT_FOUND",
-            Reject::InvalidLeverage => "INVALID_CLIENT_REQUEST",
+            Reject::InvalidLeverage | Reject::InvalidRiskSpec(_) => "INVALID_CLIENT_REQUEST",
+            Reject::NotLendable => "INVALID_ASSET",
+            Reject::PriceUnavailable => "PRECONDITION_FAILED",
+            Reject::BorrowLimit => "BORROW_LIMIT",
+            Reject::InsufficientSupply => "INSUFFICIENT_SUPPLY",
+            Reject::BorrowRequiresLendRedeem => "BORROW_REQUIRES_LEND_REDEEM",
+            Reject::LendRequiresBorrowRepay => "LEND_REQUIRES_BORROW_REPAY",
+            Reject::InsufficientMargin => "INSUFFICIENT_MARGIN",
+            Reject::NoPosition => "RESOURCE_NOT_FOUND",
         }
     }
 }

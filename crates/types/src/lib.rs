@@ -15,14 +15,19 @@ pub mod event;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod risk;
 pub mod spec;
 pub mod symbol;
 
-pub use command::{AccountSettings, CancelTarget, Command, MarketSize, NewOrder, OrderSpec, Sequenced, SettingsChange};
+pub use command::{
+    AccountSettings, BorrowLendAction, CancelTarget, Command, MarketSize, NewOrder, OrderSpec, Sequenced,
+    SettingsChange,
+};
 pub use decimal::{Decimal, DecimalError, FieldError};
 pub use event::{Event, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
+pub use risk::{AssetRisk, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, UsdValue};
 pub use spec::{AssetSpec, MarketScale, MarketSpec, SpecError};
 pub use symbol::Symbol;

@@ -53,7 +53,22 @@ fn sample_commands() -> Vec<Command> {
         Command::CancelOrder { account: AccountId(9), market: MarketId(3), target: CancelTarget::Order(OrderId(77)) },
         Command::CancelOrder { account: AccountId(9), market: MarketId(3), target: CancelTarget::Client(ClientId(5)) },
         Command::CancelAll { account: AccountId(9), market: MarketId(3) },
+        Command::SetAssetRisk(sample_risk(true)),
+        Command::SetAssetRisk(sample_risk(false)),
+        Command::SetIndexPrice { asset: AssetId(2), price: crate::IndexPrice(150_250_000_000_000) },
+        Command::BorrowLend {
+            account: AccountId(9),
+            asset: AssetId(2),
+            action: crate::command::BorrowLendAction::Redeem,
+            amount: Amount(12),
+        },
+        Command::AccrueInterest,
     ]
+}
+
+fn sample_risk(lendable: bool) -> crate::AssetRisk {
+    let risk = crate::risk::tests::sample(AssetId(2));
+    if lendable { risk } else { crate::AssetRisk { haircut: crate::Haircut::Identity, lending: None, ..risk } }
 }
 
 #[test]
@@ -76,7 +91,7 @@ proptest! {
     }
 
     #[test]
-    fn decoding_mutated_commands_never_panics(index in 0usize..12, flip in any::<(usize, u8)>()) {
+    fn decoding_mutated_commands_never_panics(index in 0usize..17, flip in any::<(usize, u8)>()) {
         let commands = sample_commands();
         let mut out = Writer::default();
         encode_command(Timestamp(1), &commands[index], &mut out);

@@ -1,0 +1,144 @@
+//! Account health: what an account's holdings are worth as collateral, what it owes, how
+//! exposed it is and how much margin that exposure needs, as Backpack's margin model states it:
+//!
+//! ```text
+//! net quantity(asset)   = available + locked + lent - borrowed
+//! collateral value      = Σ positive net quantity × index price × weight(notional)
+//! borrow liability      = Σ |negative net quantity| × index price
+//! net equity            = collateral value - borrow liability
+//! exposure              = Σ borrow notional N_i
+//! initial requirement   = Σ N_i × max(IMF_i(N_i), 1 / leverage limit)
+//! maintenance requirement = Σ N_i × MMF_i(N_i)
+//! margin fraction       = net equity / exposure
+//! ```
+//!
+//! An account is within initial margin while net equity covers the initial requirement (IMR ≤
+//! 100%), and liquidatable once it no longer covers the maintenance requirement.
+
+use rucksack_types::{Amount, AssetRisk, AssetSpec, Fraction, IndexPrice, Rounding, UsdValue};
+
+#[cfg(test)]
+mod tests;
+
+/// One asset's part of an account's health.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holding {
+    pub available: Amount,
+    pub locked: Amount,
+    pub lent: Amount,
+    pub borrowed: Amount,
+}
+
+impl Holding {
+    pub fn net(&self) -> i128 {
+        i128::from(self.available.0) + i128::from(self.locked.0) + i128::from(self.lent.0) - i128::from(self.borrowed.0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Holding::default()
+    }
+}
+
+/// What risk needs about an asset to value a holding of it.
+#[derive(Clone, Copy, Debug)]
+pub struct Valuation<'a> {
+    pub asset: &'a AssetSpec,
+    pub risk: Option<&'a AssetRisk>,
+    pub price: Option<IndexPrice>,
+}
+
+/// One asset's row of the collateral report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CollateralRow {
+    pub net: i128,
+    pub notional: UsdValue,
+    pub weight: Fraction,
+    pub collateral_value: UsdValue,
+}
+
+/// An account's health at current index prices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AccountHealth {
+    /// Notional of positive holdings before haircuts.
+    pub assets_value: UsdValue,
+    pub collateral_value: UsdValue,
+    pub borrow_liability: UsdValue,
+    pub exposure: UsdValue,
+    pub initial_requirement: UsdValue,
+    pub maintenance_requirement: UsdValue,
+}
+
+impl AccountHealth {
+    pub fn net_equity(&self) -> UsdValue {
+        UsdValue(self.collateral_value.0 - self.borrow_liability.0)
+    }
+
+    /// Net equity covers the initial requirement (IMR ≤ 100%).
+    pub fn within_initial_margin(&self) -> bool {
+        self.net_equity() >= self.initial_requirement
+    }
+
+    /// Net equity no longer covers the maintenance requirement (MMR ≥ 100%).
+    pub fn below_maintenance(&self) -> bool {
+        !self.exposure.0.eq(&0) && self.net_equity() <= self.maintenance_requirement
+    }
+
+    /// Equity left after the initial requirement: what can still be put at risk.
+    pub fn free_equity(&self) -> UsdValue {
+        UsdValue(self.net_equity().0 - self.initial_requirement.0)
+    }
+
+    /// Net equity over exposure; `None` without exposure.
+    pub fn margin_fraction(&self) -> Option<Fraction> {
+        self.fraction_of_exposure(self.net_equity(), Rounding::Down)
+    }
+
+    /// Exposure-weighted initial margin fraction; `None` without exposure.
+    pub fn imf(&self) -> Option<Fraction> {
+        self.fraction_of_exposure(self.initial_requirement, Rounding::Up)
+    }
+
+    pub fn mmf(&self) -> Option<Fraction> {
+        self.fraction_of_exposure(self.maintenance_requirement, Rounding::Up)
+    }
+
+    fn fraction_of_exposure(&self, value: UsdValue, rounding: Rounding) -> Option<Fraction> {
+        (self.exposure.0 > 0).then(|| Fraction::ratio(value.0, self.exposure.0, rounding).ok()).flatten()
+    }
+
+    /// Adds one asset's holding. Assets without risk parameters or a price count for nothing
+    /// as collateral; a debt in them cannot arise (they cannot be borrowed).
+    pub fn add(&mut self, holding: &Holding, valuation: &Valuation<'_>, leverage_limit: u16) -> CollateralRow {
+        let net = holding.net();
+        let (Some(risk), Some(price)) = (valuation.risk, valuation.price) else {
+            return CollateralRow { net, ..CollateralRow::default() };
+        };
+        let decimals = valuation.asset.decimals;
+        if net >= 0 {
+            let quantity = Amount(net as i64);
+            let notional = price.value(quantity, decimals, Rounding::Down);
+            let weight = risk.haircut.weight(notional);
+            let collateral_value = UsdValue(weight.of(notional.0, Rounding::Down).unwrap_or(0));
+            self.assets_value.0 += notional.0;
+            self.collateral_value.0 += collateral_value.0;
+            CollateralRow { net, notional, weight, collateral_value }
+        } else {
+            let quantity = Amount((-net) as i64);
+            let notional = price.value(quantity, decimals, Rounding::Up);
+            let leverage_floor =
+                Fraction::ratio(1, i128::from(leverage_limit.max(1)), Rounding::Up).unwrap_or(Fraction::ONE);
+            let imf = risk.borrow_imf.fraction(notional).max(leverage_floor);
+            let mmf = risk.borrow_mmf.fraction(notional);
+            self.borrow_liability.0 += notional.0;
+            self.exposure.0 += notional.0;
+            self.initial_requirement.0 += imf.of(notional.0, Rounding::Up).unwrap_or(i128::MAX / 4);
+            self.maintenance_requirement.0 += mmf.of(notional.0, Rounding::Up).unwrap_or(i128::MAX / 4);
+            CollateralRow {
+                net,
+                notional: UsdValue(-notional.0),
+                weight: Fraction::ONE,
+                collateral_value: UsdValue(-notional.0),
+            }
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The engine's unified-account commands: risk parameters, index prices, borrowing and
+//! lending, hourly interest, and the margin checks every risk-increasing action passes.
+
+use rucksack_types::{
+    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, Event, Fraction, IndexPrice, LendingSpec, NewOrder,
+    OrderSpec, Reject, Rounding, Side, Timestamp, UsdValue,
+};
+
+use crate::book::arena::AccountIndex;
+use crate::engine::Engine;
+use crate::lending::{self, MICROS_PER_HOUR, Pool, PoolPosition};
+use crate::margin::{AccountHealth, CollateralRow, Holding, Valuation};
+
+/// An index price and when it was set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PricePoint {
+    pub price: IndexPrice,
+    pub updated: Timestamp,
+}
+
+/// Per-asset risk state, indexed by asset id.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RiskBook {
+    pub specs: Vec<Option<AssetRisk>>,
+    pub prices: Vec<Option<PricePoint>>,
+    pub pools: Vec<Pool>,
+    /// The last hour boundary (hours since the epoch) whose interest was charged; 0 before the
+    /// first pool opens.
+    pub charged_hour: u64,
+}
+
+impl RiskBook {
+    pub fn add_asset(&mut self) {
+        self.specs.push(None);
+        self.prices.push(None);
+        self.pools.push(Pool::default());
+    }
+
+    fn lending(&self, asset: usize) -> Option<&LendingSpec> {
+        self.specs[asset].as_ref().and_then(|s| s.lending.as_ref())
+    }
+}
+
+impl Engine {
+    pub(crate) fn set_asset_risk(&mut self, risk: &AssetRisk) -> Result<(), Reject> {
+        let asset = self.asset_index(risk.asset)?;
+        risk.validate().map_err(Reject::InvalidRiskSpec)?;
+        let pool = &self.risk.pools[asset];
+        if risk.lending.is_none() && (pool.lend_shares != 0 || pool.borrow_shares != 0) {
+            return Err(Reject::NotLendable);
+        }
+        if risk.lending.is_some() && self.risk.charged_hour == 0 {
+            self.risk.charged_hour = self.time.0 / MICROS_PER_HOUR;
+        }
+        self.risk.specs[asset] = Some(*risk);
+        self.events.push(Event::AssetRiskSet(*risk));
+        Ok(())
+    }
+
+    pub(crate) fn set_index_price(&mut self, asset: AssetId, price: IndexPrice) -> Result<(), Reject> {
+        let index = self.asset_index(asset)?;
+        if price.0 <= 0 {
+            return Err(Reject::NonPositiveAmount);
+        }
+        let capped = match (self.risk.prices[index], &self.risk.specs[index]) {
+            (Some(last), Some(spec)) => {
+                let last = i128::from(last.price.0);
+                let high = spec.max_price_update_multiplier.of(last, Rounding::Down)?;
+                let low = spec.min_price_update_multiplier.of(last, Rounding::Up)?;
+                IndexPrice(i128::from(price.0).clamp(low.max(1), high.max(1)) as i64)
+            }
+            _ => price,
+        };
+        self.risk.prices[index] = Some(PricePoint { price: capped, updated: self.time });
+        self.events.push(Event::IndexPriceSet { asset, price: capped });
+        Ok(())
+    }
+
+    /// The index price of `asset`, if one is set and not stale.
+    pub(crate) fn fresh_price(&self, asset: usize) -> Option<IndexPrice> {
+        let point = self.risk.prices[asset]?;
+        let limit = self.risk.specs[asset].as_ref().map_or(0, |s| s.price_stale_after_micros);
+        (limit == 0 || self.time.0.saturating_sub(point.updated.0) <= limit).then_some(point.price)
+    }
+
+    pub(crate) fn borrow_lend(
+        &mut self,
+        account: AccountId,
+        asset: AssetId,
+        action: BorrowLendAction,
+        amount: Amount,
+    ) -> Result<(), Reject> {
+        let asset_index = self.asset_index(asset)?;
+        if !amount.is_positive() {
+            return Err(Reject::NonPositiveAmount);
+        }
+        let spec = *self.risk.lending(asset_index).ok_or(Reject::NotLendable)?;
+        let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
+        let before = self.health(index);
+        let position = self.ledger.account(index).positions[asset_index];
+        let mut pool = self.risk.pools[asset_index];
+        let mut balance = self.ledger.balance(index, asset);
+        let (movement, new_position, entry_fee) = match (action, position) {
+            (BorrowLendAction::Lend, PoolPosition::Borrow(_)) => return Err(Reject::LendRequiresBorrowRepay),
+            (BorrowLendAction::Borrow, PoolPosition::Lend(_)) => return Err(Reject::BorrowRequiresLendRedeem),
+            (BorrowLendAction::Repay, PoolPosition::Borrow(shares)) => {
+                if balance.available.is_zero() {
+                    return Err(Reject::InsufficientFunds);
+                }
+                let movement = pool.repay(shares, amount.min(balance.available))?;
+                balance.available = balance.available.checked_sub(movement.amount)?;
+                (movement, remaining(shares - movement.shares, PoolPosition::Borrow), Amount::ZERO)
+            }
+            (BorrowLendAction::Redeem, PoolPosition::Lend(shares)) => {
+                let movement = pool.redeem(shares, amount)?;
+                if pool.cash() < 0 {
+                    return Err(Reject::InsufficientSupply);
+                }
+                if pool.utilization() > spec.throttle_utilization {
+                    return Err(Reject::BorrowLimit);
+                }
+                balance.available = balance.available.checked_add(movement.amount)?;
+                (movement, remaining(shares - movement.shares, PoolPosition::Lend), Amount::ZERO)
+            }
+            (BorrowLendAction::Repay | BorrowLendAction::Redeem, _) => return Err(Reject::NoPosition),
+            (BorrowLendAction::Lend, _) => {
+                if balance.available < amount {
+                    return Err(Reject::InsufficientFunds);
+                }
+                let movement = pool.lend(amount).map_err(|_| Reject::QuantityOutOfBounds)?;
+                balance.available = balance.available.checked_sub(amount)?;
+                let shares = if let PoolPosition::Lend(s) = position { s } else { 0 };
+                (movement, PoolPosition::Lend(shares + movement.shares), Amount::ZERO)
+            }
+            (BorrowLendAction::Borrow, _) => {
+                if self.fresh_price(asset_index).is_none() {
+                    return Err(Reject::PriceUnavailable);
+                }
+                if i128::from(amount.0) > pool.cash() {
+                    return Err(Reject::InsufficientSupply);
+                }
+                let rate = spec.curve.borrow_rate(pool.utilization_after(i128::from(amount.0), 0));
+                let next_charge = (self.risk.charged_hour + 1) * MICROS_PER_HOUR;
+                let entry_fee = lending::interest_for(amount, rate, next_charge.saturating_sub(self.time.0))?;
+                let movement = pool.borrow(amount, entry_fee, &spec)?;
+                let limit = spec.throttle_utilization.min(spec.max_utilization);
+                if pool.utilization() > limit {
+                    return Err(Reject::BorrowLimit);
+                }
+                balance.available = balance.available.checked_add(amount)?;
+                let shares = if let PoolPosition::Borrow(s) = position { s } else { 0 };
+                (movement, PoolPosition::Borrow(shares + movement.shares), entry_fee)
+            }
+        };
+        // Commit, then check margin on the result; undo everything if it fails.
+        let saved =
+            (self.risk.pools[asset_index], self.ledger.balance(index, asset), position, self.ledger.dust[asset_index]);
+        self.risk.pools[asset_index] = pool;
+        *self.ledger.balance_mut(index, asset) = balance;
+        self.ledger.account_mut(index).positions[asset_index] = new_position;
+        self.ledger.dust[asset_index] = self.ledger.dust[asset_index].checked_add(movement.dust)?;
+        if let Err(reject) = self.check_margin_change(index, &before) {
+            self.risk.pools[asset_index] = saved.0;
+            *self.ledger.balance_mut(index, asset) = saved.1;
+            self.ledger.account_mut(index).positions[asset_index] = saved.2;
+            self.ledger.dust[asset_index] = saved.3;
+            return Err(reject);
+        }
+        self.events.push(Event::BorrowLendExecuted { account, asset, action, amount: movement.amount, entry_fee });
+        Ok(())
+    }
+
+    /// Charges interest for every hour boundary passed since the last charge, one hour at a
+    /// time at the utilization of that moment, and collects the house's claims as cash allows.
+    pub(crate) fn accrue_interest(&mut self) -> Result<(), Reject> {
+        let now_hour = self.time.0 / MICROS_PER_HOUR;
+        if self.risk.charged_hour == 0 {
+            self.risk.charged_hour = now_hour;
+            return Ok(());
+        }
+        while self.risk.charged_hour < now_hour {
+            self.risk.charged_hour += 1;
+            let hour = Timestamp(self.risk.charged_hour * MICROS_PER_HOUR);
+            for asset in 0..self.risk.pools.len() {
+                let Some(spec) = self.risk.lending(asset).copied() else { continue };
+                let pool = &mut self.risk.pools[asset];
+                if pool.borrowed.is_zero() {
+                    continue;
+                }
+                let utilization = pool.utilization();
+                let borrow_rate = spec.curve.borrow_rate(utilization);
+                let split = pool.charge_hour(borrow_rate, &spec)?;
+                let (fee, dust) = pool.collect_claims();
+                self.ledger.fees[asset] = self.ledger.fees[asset].checked_add(fee)?;
+                self.ledger.dust[asset] = self.ledger.dust[asset].checked_add(dust)?;
+                self.events.push(Event::InterestCharged {
+                    asset: AssetId(asset as u16),
+                    hour,
+                    utilization,
+                    borrow_rate,
+                    lend_rate: lending::lend_rate(borrow_rate, utilization, spec.fee),
+                    interest: split.interest,
+                    fee: split.fee,
+                    dust: split.dust,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// An account's holding of one asset, lends and borrows valued at the pool's share prices.
+    pub(crate) fn holding(&self, index: AccountIndex, asset: usize) -> Holding {
+        let balance = self.ledger.account(index).balances[asset];
+        let pool = &self.risk.pools[asset];
+        let (lent, borrowed) = match self.ledger.account(index).positions[asset] {
+            PoolPosition::None => (Amount::ZERO, Amount::ZERO),
+            PoolPosition::Lend(shares) => (pool.lend_value(shares), Amount::ZERO),
+            PoolPosition::Borrow(shares) => (Amount::ZERO, pool.debt_value(shares)),
+        };
+        Holding { available: balance.available, locked: balance.locked, lent, borrowed }
+    }
+
+    fn valuation(&self, asset: usize) -> Valuation<'_> {
+        Valuation {
+            asset: &self.assets[asset],
+            risk: self.risk.specs[asset].as_ref(),
+            price: self.risk.prices[asset].map(|p| p.price),
+        }
+    }
+
+    /// The account's health at current index prices, with each asset's collateral row.
+    pub(crate) fn health_rows(
+        &self,
+        index: AccountIndex,
+        mut row: impl FnMut(usize, &Holding, &CollateralRow),
+    ) -> AccountHealth {
+        let leverage = self.ledger.account(index).settings.leverage_limit;
+        let mut health = AccountHealth::default();
+        for asset in 0..self.assets.len() {
+            let holding = self.holding(index, asset);
+            if holding.is_empty() {
+                continue;
+            }
+            let collateral = health.add(&holding, &self.valuation(asset), leverage);
+            row(asset, &holding, &collateral);
+        }
+        health
+    }
+
+    pub(crate) fn health(&self, index: AccountIndex) -> AccountHealth {
+        self.health_rows(index, |_, _, _| {})
+    }
+
+    pub(crate) fn has_borrows(&self, index: AccountIndex) -> bool {
+        self.ledger.account(index).positions.iter().any(|p| matches!(p, PoolPosition::Borrow(_)))
+    }
+
+    /// A user action may leave an account beyond initial margin only if it made it no worse.
+    /// Accounts with borrows also need every price they hold to be fresh.
+    pub(crate) fn check_margin_change(&self, index: AccountIndex, before: &AccountHealth) -> Result<(), Reject> {
+        if !self.has_borrows(index) {
+            return Ok(());
+        }
+        for asset in 0..self.assets.len() {
+            if !self.holding(index, asset).is_empty()
+                && self.risk.specs[asset].is_some()
+                && self.fresh_price(asset).is_none()
+            {
+                return Err(Reject::PriceUnavailable);
+            }
+        }
+        let after = self.health(index);
+        if !after.within_initial_margin() && after.free_equity() < before.free_equity() {
+            return Err(Reject::InsufficientMargin);
+        }
+        Ok(())
+    }
+
+    /// For an account with borrows: would the order, filled entirely at its limit (a market
+    /// order at the market's worst price), leave the account within the margin rule?
+    pub(crate) fn check_order_margin(&self, index: AccountIndex, market: usize, new: &NewOrder) -> Result<(), Reject> {
+        if !self.has_borrows(index) {
+            return Ok(());
+        }
+        let spec = &self.markets[market].spec;
+        let scale = &self.markets[market].scale;
+        let (price, lots) = match new.spec {
+            OrderSpec::Limit { price, quantity, .. } => (price, quantity),
+            OrderSpec::Market { size: rucksack_types::MarketSize::Base(lots), .. } => {
+                (if new.side == Side::Bid { spec.max_price } else { spec.min_price }, lots)
+            }
+            OrderSpec::Market { .. } => return Err(Reject::InsufficientMargin),
+        };
+        let base = scale.base_amount(lots)?;
+        let quote = scale.quote_amount(price, lots, Rounding::Up)?;
+        let fee = scale.fee(price, lots, spec.taker_fee_bps.max(0), Rounding::Up)?;
+        let before = self.health(index);
+        let leverage = self.ledger.account(index).settings.leverage_limit;
+        let mut after = AccountHealth::default();
+        for asset in 0..self.assets.len() {
+            let mut holding = self.holding(index, asset);
+            let id = AssetId(asset as u16);
+            let (spent, received) = match new.side {
+                Side::Bid => (spec.quote, spec.base),
+                Side::Ask => (spec.base, spec.quote),
+            };
+            let (spend, receive) = match new.side {
+                Side::Bid => (quote.checked_add(fee)?, base),
+                Side::Ask => (base, quote.checked_sub(fee)?),
+            };
+            if id == spent {
+                holding.available = Amount(holding.available.0 - spend.0);
+            } else if id == received {
+                holding.available = holding.available.checked_add(receive)?;
+            }
+            after.add(&holding, &self.valuation(asset), leverage);
+        }
+        if !after.within_initial_margin() && after.free_equity() < before.free_equity() {
+            return Err(Reject::InsufficientMargin);
+        }
+        Ok(())
+    }
+
+    /// Free equity in dollars, for limits queries.
+    pub fn free_equity(&self, account: AccountId) -> UsdValue {
+        self.ledger.find(account).map_or(UsdValue::ZERO, |index| self.health(index).free_equity())
+    }
+
+    pub fn index_price(&self, asset: AssetId) -> Option<PricePoint> {
+        self.risk.prices.get(usize::from(asset.0)).copied().flatten()
+    }
+
+    pub fn asset_risk(&self, asset: AssetId) -> Option<&AssetRisk> {
+        self.risk.specs.get(usize::from(asset.0)).and_then(Option::as_ref)
+    }
+
+    pub fn pool(&self, asset: AssetId) -> Option<&Pool> {
+        self.risk.pools.get(usize::from(asset.0))
+    }
+
+    /// The current annual borrow and lend rates of an asset's pool.
+    pub fn pool_rates(&self, asset: AssetId) -> Option<(Fraction, Fraction)> {
+        let index = usize::from(asset.0);
+        let spec = self.risk.lending(index)?;
+        let utilization = self.risk.pools[index].utilization();
+        let borrow = spec.curve.borrow_rate(utilization);
+        Some((borrow, lending::lend_rate(borrow, utilization, spec.fee)))
+    }
+
+    /// An account's lend (positive) or borrow (negative) of `asset`, valued now.
+    pub fn pool_position(&self, account: AccountId, asset: AssetId) -> i128 {
+        let Some(index) = self.ledger.find(account) else { return 0 };
+        let holding = self.holding(index, usize::from(asset.0));
+        i128::from(holding.lent.0) - i128::from(holding.borrowed.0)
+    }
+
+    /// An account's health and per-asset collateral rows.
+    pub fn account_health(&self, account: AccountId) -> (AccountHealth, Vec<(AssetId, Holding, CollateralRow)>) {
+        let Some(index) = self.ledger.find(account) else { return (AccountHealth::default(), Vec::new()) };
+        let mut rows = Vec::new();
+        let health = self.health_rows(index, |asset, holding, row| rows.push((AssetId(asset as u16), *holding, *row)));
+        (health, rows)
+    }
+}
+
+fn remaining(shares: i128, position: fn(i128) -> PoolPosition) -> PoolPosition {
+    if shares == 0 { PoolPosition::None } else { position(shares) }
+}
