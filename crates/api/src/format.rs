@@ -46,6 +46,12 @@ pub fn naive_datetime(time: Timestamp) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}", us / 1_000)
 }
 
+/// `2025-07-27T17:39:00.092Z`: RFC 3339 in UTC (borrow-lend markets, which clients parse with a
+/// zone).
+pub fn rfc3339(time: Timestamp) -> String {
+    format!("{}Z", naive_datetime(time))
+}
+
 /// `2025-07-19 13:09:00`: kline `start`/`end`.
 pub fn kline_time(time: Timestamp) -> String {
     let (y, mo, d, h, mi, s, _) = parts(time);

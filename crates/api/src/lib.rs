@@ -15,6 +15,7 @@ pub mod error;
 pub mod format;
 pub mod gateway;
 pub mod history;
+pub mod lending;
 pub mod market_data;
 pub mod orders;
 pub mod request;

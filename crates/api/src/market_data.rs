@@ -54,10 +54,6 @@ pub async fn assets(State(state): State<Shared>) -> Response {
 }
 
 /// Collateral parameters arrive with the unified margin account; a spot venue has none.
-pub async fn collateral() -> Response {
-    Json(json!([])).into_response()
-}
-
 pub async fn markets(State(state): State<Shared>, RawQuery(query): RawQuery) -> Response {
     // Only spot markets exist; a filter (the key may repeat) without SPOT matches nothing.
     match crate::request::selects_spot(query.as_deref()) {

@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
-use rucksack_engine::{Balance, Engine};
+use rucksack_engine::lending::{Pool, PoolPosition};
+use rucksack_engine::{Balance, Engine, PricePoint, RiskInputs};
 use rucksack_types::{
-    AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId,
-    MarketSpec, NewOrder, OrderId, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce, Timestamp,
-    TradeId,
+    AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetRisk, AssetSpec, ClientId, Event, ExpiryReason, Lots,
+    MarketId, MarketSpec, NewOrder, OrderId, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce,
+    Timestamp, TradeId,
 };
 
 /// Trades kept per market for the public trade feeds, tickers and klines.
@@ -135,6 +136,8 @@ pub struct MarketView {
 #[derive(Clone, Debug, Default)]
 pub struct AccountView {
     pub balances: Vec<Balance>,
+    /// Per asset: the account's lend or borrow shares.
+    pub positions: Vec<PoolPosition>,
     pub open: BTreeMap<OrderId, OrderView>,
     pub settings: AccountSettings,
 }
@@ -146,6 +149,10 @@ pub struct Views {
     pub markets: Vec<MarketView>,
     pub accounts: HashMap<AccountId, AccountView>,
     pub api_keys: HashMap<ApiKey, (AccountId, Permissions)>,
+    /// Per asset: risk parameters, index price and money-market pool, as the engine last had them.
+    pub risk: Vec<Option<AssetRisk>>,
+    pub prices: Vec<Option<PricePoint>>,
+    pub pools: Vec<Pool>,
     pub last_seq: u64,
     pub time: Timestamp,
 }
@@ -157,6 +164,14 @@ impl Views {
 
     pub fn asset(&self, id: AssetId) -> Option<&AssetSpec> {
         self.assets.get(usize::from(id.0))
+    }
+
+    pub fn asset_by_symbol(&self, symbol: &str) -> Option<&AssetSpec> {
+        self.assets.iter().find(|a| a.symbol.as_str() == symbol)
+    }
+
+    pub fn risk_inputs(&self) -> RiskInputs<'_> {
+        RiskInputs { assets: &self.assets, specs: &self.risk, prices: &self.prices, pools: &self.pools }
     }
 }
 
@@ -174,6 +189,8 @@ pub struct Publisher {
     pending: Vec<(Timestamp, Event)>,
     dirty_accounts: Vec<AccountId>,
     dirty_markets: Vec<MarketId>,
+    /// Whether the batch changed risk parameters, prices or pools.
+    risk_changed: bool,
     /// What the WebSocket streams take from each batch; absent while replaying at startup.
     streams: Option<crate::stream::Collector>,
 }
@@ -193,6 +210,7 @@ impl ReadModel {
             pending: Vec::new(),
             dirty_accounts: Vec::new(),
             dirty_markets: Vec::new(),
+            risk_changed: false,
             streams: None,
         }
     }
@@ -214,6 +232,13 @@ impl Publisher {
     /// Remembers one applied command's events.
     pub fn record(&mut self, time: Timestamp, events: &[Event]) {
         for event in events {
+            self.risk_changed |= matches!(
+                event,
+                Event::AssetRiskSet(_)
+                    | Event::IndexPriceSet { .. }
+                    | Event::BorrowLendExecuted { .. }
+                    | Event::InterestCharged { .. }
+            );
             self.pending.push((time, *event));
         }
     }
@@ -245,6 +270,10 @@ impl Publisher {
                 }
             }
             view.balances = balances;
+            view.positions = engine.pool_positions(*account);
+        }
+        if std::mem::take(&mut self.risk_changed) {
+            (views.risk, views.prices, views.pools) = engine.risk_state();
         }
         for market in &self.dirty_markets {
             if let Some(view) = views.markets.get_mut(usize::from(market.0)) {

@@ -29,5 +29,5 @@ pub use book::standalone::OrderBook;
 pub use engine::Engine;
 pub use invariants::InvariantViolation;
 pub use ledger::{Balance, Custody};
-pub use money_market::PricePoint;
+pub use margin::{PricePoint, RiskInputs};
 pub use snapshot::SnapshotError;

@@ -9,14 +9,7 @@ use rucksack_types::{
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
 use crate::lending::{self, MICROS_PER_HOUR, Pool, PoolPosition};
-use crate::margin::{AccountHealth, CollateralRow, Holding, Valuation};
-
-/// An index price and when it was set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PricePoint {
-    pub price: IndexPrice,
-    pub updated: Timestamp,
-}
+use crate::margin::{AccountHealth, CollateralRow, Holding, PricePoint, RiskInputs, Valuation};
 
 /// Per-asset risk state, indexed by asset id.
 #[derive(Clone, Debug, Default)]
@@ -208,43 +201,27 @@ impl Engine {
         Ok(())
     }
 
-    /// An account's holding of one asset, lends and borrows valued at the pool's share prices.
+    pub(crate) fn risk_inputs(&self) -> RiskInputs<'_> {
+        RiskInputs { assets: &self.assets, specs: &self.risk.specs, prices: &self.risk.prices, pools: &self.risk.pools }
+    }
+
     pub(crate) fn holding(&self, index: AccountIndex, asset: usize) -> Holding {
-        let balance = self.ledger.account(index).balances[asset];
-        let pool = &self.risk.pools[asset];
-        let (lent, borrowed) = match self.ledger.account(index).positions[asset] {
-            PoolPosition::None => (Amount::ZERO, Amount::ZERO),
-            PoolPosition::Lend(shares) => (pool.lend_value(shares), Amount::ZERO),
-            PoolPosition::Borrow(shares) => (Amount::ZERO, pool.debt_value(shares)),
-        };
-        Holding { available: balance.available, locked: balance.locked, lent, borrowed }
+        let account = self.ledger.account(index);
+        self.risk_inputs().holding(asset, account.balances[asset], account.positions[asset])
     }
 
     fn valuation(&self, asset: usize) -> Valuation<'_> {
-        Valuation {
-            asset: &self.assets[asset],
-            risk: self.risk.specs[asset].as_ref(),
-            price: self.risk.prices[asset].map(|p| p.price),
-        }
+        self.risk_inputs().valuation(asset)
     }
 
     /// The account's health at current index prices, with each asset's collateral row.
     pub(crate) fn health_rows(
         &self,
         index: AccountIndex,
-        mut row: impl FnMut(usize, &Holding, &CollateralRow),
+        row: impl FnMut(usize, &Holding, &CollateralRow),
     ) -> AccountHealth {
-        let leverage = self.ledger.account(index).settings.leverage_limit;
-        let mut health = AccountHealth::default();
-        for asset in 0..self.assets.len() {
-            let holding = self.holding(index, asset);
-            if holding.is_empty() {
-                continue;
-            }
-            let collateral = health.add(&holding, &self.valuation(asset), leverage);
-            row(asset, &holding, &collateral);
-        }
-        health
+        let account = self.ledger.account(index);
+        self.risk_inputs().health(&account.balances, &account.positions, account.settings.leverage_limit, row)
     }
 
     pub(crate) fn health(&self, index: AccountIndex) -> AccountHealth {
@@ -336,6 +313,16 @@ impl Engine {
 
     pub fn pool(&self, asset: AssetId) -> Option<&Pool> {
         self.risk.pools.get(usize::from(asset.0))
+    }
+
+    /// Risk parameters, index prices and pools of every asset, for read models.
+    pub fn risk_state(&self) -> (Vec<Option<AssetRisk>>, Vec<Option<PricePoint>>, Vec<Pool>) {
+        (self.risk.specs.clone(), self.risk.prices.clone(), self.risk.pools.clone())
+    }
+
+    /// An account's position in every pool (none for an unknown account).
+    pub fn pool_positions(&self, account: AccountId) -> Vec<PoolPosition> {
+        self.ledger.find(account).map(|index| self.ledger.account(index).positions.clone()).unwrap_or_default()
     }
 
     /// The current annual borrow and lend rates of an asset's pool.

@@ -18,7 +18,7 @@ use crate::book::arena::{NIL, RestingOrder};
 use crate::engine::{Engine, Market};
 use crate::ledger::{Balance, Custody};
 use crate::lending::PoolPosition;
-use crate::money_market::PricePoint;
+use crate::margin::PricePoint;
 
 const MAGIC: &[u8; 8] = b"RKSNAP02";
 /// Magic, sequence number and clock.

@@ -2,7 +2,10 @@
 //! venue at once: SOL, BTC, ETH and USDC, and a spot market for each against USDC.
 
 use rucksack_types::decimal::Sign;
-use rucksack_types::{AssetId, AssetSpec, Command, Decimal, Lots, MarketId, MarketSpec, Symbol, Ticks};
+use rucksack_types::{
+    AssetId, AssetRisk, AssetSpec, Command, Decimal, Fraction, Haircut, IndexPrice, LendingSpec, Lots, MarginFunction,
+    MarketId, MarketSpec, RateCurve, Symbol, Ticks,
+};
 
 struct Listing {
     base: &'static str,
@@ -70,6 +73,52 @@ pub fn listings() -> anyhow::Result<Vec<Command>> {
             maker_fee_bps: 2,
             taker_fee_bps: 5,
         }));
+    }
+    commands.extend(risk_settings()?);
+    Ok(commands)
+}
+
+/// Collateral, margin and money-market parameters of the demo assets, and their starting index
+/// prices. USDC counts at full value; the others take an inverse-sqrt haircut. Borrowing USDC
+/// needs 10% initial margin, the others 20%.
+fn risk_settings() -> anyhow::Result<Vec<Command>> {
+    let f = |text: &str| Fraction::parse(text).map_err(|e| anyhow::anyhow!("demo fraction {text}: {e}"));
+    let mut commands = Vec::new();
+    for (index, (symbol, price)) in
+        [("USDC", "1"), ("SOL", "150"), ("BTC", "95000"), ("ETH", "3500")].iter().enumerate()
+    {
+        let asset = AssetId(index as u16);
+        let stable = *symbol == "USDC";
+        let function = |base, factor| -> anyhow::Result<MarginFunction> {
+            Ok(MarginFunction { base: f(base)?, factor: f(factor)? })
+        };
+        let risk = AssetRisk {
+            asset,
+            haircut: if stable {
+                Haircut::Identity
+            } else {
+                Haircut::InverseSqrt { base: f("0.9")?, penalty: f("0.00001")? }
+            },
+            borrow_imf: if stable { function("0.1", "0.00002")? } else { function("0.2", "0.0002")? },
+            borrow_mmf: if stable { function("0.05", "0.00001")? } else { function("0.1", "0.0001")? },
+            lending: Some(LendingSpec {
+                curve: RateCurve {
+                    rate_at_zero: f("0")?,
+                    optimal_utilization: f("0.8")?,
+                    rate_at_optimal: f(if stable { "0.1" } else { "0.05" })?,
+                    max_rate: f("1")?,
+                },
+                fee: f("0.1")?,
+                throttle_utilization: f("0.9")?,
+                max_utilization: f("0.95")?,
+            }),
+            price_stale_after_micros: if stable { 0 } else { 600_000_000 },
+            max_price_update_multiplier: f("2")?,
+            min_price_update_multiplier: f("0.5")?,
+        };
+        commands.push(Command::SetAssetRisk(risk));
+        let price = IndexPrice::parse(price).map_err(|e| anyhow::anyhow!("demo price {price}: {e}"))?;
+        commands.push(Command::SetIndexPrice { asset, price });
     }
     Ok(commands)
 }

@@ -26,7 +26,7 @@ use rucksack_api::views::{Publisher, ReadModel};
 use rucksack_engine::Engine;
 use rucksack_journal::SnapshotStore;
 use rucksack_store::HistoryStore;
-use rucksack_types::{Event, Reject, Sequenced};
+use rucksack_types::{Command, Event, Reject, Sequenced};
 
 use crate::admin::Admin;
 use crate::demo;
@@ -51,7 +51,7 @@ pub struct ServeOptions {
     /// Time moves only by `rucksack admin advance-clock`.
     pub manual_clock: bool,
     /// What a fresh data directory is listed with; `None` for the demo venue.
-    pub listings: Option<Vec<rucksack_types::Command>>,
+    pub listings: Option<Vec<Command>>,
     /// Where history is kept: `sqlite://PATH` or `postgres://...`; `None` for
     /// `<data-dir>/history.sqlite`.
     pub database_url: Option<String>,
@@ -208,6 +208,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
                 reply.result.map_err(|r| anyhow::anyhow!("listing the venue: {r}"))?;
             }
         }
+        spawn_interest_clock(state.clone(), manual_clock.clone());
         let oracle = {
             let views = state.model.read();
             let specs: Vec<_> = views.markets.iter().map(|m| m.spec).collect();
@@ -292,13 +293,56 @@ fn clock_route(clock: Option<ManualClock>, state: Arc<AppState>) -> axum::Router
     })
 }
 
-/// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` pins the demo oracle's price.
+/// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` makes the price the asset's
+/// index price for risk and pins the demo oracle's reference for its market, if it has one.
 fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
-    admin_post("/admin/v1/prices", state, move |fields| {
-        let (asset, price) = (fields.required_text("asset")?, fields.required_text("price")?);
-        oracle.pin(&asset, &price).map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
-        Ok(serde_json::json!({ "asset": asset, "price": price }))
-    })
+    axum::Router::new().route(
+        "/admin/v1/prices",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| async move {
+            let result = async {
+                require_admin(&state, &headers)?;
+                let body = json_body(&body)?;
+                let fields = Fields::new(&body)?;
+                let (asset, price) = (fields.required_text("asset")?, fields.required_text("price")?);
+                let index = rucksack_types::IndexPrice::parse(&price)
+                    .map_err(|e| ApiError::bad_request(format!("price {e}")))?;
+                let id = state.model.read().asset_by_symbol(&asset).map(|a| a.id).ok_or_else(|| {
+                    ApiError::new(axum::http::StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset")
+                })?;
+                let reply = state.gateway.execute(Command::SetIndexPrice { asset: id, price: index }).await?;
+                reply.result.map_err(ApiError::from)?;
+                // Assets without a market (USDC) have no demo reference to pin.
+                let _ = oracle.pin(&asset, &price);
+                Ok::<_, ApiError>(serde_json::json!({ "asset": asset, "price": price }))
+            }
+            .await;
+            match result {
+                Ok(value) => Json(value).into_response(),
+                Err(error) => error.into_response(),
+            }
+        }),
+    )
+}
+
+/// Charges interest on the hour: asks the engine to accrue whenever the clock has passed an hour
+/// boundary since the last request (checked every second, so a manual clock's jump is charged
+/// within a second; the engine charges every hour a jump skipped).
+fn spawn_interest_clock(state: Arc<AppState>, clock: Option<ManualClock>) {
+    const HOUR_MICROS: u64 = 3_600_000_000;
+    let now = move || match &clock {
+        Some(clock) => clock.now_micros(),
+        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64),
+    };
+    tokio::spawn(async move {
+        let mut requested_hour = 0;
+        loop {
+            let hour = now() / HOUR_MICROS;
+            if hour > requested_hour && state.gateway.execute(Command::AccrueInterest).await.is_ok() {
+                requested_hour = hour;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
 }
 
 /// `GET /metrics`: Prometheus text format.

@@ -2,9 +2,9 @@
 //! exposed it is and how much margin that exposure needs, as Backpack's margin model states it:
 //!
 //! ```text
-//! net quantity(asset)   = available + locked + lent - borrowed
-//! collateral value      = Σ positive net quantity × index price × weight(notional)
-//! borrow liability      = Σ |negative net quantity| × index price
+//! held(asset)           = available + locked + lent   (borrowed units included)
+//! collateral value      = Σ held × index price × weight(held notional)
+//! borrow liability      = Σ borrowed × index price
 //! net equity            = collateral value - borrow liability
 //! exposure              = Σ borrow notional N_i
 //! initial requirement   = Σ N_i × max(IMF_i(N_i), 1 / leverage limit)
@@ -15,7 +15,10 @@
 //! An account is within initial margin while net equity covers the initial requirement (IMR ≤
 //! 100%), and liquidatable once it no longer covers the maintenance requirement.
 
-use rucksack_types::{Amount, AssetRisk, AssetSpec, Fraction, IndexPrice, Rounding, UsdValue};
+use rucksack_types::{Amount, AssetRisk, AssetSpec, Fraction, IndexPrice, Rounding, Timestamp, UsdValue};
+
+use crate::ledger::Balance;
+use crate::lending::{Pool, PoolPosition};
 
 #[cfg(test)]
 mod tests;
@@ -34,8 +37,74 @@ impl Holding {
         i128::from(self.available.0) + i128::from(self.locked.0) + i128::from(self.lent.0) - i128::from(self.borrowed.0)
     }
 
+    /// What the account holds of the asset, borrowed units included.
+    pub fn held(&self) -> i128 {
+        i128::from(self.available.0) + i128::from(self.locked.0) + i128::from(self.lent.0)
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Holding::default()
+    }
+}
+
+/// An index price and when it was set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PricePoint {
+    pub price: IndexPrice,
+    pub updated: Timestamp,
+}
+
+/// Everything account health depends on besides the account itself, per asset. The engine
+/// values accounts from its own state; the API's read models hold a copy and value accounts
+/// the same way without touching the engine.
+#[derive(Clone, Copy, Debug)]
+pub struct RiskInputs<'a> {
+    pub assets: &'a [AssetSpec],
+    pub specs: &'a [Option<AssetRisk>],
+    pub prices: &'a [Option<PricePoint>],
+    pub pools: &'a [Pool],
+}
+
+impl<'a> RiskInputs<'a> {
+    /// An account's holding of one asset, its lend or borrow valued at the pool's share prices.
+    pub fn holding(&self, asset: usize, balance: Balance, position: PoolPosition) -> Holding {
+        let pool = self.pools.get(asset).copied().unwrap_or_default();
+        let (lent, borrowed) = match position {
+            PoolPosition::None => (Amount::ZERO, Amount::ZERO),
+            PoolPosition::Lend(shares) => (pool.lend_value(shares), Amount::ZERO),
+            PoolPosition::Borrow(shares) => (Amount::ZERO, pool.debt_value(shares)),
+        };
+        Holding { available: balance.available, locked: balance.locked, lent, borrowed }
+    }
+
+    pub fn valuation(&self, asset: usize) -> Valuation<'a> {
+        Valuation {
+            asset: &self.assets[asset],
+            risk: self.specs.get(asset).and_then(Option::as_ref),
+            price: self.prices.get(asset).copied().flatten().map(|p| p.price),
+        }
+    }
+
+    /// An account's health, calling `row` with each asset it holds.
+    pub fn health(
+        &self,
+        balances: &[Balance],
+        positions: &[PoolPosition],
+        leverage_limit: u16,
+        mut row: impl FnMut(usize, &Holding, &CollateralRow),
+    ) -> AccountHealth {
+        let mut health = AccountHealth::default();
+        for asset in 0..self.assets.len() {
+            let balance = balances.get(asset).copied().unwrap_or_default();
+            let position = positions.get(asset).copied().unwrap_or_default();
+            let holding = self.holding(asset, balance, position);
+            if holding.is_empty() {
+                continue;
+            }
+            let collateral = health.add(&holding, &self.valuation(asset), leverage_limit);
+            row(asset, &holding, &collateral);
+        }
+        health
     }
 }
 
@@ -106,39 +175,31 @@ impl AccountHealth {
         (self.exposure.0 > 0).then(|| Fraction::ratio(value.0, self.exposure.0, rounding).ok()).flatten()
     }
 
-    /// Adds one asset's holding. Assets without risk parameters or a price count for nothing
-    /// as collateral; a debt in them cannot arise (they cannot be borrowed).
+    /// Adds one asset's holding. A borrow is exposure even while its proceeds are still held:
+    /// they count as collateral after the haircut, the debt in full. Assets without risk
+    /// parameters or a price count for nothing; a debt in them cannot arise.
     pub fn add(&mut self, holding: &Holding, valuation: &Valuation<'_>, leverage_limit: u16) -> CollateralRow {
-        let net = holding.net();
+        let held = holding.held();
         let (Some(risk), Some(price)) = (valuation.risk, valuation.price) else {
-            return CollateralRow { net, ..CollateralRow::default() };
+            return CollateralRow { net: holding.net(), ..CollateralRow::default() };
         };
         let decimals = valuation.asset.decimals;
-        if net >= 0 {
-            let quantity = Amount(net as i64);
-            let notional = price.value(quantity, decimals, Rounding::Down);
-            let weight = risk.haircut.weight(notional);
-            let collateral_value = UsdValue(weight.of(notional.0, Rounding::Down).unwrap_or(0));
-            self.assets_value.0 += notional.0;
-            self.collateral_value.0 += collateral_value.0;
-            CollateralRow { net, notional, weight, collateral_value }
-        } else {
-            let quantity = Amount((-net) as i64);
-            let notional = price.value(quantity, decimals, Rounding::Up);
+        let notional = price.value(Amount(held as i64), decimals, Rounding::Down);
+        let weight = risk.haircut.weight(notional);
+        let collateral_value = UsdValue(weight.of(notional.0, Rounding::Down).unwrap_or(0));
+        self.assets_value.0 += notional.0;
+        self.collateral_value.0 += collateral_value.0;
+        if holding.borrowed.is_positive() {
+            let borrowed = price.value(holding.borrowed, decimals, Rounding::Up);
             let leverage_floor =
                 Fraction::ratio(1, i128::from(leverage_limit.max(1)), Rounding::Up).unwrap_or(Fraction::ONE);
-            let imf = risk.borrow_imf.fraction(notional).max(leverage_floor);
-            let mmf = risk.borrow_mmf.fraction(notional);
-            self.borrow_liability.0 += notional.0;
-            self.exposure.0 += notional.0;
-            self.initial_requirement.0 += imf.of(notional.0, Rounding::Up).unwrap_or(i128::MAX / 4);
-            self.maintenance_requirement.0 += mmf.of(notional.0, Rounding::Up).unwrap_or(i128::MAX / 4);
-            CollateralRow {
-                net,
-                notional: UsdValue(-notional.0),
-                weight: Fraction::ONE,
-                collateral_value: UsdValue(-notional.0),
-            }
+            let imf = risk.borrow_imf.fraction(borrowed).max(leverage_floor);
+            let mmf = risk.borrow_mmf.fraction(borrowed);
+            self.borrow_liability.0 += borrowed.0;
+            self.exposure.0 += borrowed.0;
+            self.initial_requirement.0 += imf.of(borrowed.0, Rounding::Up).unwrap_or(i128::MAX / 4);
+            self.maintenance_requirement.0 += mmf.of(borrowed.0, Rounding::Up).unwrap_or(i128::MAX / 4);
         }
+        CollateralRow { net: holding.net(), notional, weight, collateral_value }
     }
 }
