@@ -2,8 +2,8 @@
 //! lending, hourly interest, and the margin checks every risk-increasing action passes.
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, Event, Fraction, IndexPrice, LendingSpec, NewOrder,
-    OrderSpec, Reject, Rounding, Side, Timestamp, UsdValue,
+    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, Event, IndexPrice, LendingSpec, NewOrder, OrderSpec,
+    Reject, Rounding, Side, Timestamp,
 };
 
 use crate::book::arena::AccountIndex;
@@ -298,19 +298,6 @@ impl Engine {
         Ok(())
     }
 
-    /// Free equity in dollars, for limits queries.
-    pub fn free_equity(&self, account: AccountId) -> UsdValue {
-        self.ledger.find(account).map_or(UsdValue::ZERO, |index| self.health(index).free_equity())
-    }
-
-    pub fn index_price(&self, asset: AssetId) -> Option<PricePoint> {
-        self.risk.prices.get(usize::from(asset.0)).copied().flatten()
-    }
-
-    pub fn asset_risk(&self, asset: AssetId) -> Option<&AssetRisk> {
-        self.risk.specs.get(usize::from(asset.0)).and_then(Option::as_ref)
-    }
-
     pub fn pool(&self, asset: AssetId) -> Option<&Pool> {
         self.risk.pools.get(usize::from(asset.0))
     }
@@ -323,22 +310,6 @@ impl Engine {
     /// An account's position in every pool (none for an unknown account).
     pub fn pool_positions(&self, account: AccountId) -> Vec<PoolPosition> {
         self.ledger.find(account).map(|index| self.ledger.account(index).positions.clone()).unwrap_or_default()
-    }
-
-    /// The current annual borrow and lend rates of an asset's pool.
-    pub fn pool_rates(&self, asset: AssetId) -> Option<(Fraction, Fraction)> {
-        let index = usize::from(asset.0);
-        let spec = self.risk.lending(index)?;
-        let utilization = self.risk.pools[index].utilization();
-        let borrow = spec.curve.borrow_rate(utilization);
-        Some((borrow, lending::lend_rate(borrow, utilization, spec.fee)))
-    }
-
-    /// An account's lend (positive) or borrow (negative) of `asset`, valued now.
-    pub fn pool_position(&self, account: AccountId, asset: AssetId) -> i128 {
-        let Some(index) = self.ledger.find(account) else { return 0 };
-        let holding = self.holding(index, usize::from(asset.0));
-        i128::from(holding.lent.0) - i128::from(holding.borrowed.0)
     }
 
     /// An account's health and per-asset collateral rows.
