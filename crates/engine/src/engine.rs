@@ -310,7 +310,7 @@ impl Engine {
         if self.ledger.balance(index, asset).available < amount {
             return Err(Reject::InsufficientFunds);
         }
-        let before = self.health(index);
+        let before = self.margin_before(index);
         self.ledger.balance_mut(index, asset).available.0 -= amount.0;
         if let Err(reject) = self.check_margin_change(index, &before) {
             self.ledger.balance_mut(index, asset).available.0 += amount.0;

@@ -21,6 +21,7 @@ pub mod invariants;
 pub mod ledger;
 pub mod lending;
 pub mod margin;
+mod margin_check;
 mod matching;
 mod money_market;
 pub mod snapshot;

@@ -2,14 +2,14 @@
 //! lending, hourly interest, and the margin checks every risk-increasing action passes.
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, Event, IndexPrice, LendingSpec, NewOrder, OrderSpec,
-    Reject, Rounding, Side, Timestamp,
+    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, Event, IndexPrice, LendingSpec, Reject, Rounding,
+    Timestamp,
 };
 
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
 use crate::lending::{self, MICROS_PER_HOUR, Pool, PoolPosition};
-use crate::margin::{AccountHealth, CollateralRow, Holding, PricePoint, RiskInputs, Valuation};
+use crate::margin::{AccountHealth, CollateralRow, Holding, PricePoint, RiskInputs};
 
 /// Per-asset risk state, indexed by asset id.
 #[derive(Clone, Debug, Default)]
@@ -89,7 +89,7 @@ impl Engine {
         }
         let spec = *self.risk.lending(asset_index).ok_or(Reject::NotLendable)?;
         let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
-        let before = self.health(index);
+        let before = self.margin_before(index);
         let position = self.ledger.account(index).positions[asset_index];
         let mut pool = self.risk.pools[asset_index];
         let mut balance = self.ledger.balance(index, asset);
@@ -210,10 +210,6 @@ impl Engine {
         self.risk_inputs().holding(asset, account.balances[asset], account.positions[asset])
     }
 
-    fn valuation(&self, asset: usize) -> Valuation<'_> {
-        self.risk_inputs().valuation(asset)
-    }
-
     /// The account's health at current index prices, with each asset's collateral row.
     pub(crate) fn health_rows(
         &self,
@@ -222,80 +218,6 @@ impl Engine {
     ) -> AccountHealth {
         let account = self.ledger.account(index);
         self.risk_inputs().health(&account.balances, &account.positions, account.settings.leverage_limit, row)
-    }
-
-    pub(crate) fn health(&self, index: AccountIndex) -> AccountHealth {
-        self.health_rows(index, |_, _, _| {})
-    }
-
-    pub(crate) fn has_borrows(&self, index: AccountIndex) -> bool {
-        self.ledger.account(index).positions.iter().any(|p| matches!(p, PoolPosition::Borrow(_)))
-    }
-
-    /// A user action may leave an account beyond initial margin only if it made it no worse.
-    /// Accounts with borrows also need every price they hold to be fresh.
-    pub(crate) fn check_margin_change(&self, index: AccountIndex, before: &AccountHealth) -> Result<(), Reject> {
-        if !self.has_borrows(index) {
-            return Ok(());
-        }
-        for asset in 0..self.assets.len() {
-            if !self.holding(index, asset).is_empty()
-                && self.risk.specs[asset].is_some()
-                && self.fresh_price(asset).is_none()
-            {
-                return Err(Reject::PriceUnavailable);
-            }
-        }
-        let after = self.health(index);
-        if !after.within_initial_margin() && after.free_equity() < before.free_equity() {
-            return Err(Reject::InsufficientMargin);
-        }
-        Ok(())
-    }
-
-    /// For an account with borrows: would the order, filled entirely at its limit (a market
-    /// order at the market's worst price), leave the account within the margin rule?
-    pub(crate) fn check_order_margin(&self, index: AccountIndex, market: usize, new: &NewOrder) -> Result<(), Reject> {
-        if !self.has_borrows(index) {
-            return Ok(());
-        }
-        let spec = &self.markets[market].spec;
-        let scale = &self.markets[market].scale;
-        let (price, lots) = match new.spec {
-            OrderSpec::Limit { price, quantity, .. } => (price, quantity),
-            OrderSpec::Market { size: rucksack_types::MarketSize::Base(lots), .. } => {
-                (if new.side == Side::Bid { spec.max_price } else { spec.min_price }, lots)
-            }
-            OrderSpec::Market { .. } => return Err(Reject::InsufficientMargin),
-        };
-        let base = scale.base_amount(lots)?;
-        let quote = scale.quote_amount(price, lots, Rounding::Up)?;
-        let fee = scale.fee(price, lots, spec.taker_fee_bps.max(0), Rounding::Up)?;
-        let before = self.health(index);
-        let leverage = self.ledger.account(index).settings.leverage_limit;
-        let mut after = AccountHealth::default();
-        for asset in 0..self.assets.len() {
-            let mut holding = self.holding(index, asset);
-            let id = AssetId(asset as u16);
-            let (spent, received) = match new.side {
-                Side::Bid => (spec.quote, spec.base),
-                Side::Ask => (spec.base, spec.quote),
-            };
-            let (spend, receive) = match new.side {
-                Side::Bid => (quote.checked_add(fee)?, base),
-                Side::Ask => (base, quote.checked_sub(fee)?),
-            };
-            if id == spent {
-                holding.available = Amount(holding.available.0 - spend.0);
-            } else if id == received {
-                holding.available = holding.available.checked_add(receive)?;
-            }
-            after.add(&holding, &self.valuation(asset), leverage);
-        }
-        if !after.within_initial_margin() && after.free_equity() < before.free_equity() {
-            return Err(Reject::InsufficientMargin);
-        }
-        Ok(())
     }
 
     pub fn pool(&self, asset: AssetId) -> Option<&Pool> {

@@ -21,6 +21,8 @@ use crate::lending::PoolPosition;
 use crate::margin::PricePoint;
 
 const MAGIC: &[u8; 8] = b"RKSNAP02";
+/// The format before the risk state existed: read as an engine without risk parameters.
+const MAGIC_V1: &[u8; 8] = b"RKSNAP01";
 /// Magic, sequence number and clock.
 const HEADER_LEN: usize = 8 + 8 + 8;
 
@@ -206,9 +208,11 @@ impl Engine {
     /// Rebuilds an engine from [`Engine::encode_snapshot`] output.
     pub fn decode_snapshot(bytes: &[u8]) -> Result<Engine, SnapshotError> {
         let mut r = Reader::new(bytes);
-        if r.take::<8>()? != *MAGIC {
-            return Err(SnapshotError::BadMagic);
-        }
+        let has_risk = match &r.take::<8>()? {
+            magic if magic == MAGIC => true,
+            magic if magic == MAGIC_V1 => false,
+            _ => return Err(SnapshotError::BadMagic),
+        };
         let mut engine = Engine::new();
         engine.last_seq = Seq(r.u64()?);
         engine.time = Timestamp(r.u64()?);
@@ -297,7 +301,9 @@ impl Engine {
             }
             engine.ledger.api_keys.insert(key, (account, permissions));
         }
-        engine.decode_risk(&mut r)?;
+        if has_risk {
+            engine.decode_risk(&mut r)?;
+        }
         r.finish()?;
         // Books in the order they were encoded (price-time priority); account lists by order
         // id, which is the order they had.
@@ -375,4 +381,32 @@ fn decode_order(r: &mut Reader<'_>, market: MarketId, side: Side) -> Result<(Acc
         return Err(SnapshotError::Inconsistent("order quantity"));
     }
     Ok((account, order))
+}
+
+#[cfg(test)]
+mod tests {
+    use rucksack_testkit::Stamp;
+    use rucksack_testkit::fixtures;
+
+    use super::*;
+
+    /// A snapshot written before the risk state existed restores as the same engine without it.
+    #[test]
+    fn a_first_format_snapshot_still_restores() {
+        let mut engine = Engine::new();
+        let mut stamp = Stamp::default();
+        for command in fixtures::listings() {
+            engine.apply(&stamp.next(command)).expect("listing");
+        }
+        engine.apply(&stamp.next(fixtures::deposit(1, fixtures::USDC, 5_000, 1))).expect("deposit");
+        let current = engine.encode_snapshot();
+        // The risk section of an engine without risk state: the charged hour, per asset two
+        // absent tags, four amounts and two share totals, and an empty position list.
+        let risk_section = 8 + engine.assets.len() * (1 + 1 + 4 * 8 + 2 * 16) + 8;
+        let mut first_format = current[..current.len() - risk_section].to_vec();
+        first_format[..8].copy_from_slice(MAGIC_V1);
+        let restored = Engine::decode_snapshot(&first_format).expect("first format decodes");
+        assert_eq!(restored.state_hash(), engine.state_hash());
+        assert!(matches!(Engine::decode_snapshot(b"RKSNAP99"), Err(SnapshotError::BadMagic)));
+    }
 }

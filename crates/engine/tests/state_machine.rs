@@ -2,7 +2,7 @@
 //! markets: deposits, withdrawals, orders, cancels, lends, redeems, borrows, repays, price moves
 //! and clock ticks. After every command all invariants hold; a refused command leaves the state
 //! (everything but the sequence number) unchanged; pool indices never fall; each hour's interest
-//! is split to the unit; no user action takes its account from within initial margin to beyond
+//! is split to the unit; no user action takes any account from within initial margin to beyond
 //! it; a snapshot taken at any point restores to the same state hash and continues identically.
 
 use proptest::prelude::*;
@@ -150,20 +150,9 @@ fn command(op: &Op) -> Command {
     }
 }
 
-/// Whether an op is a user's action (as opposed to prices and time), and whose.
-fn actor(op: &Op) -> Option<u64> {
-    match *op {
-        Op::Deposit { account, .. }
-        | Op::Withdraw { account, .. }
-        | Op::Limit { account, .. }
-        | Op::Market { account, .. }
-        | Op::CancelId { account, .. }
-        | Op::CancelClient { account, .. }
-        | Op::CancelAll { account, .. }
-        | Op::Settings { account, .. }
-        | Op::Pool { account, .. } => Some(account),
-        Op::CreateAccount { .. } | Op::Price { .. } | Op::Tick { .. } => None,
-    }
+/// Whether an op is a user's action, as opposed to prices and time.
+fn is_user_action(op: &Op) -> bool {
+    !matches!(op, Op::Price { .. } | Op::Tick { .. })
 }
 
 /// Per asset: (lent, lend shares, borrowed, borrow shares, house fee + dust incl. claims).
@@ -222,6 +211,15 @@ fn venue() -> (Engine, Stamp) {
         setup.push(fixtures::deposit(account, USDC, 3_000_000_000, 2_000 + account));
         setup.push(fixtures::deposit(account, BTC, 50_000_000, 3_000 + account));
     }
+    // Account 4 starts as a lender of every asset, so borrows find a pool.
+    for (asset, amount) in [(SOL, 10_000_000_000), (USDC, 2_000_000_000), (BTC, 20_000_000)] {
+        setup.push(Command::BorrowLend {
+            account: AccountId(ACCOUNTS),
+            asset,
+            action: BorrowLendAction::Lend,
+            amount: Amount(amount),
+        });
+    }
     for command in setup {
         engine.apply(&stamp.next(command)).expect("setup");
     }
@@ -262,7 +260,8 @@ proptest! {
         for (step, op) in ops.iter().enumerate() {
             let before = engine.content_hash();
             let pools_before = pool_totals(&engine);
-            let within_before = actor(op).map(|account| engine.account_health(AccountId(account)).0.within_initial_margin());
+            let within_before: Vec<bool> =
+                (1..=ACCOUNTS).map(|account| engine.margin_health(AccountId(account)).within_initial_margin()).collect();
             if let Op::Tick { minutes } = op {
                 stamp.advance(minutes * 60_000_000);
             }
@@ -275,9 +274,15 @@ proptest! {
                 Err(_) => prop_assert_eq!(engine.content_hash(), before, "refused {:?} changed the state", op),
                 Ok(events) => pool_step_holds(&pools_before, &pool_totals(&engine), events, matches!(op, Op::Tick { .. }))?,
             }
-            if let (Some(account), Some(true)) = (actor(op), within_before) {
-                let health = engine.account_health(AccountId(account)).0;
-                prop_assert!(health.within_initial_margin(), "step {}: {:?} took account {} beyond initial margin: {:?}", step, op, account, health);
+            if is_user_action(op) {
+                for (account, within) in (1..=ACCOUNTS).zip(&within_before) {
+                    let health = engine.margin_health(AccountId(account));
+                    prop_assert!(
+                        !within || health.within_initial_margin(),
+                        "step {}: {:?} took account {} beyond initial margin: {:?}",
+                        step, op, account, health
+                    );
+                }
             }
             depth_reads_agree(&engine)?;
             if step % 40 == 39 {
