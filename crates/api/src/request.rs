@@ -136,11 +136,14 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
             "reduceOnly applies to futures only",
         ));
     }
-    for flag in ["autoLend", "autoLendRedeem", "autoBorrow", "autoBorrowRepay"] {
-        if fields.flag(flag)? {
-            return Err(not_yet("Spot margin"));
-        }
+    if fields.flag("autoLend")? {
+        return Err(not_yet("Lending an order's proceeds"));
     }
+    let margin = rucksack_types::MarginFlags {
+        auto_borrow: fields.flag("autoBorrow")?,
+        auto_borrow_repay: fields.flag("autoBorrowRepay")?,
+        auto_lend_redeem: fields.flag("autoLendRedeem")?,
+    };
     let client_id = fields.integer("clientId", u64::from(u32::MAX))?.map(|c| ClientId(c as u32));
     let stp = self_trade_prevention(fields.text("selfTradePrevention")?)?;
     let post_only = fields.flag("postOnly")?;
@@ -179,6 +182,7 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
         side,
         client_id,
         self_trade_prevention: stp,
+        margin,
         spec: order_spec,
     }))
 }

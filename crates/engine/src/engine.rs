@@ -94,7 +94,9 @@ impl Engine {
             Command::AddApiKey { account, key, permissions } => self.add_api_key(*account, *key, *permissions),
             Command::UpdateAccountSettings { account, change } => self.update_settings(*account, change),
             Command::Deposit { account, asset, amount, tx } => self.deposit(*account, *asset, *amount, *tx),
-            Command::Withdraw { account, asset, amount, tx } => self.withdraw(*account, *asset, *amount, *tx),
+            Command::Withdraw { account, asset, amount, tx, margin } => {
+                self.withdraw(*account, *asset, *amount, *tx, *margin)
+            }
             Command::PlaceOrder(order) => self.place_order(order),
             Command::CancelOrder { account, market, target } => self.cancel_order(*account, *market, *target),
             Command::CancelAll { account, market } => self.cancel_all(*account, *market),
@@ -105,6 +107,9 @@ impl Engine {
             }
             Command::AccrueInterest => self.accrue_interest(),
         };
+        if result.is_ok() {
+            self.settle_after(&command.command);
+        }
         if self.check_invariants
             && let Err(violation) = self.check()
         {
@@ -117,6 +122,22 @@ impl Engine {
                 Err(reject)
             }
         }
+    }
+
+    /// Auto-repay and auto-lend for the accounts an accepted command touched. Explicit pool
+    /// commands are left as the user asked.
+    fn settle_after(&mut self, command: &Command) {
+        let taker_repays = match command {
+            Command::PlaceOrder(order) if order.margin.auto_borrow_repay => self.ledger.find(order.account),
+            Command::Deposit { .. }
+            | Command::Withdraw { .. }
+            | Command::PlaceOrder(_)
+            | Command::CancelOrder { .. }
+            | Command::CancelAll { .. }
+            | Command::UpdateAccountSettings { .. } => None,
+            _ => return,
+        };
+        self.settle_touched_accounts(0, taker_repays);
     }
 
     pub fn last_seq(&self) -> Seq {
@@ -298,7 +319,14 @@ impl Engine {
         Ok(())
     }
 
-    fn withdraw(&mut self, account: AccountId, asset: AssetId, amount: Amount, tx: TxId) -> Result<(), Reject> {
+    fn withdraw(
+        &mut self,
+        account: AccountId,
+        asset: AssetId,
+        amount: Amount,
+        tx: TxId,
+        margin: rucksack_types::MarginFlags,
+    ) -> Result<(), Reject> {
         let asset_index = self.asset_index(asset)?;
         if !amount.is_positive() {
             return Err(Reject::NonPositiveAmount);
@@ -307,13 +335,16 @@ impl Engine {
             return Ok(());
         }
         let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
+        let before = self.margin_before(index);
+        let steps = self.fund(index, asset_index, amount, margin, rucksack_types::BorrowLendSource::Withdrawal)?;
         if self.ledger.balance(index, asset).available < amount {
+            self.undo_all(steps);
             return Err(Reject::InsufficientFunds);
         }
-        let before = self.margin_before(index);
         self.ledger.balance_mut(index, asset).available.0 -= amount.0;
         if let Err(reject) = self.check_margin_change(index, &before) {
             self.ledger.balance_mut(index, asset).available.0 += amount.0;
+            self.undo_all(steps);
             return Err(reject);
         }
         self.ledger.custody[asset_index].withdrawn += i128::from(amount.0);

@@ -9,7 +9,9 @@
 //! - `matching`: order validation, reservation, matching and settlement.
 //! - [`lending`]: one money-market pool per asset, interest by pool totals and shares.
 //! - [`margin`]: account health (collateral, liabilities, exposure, margin requirements).
-//! - `money_market`: the borrow-lend, price and interest commands and the margin checks.
+//! - `money_market`: the borrow-lend, price and interest commands.
+//! - `margin_check`: the margin rule over open orders.
+//! - `spot_margin`: funding orders and withdrawals from lends and borrows; auto-repay, auto-lend.
 //! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
 //! - [`invariants`]: conservation and consistency checks run after every command in tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -25,6 +27,7 @@ mod margin_check;
 mod matching;
 mod money_market;
 pub mod snapshot;
+mod spot_margin;
 
 pub use book::standalone::OrderBook;
 pub use engine::Engine;

@@ -174,10 +174,17 @@ impl Engine {
         Ok(())
     }
 
-    /// For an account with borrows: would the order, filled entirely at its limit (a market
-    /// order by quantity at the market's worst price), keep the account within the margin rule?
+    /// For an account with borrows (after any borrowing for this order): would the order, filled
+    /// entirely at its limit (a market order by quantity at the market's worst price), keep the
+    /// account within the margin rule, judged against its health `before` the order?
     /// A market order by quote budget from such an account is refused: its fill is unbounded.
-    pub(crate) fn check_order_margin(&self, index: AccountIndex, market: usize, new: &NewOrder) -> Result<(), Reject> {
+    pub(crate) fn check_order_margin(
+        &self,
+        index: AccountIndex,
+        market: usize,
+        new: &NewOrder,
+        before: &AccountHealth,
+    ) -> Result<(), Reject> {
         if !self.has_borrows(index) {
             return Ok(());
         }
@@ -190,7 +197,6 @@ impl Engine {
             OrderSpec::Market { size: MarketSize::Quote(_), .. } => return Err(Reject::InsufficientMargin),
         };
         self.require_fresh_prices(index)?;
-        let before = self.worst_case_health(index, None)?;
         let after = self.worst_case_health(index, Some(self.order_fill(market, new.side, price, lots, false)?))?;
         if !after.within_initial_margin() && after.free_equity() < before.free_equity() {
             return Err(Reject::InsufficientMargin);

@@ -5,8 +5,8 @@
 //! is assigned the command cannot fail, so a refused order leaves the state untouched.
 
 use rucksack_types::{
-    Amount, Event, ExpiryReason, Lots, MarketSize, NewOrder, OrderId, OrderSpec, OrderStatus, Reject, Rounding,
-    SelfTradePrevention, Side, Ticks, TimeInForce, Trade, TradeId,
+    Amount, BorrowLendSource, Event, ExpiryReason, Lots, MarketSize, NewOrder, OrderId, OrderSpec, OrderStatus, Reject,
+    Rounding, SelfTradePrevention, Side, Ticks, TimeInForce, Trade, TradeId,
 };
 
 use crate::book::arena::{AccountIndex, Handle, NIL, RestingOrder};
@@ -19,6 +19,15 @@ enum Funding {
     Reserved { per_lot: Amount },
     /// A market order: paid from the available balance fill by fill.
     Available,
+}
+
+/// An order that passed its checks, ready to commit.
+struct Prepared {
+    limit: Option<Ticks>,
+    quantity: Lots,
+    quote_budget: Option<Amount>,
+    funding: Funding,
+    killed: bool,
 }
 
 /// Why the taker stopped matching.
@@ -54,7 +63,83 @@ impl Engine {
         if new.client_id.is_some_and(|client_id| self.client_index.contains_key(&(account, client_id))) {
             return Err(Reject::DuplicateClientId);
         }
-        self.check_order_margin(account, market_index, new)?;
+        let margin_before = self.margin_before(account);
+        let market = &self.markets[market_index];
+        if let (TimeInForce::PostOnly, OrderSpec::Limit { price, .. }) = (new.spec.time_in_force(), new.spec) {
+            let crosses = match new.side {
+                Side::Bid => market.book.best_ask().is_some_and(|ask| ask <= price),
+                Side::Ask => market.book.best_bid().is_some_and(|bid| bid >= price),
+            };
+            if crosses {
+                return Err(Reject::PostOnlyWouldTake);
+            }
+        }
+        let spend_asset = self.side_asset(market_index, new.side);
+        // Spot margin: redeem and borrow what the order needs beyond the available balance.
+        // Everything below may still refuse the order; then these steps are undone.
+        let need = self.order_need(market_index, new)?;
+        let steps = self.fund(account, usize::from(spend_asset.0), need, new.margin, BorrowLendSource::SpotMargin)?;
+        match self.check_funds_and_margin(account, market_index, new, &margin_before) {
+            Ok(prepared) => self.execute_order(account, market_index, new, prepared),
+            Err(reject) => {
+                self.undo_all(steps);
+                Err(reject)
+            }
+        }
+    }
+
+    /// What an order must be able to spend: its reservation for a limit order, its quantity or
+    /// quote budget (with the fee) for a market order. Zero where that is unknown in advance (a
+    /// market sell by quote budget).
+    fn order_need(&self, market_index: usize, new: &NewOrder) -> Result<Amount, Reject> {
+        let market = &self.markets[market_index];
+        Ok(match (new.spec, new.side) {
+            (OrderSpec::Limit { price, quantity, .. }, side) => {
+                self.reservation(market_index, side, price, quantity)?
+            }
+            (OrderSpec::Market { size: MarketSize::Base(lots), .. }, Side::Ask) => market.scale.base_amount(lots)?,
+            (OrderSpec::Market { size: MarketSize::Quote(budget), .. }, Side::Bid) => {
+                let fee = rucksack_types::money::mul_div(
+                    i128::from(budget.0),
+                    i128::from(market.spec.taker_fee_bps),
+                    rucksack_types::spec::BPS_DENOMINATOR,
+                    Rounding::Up,
+                )?;
+                budget.checked_add(Amount::from_i128(fee)?)?
+            }
+            (OrderSpec::Market { size: MarketSize::Base(lots), .. }, Side::Bid) => {
+                self.cost_to_take(market_index, lots)?
+            }
+            (OrderSpec::Market { size: MarketSize::Quote(_), .. }, Side::Ask) => Amount::ZERO,
+        })
+    }
+
+    /// What buying `lots` from the asks now would cost with taker fees (or what the whole ask
+    /// side costs, if it holds less).
+    fn cost_to_take(&self, market_index: usize, lots: Lots) -> Result<Amount, Reject> {
+        let market = &self.markets[market_index];
+        let (mut left, mut cost) = (lots, Amount::ZERO);
+        for (price, level) in market.book.ladder(Side::Ask).iter_best_first() {
+            if !left.is_positive() {
+                break;
+            }
+            let take = left.min(market.book.level(level).total);
+            cost = cost.checked_add(buy_cost(market, price, take)?)?;
+            left = left.checked_sub(take)?;
+        }
+        Ok(cost)
+    }
+
+    /// The checks that depend on funds and margin, after funding: whether the account can pay,
+    /// and whether the order keeps it within the margin rule.
+    fn check_funds_and_margin(
+        &self,
+        account: AccountIndex,
+        market_index: usize,
+        new: &NewOrder,
+        margin_before: &crate::margin::AccountHealth,
+    ) -> Result<Prepared, Reject> {
+        self.check_order_margin(account, market_index, new, margin_before)?;
         let market = &self.markets[market_index];
         let time_in_force = new.spec.time_in_force();
         let (limit, quantity, quote_budget) = match new.spec {
@@ -62,16 +147,6 @@ impl Engine {
             OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, quantity, None),
             OrderSpec::Market { size: MarketSize::Quote(budget), .. } => (None, Lots::MAX, Some(budget)),
         };
-        if time_in_force == TimeInForce::PostOnly {
-            let crosses = match (new.side, limit) {
-                (Side::Bid, Some(price)) => market.book.best_ask().is_some_and(|ask| ask <= price),
-                (Side::Ask, Some(price)) => market.book.best_bid().is_some_and(|bid| bid >= price),
-                _ => false,
-            };
-            if crosses {
-                return Err(Reject::PostOnlyWouldTake);
-            }
-        }
         let spend_asset = self.side_asset(market_index, new.side);
         let available = self.ledger.balance(account, spend_asset).available;
         let funding = match (limit, new.side) {
@@ -99,8 +174,20 @@ impl Engine {
         let fill_or_kill = time_in_force == TimeInForce::Fok;
         let killed =
             fill_or_kill && !self.can_fill_completely(market_index, account, new, limit, quantity, available)?;
+        Ok(Prepared { limit, quantity, quote_budget, funding, killed })
+    }
 
-        // Commit point: from here on the command succeeds.
+    /// Commits an order that passed every check: it cannot fail from here on.
+    fn execute_order(
+        &mut self,
+        account: AccountIndex,
+        market_index: usize,
+        new: &NewOrder,
+        prepared: Prepared,
+    ) -> Result<(), Reject> {
+        let Prepared { limit, quantity, quote_budget, funding, killed } = prepared;
+        let time_in_force = new.spec.time_in_force();
+        let spend_asset = self.side_asset(market_index, new.side);
         let id = OrderId(self.next_order_id);
         self.next_order_id += 1;
         self.events.push(Event::OrderAccepted { order: id, new: *new });

@@ -2,14 +2,26 @@
 //! lending, hourly interest, and the margin checks every risk-increasing action passes.
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, Event, IndexPrice, LendingSpec, Reject, Rounding,
-    Timestamp,
+    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, BorrowLendSource, Event, IndexPrice, LendingSpec, Reject,
+    Rounding, Timestamp,
 };
 
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
-use crate::lending::{self, MICROS_PER_HOUR, Pool, PoolPosition};
+use crate::lending::{self, MICROS_PER_HOUR, Movement, Pool, PoolPosition};
 use crate::margin::{AccountHealth, CollateralRow, Holding, PricePoint, RiskInputs};
+
+/// What a pool action changed, so a later refusal in the same command can restore it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolUndo {
+    account: AccountIndex,
+    asset: usize,
+    pool: Pool,
+    balance: crate::ledger::Balance,
+    position: PoolPosition,
+    dust: Amount,
+    events: usize,
+}
 
 /// Per-asset risk state, indexed by asset id.
 #[derive(Clone, Debug, Default)]
@@ -29,8 +41,14 @@ impl RiskBook {
         self.pools.push(Pool::default());
     }
 
-    fn lending(&self, asset: usize) -> Option<&LendingSpec> {
+    pub fn lending_spec(&self, asset: usize) -> Option<&LendingSpec> {
         self.specs[asset].as_ref().and_then(|s| s.lending.as_ref())
+    }
+
+    /// How much of a lend of `shares` can be redeemed now without passing the throttle.
+    pub fn redeemable(&self, asset: usize, shares: i128) -> Amount {
+        let (Some(spec), pool) = (self.lending_spec(asset), &self.pools[asset]) else { return Amount::ZERO };
+        pool.lend_value(shares).min(pool.max_redeemable(spec.throttle_utilization))
     }
 }
 
@@ -84,12 +102,31 @@ impl Engine {
         amount: Amount,
     ) -> Result<(), Reject> {
         let asset_index = self.asset_index(asset)?;
+        let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
+        let before = self.margin_before(index);
+        let (_, undo) = self.pool_action(index, asset_index, action, amount, BorrowLendSource::Manual)?;
+        if let Err(reject) = self.check_margin_change(index, &before) {
+            self.undo_pool_action(undo);
+            return Err(reject);
+        }
+        Ok(())
+    }
+
+    /// Performs one pool action for an account with every check but the margin rule, and
+    /// reports it. Returns what moved and how to undo it.
+    pub(crate) fn pool_action(
+        &mut self,
+        index: AccountIndex,
+        asset_index: usize,
+        action: BorrowLendAction,
+        amount: Amount,
+        source: BorrowLendSource,
+    ) -> Result<(Movement, PoolUndo), Reject> {
         if !amount.is_positive() {
             return Err(Reject::NonPositiveAmount);
         }
-        let spec = *self.risk.lending(asset_index).ok_or(Reject::NotLendable)?;
-        let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
-        let before = self.margin_before(index);
+        let spec = *self.risk.lending_spec(asset_index).ok_or(Reject::NotLendable)?;
+        let asset = AssetId(asset_index as u16);
         let position = self.ledger.account(index).positions[asset_index];
         let mut pool = self.risk.pools[asset_index];
         let mut balance = self.ledger.balance(index, asset);
@@ -145,22 +182,44 @@ impl Engine {
                 (movement, PoolPosition::Borrow(shares + movement.shares), entry_fee)
             }
         };
-        // Commit, then check margin on the result; undo everything if it fails.
-        let saved =
-            (self.risk.pools[asset_index], self.ledger.balance(index, asset), position, self.ledger.dust[asset_index]);
+        let undo = PoolUndo {
+            account: index,
+            asset: asset_index,
+            pool: self.risk.pools[asset_index],
+            balance: self.ledger.balance(index, asset),
+            position,
+            dust: self.ledger.dust[asset_index],
+            events: self.events.len(),
+        };
+        self.ledger.dust[asset_index] = self.ledger.dust[asset_index].checked_add(movement.dust)?;
         self.risk.pools[asset_index] = pool;
         *self.ledger.balance_mut(index, asset) = balance;
         self.ledger.account_mut(index).positions[asset_index] = new_position;
-        self.ledger.dust[asset_index] = self.ledger.dust[asset_index].checked_add(movement.dust)?;
-        if let Err(reject) = self.check_margin_change(index, &before) {
-            self.risk.pools[asset_index] = saved.0;
-            *self.ledger.balance_mut(index, asset) = saved.1;
-            self.ledger.account_mut(index).positions[asset_index] = saved.2;
-            self.ledger.dust[asset_index] = saved.3;
-            return Err(reject);
-        }
-        self.events.push(Event::BorrowLendExecuted { account, asset, action, amount: movement.amount, entry_fee });
-        Ok(())
+        let (shares, value) = match new_position {
+            PoolPosition::None => (0, 0),
+            PoolPosition::Lend(shares) => (shares, i128::from(pool.lend_value(shares).0)),
+            PoolPosition::Borrow(shares) => (-shares, -i128::from(pool.debt_value(shares).0)),
+        };
+        self.events.push(Event::BorrowLendExecuted {
+            account: self.ledger.account(index).id,
+            asset,
+            action,
+            amount: movement.amount,
+            entry_fee,
+            source,
+            shares,
+            position: value,
+        });
+        Ok((movement, undo))
+    }
+
+    /// Restores what a [`Engine::pool_action`] changed, its event included.
+    pub(crate) fn undo_pool_action(&mut self, undo: PoolUndo) {
+        self.risk.pools[undo.asset] = undo.pool;
+        *self.ledger.balance_mut(undo.account, AssetId(undo.asset as u16)) = undo.balance;
+        self.ledger.account_mut(undo.account).positions[undo.asset] = undo.position;
+        self.ledger.dust[undo.asset] = undo.dust;
+        self.events.truncate(undo.events);
     }
 
     /// Charges interest for every hour boundary passed since the last charge, one hour at a
@@ -175,7 +234,7 @@ impl Engine {
             self.risk.charged_hour += 1;
             let hour = Timestamp(self.risk.charged_hour * MICROS_PER_HOUR);
             for asset in 0..self.risk.pools.len() {
-                let Some(spec) = self.risk.lending(asset).copied() else { continue };
+                let Some(spec) = self.risk.lending_spec(asset).copied() else { continue };
                 let pool = &mut self.risk.pools[asset];
                 if pool.borrowed.is_zero() {
                     continue;
@@ -195,6 +254,10 @@ impl Engine {
                     interest: split.interest,
                     fee: split.fee,
                     dust: split.dust,
+                    lent: pool.lent,
+                    lend_shares: pool.lend_shares,
+                    borrowed: pool.borrowed,
+                    borrow_shares: pool.borrow_shares,
                 });
             }
         }

@@ -201,6 +201,7 @@ fn withdrawals_take_only_available_funds_once() {
         asset: SOL,
         amount: Amount(amount),
         tx: fixtures::tx(tx),
+        margin: rucksack_types::MarginFlags::NONE,
     };
     assert_eq!(h.apply(withdraw(1, 50)), Err(Reject::InsufficientFunds));
     h.deposit(2, SOL, 1_000);

@@ -11,7 +11,8 @@ use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures::{self, BTC, BTC_USDC, SOL, SOL_USDC, USDC};
 use rucksack_types::{
     AccountId, Amount, ApiKey, AssetId, BorrowLendAction, CancelTarget, ClientId, Command, Event, IndexPrice, Lots,
-    MarketId, MarketSize, NewOrder, OrderId, OrderSpec, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce,
+    MarginFlags, MarketId, MarketSize, NewOrder, OrderId, OrderSpec, Permissions, SelfTradePrevention, Side, Ticks,
+    TimeInForce,
 };
 
 const ACCOUNTS: u64 = 4;
@@ -19,18 +20,76 @@ const MIDS: [i64; 2] = [14_300, 950_000];
 
 #[derive(Clone, Debug)]
 enum Op {
-    Deposit { account: u64, asset: u16, amount: i64, tx: u64 },
-    Withdraw { account: u64, asset: u16, amount: i64, tx: u64 },
-    Limit { account: u64, market: u16, side: bool, offset: i64, lots: i64, tif: u8, stp: u8, client: Option<u32> },
-    Market { account: u64, market: u16, side: bool, by_quote: bool, size: i64, fok: bool, stp: u8 },
-    CancelId { account: u64, market: u16, order: u64 },
-    CancelClient { account: u64, market: u16, client: u32 },
-    CancelAll { account: u64, market: u16 },
-    CreateAccount { key: u8 },
-    Settings { account: u64, lend: bool, leverage: u16 },
-    Pool { account: u64, asset: u16, action: u8, amount: i64 },
-    Price { asset: u16, percent: i64 },
-    Tick { minutes: u64 },
+    Deposit {
+        account: u64,
+        asset: u16,
+        amount: i64,
+        tx: u64,
+    },
+    Withdraw {
+        account: u64,
+        asset: u16,
+        amount: i64,
+        tx: u64,
+        margin: u8,
+    },
+    Limit {
+        account: u64,
+        market: u16,
+        side: bool,
+        offset: i64,
+        lots: i64,
+        tif: u8,
+        stp: u8,
+        client: Option<u32>,
+        margin: u8,
+    },
+    Market {
+        account: u64,
+        market: u16,
+        side: bool,
+        by_quote: bool,
+        size: i64,
+        fok: bool,
+        stp: u8,
+        margin: u8,
+    },
+    CancelId {
+        account: u64,
+        market: u16,
+        order: u64,
+    },
+    CancelClient {
+        account: u64,
+        market: u16,
+        client: u32,
+    },
+    CancelAll {
+        account: u64,
+        market: u16,
+    },
+    CreateAccount {
+        key: u8,
+    },
+    Settings {
+        account: u64,
+        lend: bool,
+        repay: bool,
+        leverage: u16,
+    },
+    Pool {
+        account: u64,
+        asset: u16,
+        action: u8,
+        amount: i64,
+    },
+    Price {
+        asset: u16,
+        percent: i64,
+    },
+    Tick {
+        minutes: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,22 +97,31 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         2 => (account.clone(), 0u16..3, 1i64..5_000_000_000, 0u64..40)
             .prop_map(|(account, asset, amount, tx)| Op::Deposit { account, asset, amount, tx }),
-        1 => (account.clone(), 0u16..3, 1i64..5_000_000_000, 0u64..40)
-            .prop_map(|(account, asset, amount, tx)| Op::Withdraw { account, asset, amount, tx }),
-        8 => (account.clone(), 0u16..2, any::<bool>(), -12i64..12, 1i64..400, 0u8..4, 0u8..3, proptest::option::of(0u32..6))
-            .prop_map(|(account, market, side, offset, lots, tif, stp, client)| Op::Limit { account, market, side, offset, lots, tif, stp, client }),
-        3 => (account.clone(), 0u16..2, any::<bool>(), any::<bool>(), 1i64..3_000_000, any::<bool>(), 0u8..3)
-            .prop_map(|(account, market, side, by_quote, size, fok, stp)| Op::Market { account, market, side, by_quote, size, fok, stp }),
+        1 => (account.clone(), 0u16..3, 1i64..5_000_000_000, 0u64..40, margin_flags())
+            .prop_map(|(account, asset, amount, tx, margin)| Op::Withdraw { account, asset, amount, tx, margin }),
+        8 => (account.clone(), 0u16..2, any::<bool>(), -12i64..12, 1i64..400, 0u8..4, 0u8..3, proptest::option::of(0u32..6), margin_flags())
+            .prop_map(|(account, market, side, offset, lots, tif, stp, client, margin)| Op::Limit { account, market, side, offset, lots, tif, stp, client, margin }),
+        3 => (account.clone(), 0u16..2, any::<bool>(), any::<bool>(), 1i64..3_000_000, any::<bool>(), 0u8..3, margin_flags())
+            .prop_map(|(account, market, side, by_quote, size, fok, stp, margin)| Op::Market { account, market, side, by_quote, size, fok, stp, margin }),
         3 => (account.clone(), 0u16..2, 0u64..60).prop_map(|(account, market, order)| Op::CancelId { account, market, order }),
         2 => (account.clone(), 0u16..2, 0u32..6).prop_map(|(account, market, client)| Op::CancelClient { account, market, client }),
         1 => (account, 0u16..2).prop_map(|(account, market)| Op::CancelAll { account, market }),
         1 => (0u8..4).prop_map(|key| Op::CreateAccount { key }),
-        1 => (1..=ACCOUNTS + 1, any::<bool>(), 0u16..120).prop_map(|(account, lend, leverage)| Op::Settings { account, lend, leverage }),
+        1 => (1..=ACCOUNTS + 1, any::<bool>(), any::<bool>(), 0u16..120).prop_map(|(account, lend, repay, leverage)| Op::Settings { account, lend, repay, leverage }),
         8 => (1..=ACCOUNTS, 0u16..3, 0u8..4, 1i64..20_000_000_000)
             .prop_map(|(account, asset, action, amount)| Op::Pool { account, asset, action, amount }),
         2 => (0u16..3, -60i64..120).prop_map(|(asset, percent)| Op::Price { asset, percent }),
         2 => (1u64..200).prop_map(|minutes| Op::Tick { minutes }),
     ]
+}
+
+/// Spot-margin flags: none half the time, else any combination.
+fn margin_flags() -> impl Strategy<Value = u8> {
+    prop_oneof![1 => Just(0u8), 1 => 1u8..8]
+}
+
+fn margin(bits: u8) -> MarginFlags {
+    MarginFlags::from_byte(bits).unwrap_or_default()
 }
 
 fn stp(tag: u8) -> SelfTradePrevention {
@@ -73,13 +141,14 @@ fn command(op: &Op) -> Command {
             amount: Amount(amount),
             tx: fixtures::tx(tx),
         },
-        Op::Withdraw { account, asset, amount, tx } => Command::Withdraw {
+        Op::Withdraw { account, asset, amount, tx, margin: bits } => Command::Withdraw {
             account: AccountId(account),
             asset: AssetId(asset),
             amount: Amount(amount),
             tx: fixtures::tx(tx),
+            margin: margin(bits),
         },
-        Op::Limit { account, market, side: bid, offset, lots, tif, stp: s, client } => {
+        Op::Limit { account, market, side: bid, offset, lots, tif, stp: s, client, margin: bits } => {
             let time_in_force =
                 [TimeInForce::Gtc, TimeInForce::PostOnly, TimeInForce::Ioc, TimeInForce::Fok][usize::from(tif)];
             let scale = if market == 0 { 1 } else { 100 };
@@ -89,6 +158,7 @@ fn command(op: &Op) -> Command {
                 side: side(bid),
                 client_id: client.map(ClientId),
                 self_trade_prevention: stp(s),
+                margin: margin(bits),
                 spec: OrderSpec::Limit {
                     price: Ticks(MIDS[usize::from(market)] + offset),
                     quantity: Lots(lots * scale),
@@ -96,7 +166,7 @@ fn command(op: &Op) -> Command {
                 },
             })
         }
-        Op::Market { account, market, side: bid, by_quote, size, fok, stp: s } => {
+        Op::Market { account, market, side: bid, by_quote, size, fok, stp: s, margin: bits } => {
             let size =
                 if by_quote { MarketSize::Quote(Amount(size * 100)) } else { MarketSize::Base(Lots(size / 1_000 + 1)) };
             let time_in_force = if fok { TimeInForce::Fok } else { TimeInForce::Ioc };
@@ -106,6 +176,7 @@ fn command(op: &Op) -> Command {
                 side: side(bid),
                 client_id: None,
                 self_trade_prevention: stp(s),
+                margin: margin(bits),
                 spec: OrderSpec::Market { size, time_in_force },
             })
         }
@@ -119,10 +190,11 @@ fn command(op: &Op) -> Command {
             market: MarketId(market),
             target: CancelTarget::Client(ClientId(client)),
         },
-        Op::Settings { account, lend, leverage } => Command::UpdateAccountSettings {
+        Op::Settings { account, lend, repay, leverage } => Command::UpdateAccountSettings {
             account: AccountId(account),
             change: rucksack_types::SettingsChange {
                 auto_lend: Some(lend),
+                auto_repay_borrows: Some(repay),
                 leverage_limit: Some(leverage),
                 ..Default::default()
             },
@@ -330,6 +402,7 @@ fn generated_sequences_exercise_the_money_market() {
     let mut runner = TestRunner::deterministic();
     let mut accepted = [0usize; 4];
     let mut interest_charged = 0usize;
+    let mut automatic = std::collections::BTreeMap::<&str, usize>::new();
     for _ in 0..64 {
         let ops = proptest::collection::vec(op(), 160).new_tree(&mut runner).expect("ops").current();
         let (mut engine, mut stamp) = venue();
@@ -339,6 +412,20 @@ fn generated_sequences_exercise_the_money_market() {
             }
             let Ok(events) = engine.apply(&stamp.next(command(op))) else { continue };
             interest_charged += events.iter().filter(|e| matches!(e, Event::InterestCharged { .. })).count();
+            for event in events {
+                if let Event::BorrowLendExecuted { source, action, .. } = event
+                    && *source != rucksack_types::BorrowLendSource::Manual
+                {
+                    let key = match (source, action) {
+                        (rucksack_types::BorrowLendSource::SpotMargin, BorrowLendAction::Borrow) => "order borrow",
+                        (rucksack_types::BorrowLendSource::SpotMargin, _) => "order redeem",
+                        (rucksack_types::BorrowLendSource::Withdrawal, _) => "withdrawal funding",
+                        (rucksack_types::BorrowLendSource::AutoLend, _) => "auto-lend",
+                        _ => "auto-repay",
+                    };
+                    *automatic.entry(key).or_default() += 1;
+                }
+            }
             if let Op::Pool { action, .. } = op {
                 accepted[usize::from(*action)] += 1;
             }
@@ -346,5 +433,10 @@ fn generated_sequences_exercise_the_money_market() {
     }
     assert!(accepted.iter().all(|&n| n > 0), "lend, redeem, borrow, repay accepted: {accepted:?}");
     assert!(interest_charged > 0, "no tick charged interest");
-    eprintln!("accepted lend/redeem/borrow/repay: {accepted:?}, interest charges: {interest_charged}");
+    eprintln!(
+        "accepted lend/redeem/borrow/repay: {accepted:?}, interest charges: {interest_charged}, automatic: {automatic:?}"
+    );
+    for key in ["order borrow", "order redeem", "withdrawal funding", "auto-lend", "auto-repay"] {
+        assert!(automatic.get(key).is_some_and(|n| *n > 0), "no {key} happened: {automatic:?}");
+    }
 }

@@ -270,6 +270,7 @@ impl Workload {
             client_id,
             self_trade_prevention,
             spec,
+            margin: rucksack_types::MarginFlags::NONE,
         })
     }
 
@@ -308,6 +309,12 @@ impl Workload {
         let asset = [SOL, USDC, BTC][self.rng.below(3) as usize];
         let account = self.account();
         let tx = self.tx();
-        Command::Withdraw { account, asset, amount: Amount(self.rng.range(1, 50_000_000_000)), tx: fixtures::tx(tx) }
+        Command::Withdraw {
+            account,
+            asset,
+            amount: Amount(self.rng.range(1, 50_000_000_000)),
+            tx: fixtures::tx(tx),
+            margin: rucksack_types::MarginFlags::NONE,
+        }
     }
 }

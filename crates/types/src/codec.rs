@@ -8,7 +8,7 @@
 mod risk;
 pub use risk::{borrow_lend_from, borrow_lend_tag};
 
-use crate::command::{CancelTarget, Command, MarketSize, NewOrder, OrderSpec, SettingsChange};
+use crate::command::{CancelTarget, Command, MarginFlags, MarketSize, NewOrder, OrderSpec, SettingsChange};
 use crate::decimal::Decimal;
 use crate::ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Timestamp, TxId};
 use crate::money::{Amount, Lots, Ticks};
@@ -192,13 +192,20 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.u8(2);
             transfer(out, *account, *asset, *amount, *tx);
         }
-        Command::Withdraw { account, asset, amount, tx } => {
-            out.u8(3);
+        // Without margin flags, withdrawals and orders keep their first encodings (3 and 4).
+        Command::Withdraw { account, asset, amount, tx, margin } => {
+            out.u8(if *margin == MarginFlags::NONE { 3 } else { 15 });
             transfer(out, *account, *asset, *amount, *tx);
+            if *margin != MarginFlags::NONE {
+                out.u8(margin.to_byte());
+            }
         }
         Command::PlaceOrder(order) => {
-            out.u8(4);
+            out.u8(if order.margin == MarginFlags::NONE { 4 } else { 14 });
             new_order(out, order);
+            if order.margin != MarginFlags::NONE {
+                out.u8(order.margin.to_byte());
+            }
         }
         Command::CancelOrder { account, market, target } => {
             out.u8(5);
@@ -324,11 +331,18 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
             let (account, asset, amount, tx) = read_transfer(&mut r)?;
             Command::Deposit { account, asset, amount, tx }
         }
-        3 => {
+        tag @ (3 | 15) => {
             let (account, asset, amount, tx) = read_transfer(&mut r)?;
-            Command::Withdraw { account, asset, amount, tx }
+            let margin = if tag == 15 { read_margin(&mut r)? } else { MarginFlags::NONE };
+            Command::Withdraw { account, asset, amount, tx, margin }
         }
-        4 => Command::PlaceOrder(read_new_order(&mut r)?),
+        tag @ (4 | 14) => {
+            let mut order = read_new_order(&mut r)?;
+            if tag == 14 {
+                order.margin = read_margin(&mut r)?;
+            }
+            Command::PlaceOrder(order)
+        }
         5 => {
             let account = AccountId(r.u64()?);
             let market = MarketId(r.u16()?);
@@ -396,6 +410,10 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
     Ok((time, command))
 }
 
+fn read_margin(r: &mut Reader<'_>) -> Result<MarginFlags, CodecError> {
+    MarginFlags::from_byte(r.u8()?).filter(|m| *m != MarginFlags::NONE).ok_or(CodecError::Invalid("margin flags"))
+}
+
 fn read_transfer(r: &mut Reader<'_>) -> Result<(AccountId, AssetId, Amount, TxId), CodecError> {
     Ok((AccountId(r.u64()?), AssetId(r.u16()?), Amount(r.i64()?), TxId(r.take()?)))
 }
@@ -418,7 +436,7 @@ fn read_new_order(r: &mut Reader<'_>) -> Result<NewOrder, CodecError> {
             return Err(CodecError::UnknownTag { what: "order spec", tag });
         }
     };
-    Ok(NewOrder { account, market, side, client_id, self_trade_prevention, spec })
+    Ok(NewOrder { account, market, side, client_id, self_trade_prevention, spec, margin: MarginFlags::NONE })
 }
 
 pub fn side_tag(side: Side) -> u8 {

@@ -47,11 +47,13 @@ pub enum Command {
         tx: TxId,
     },
     /// Debit an account's available balance for money leaving the venue; idempotent by id.
+    /// `margin` may redeem a lend of the asset or borrow what the balance lacks.
     Withdraw {
         account: AccountId,
         asset: AssetId,
         amount: Amount,
         tx: TxId,
+        margin: MarginFlags,
     },
     PlaceOrder(NewOrder),
     CancelOrder {
@@ -111,6 +113,37 @@ pub struct NewOrder {
     pub client_id: Option<ClientId>,
     pub self_trade_prevention: SelfTradePrevention,
     pub spec: OrderSpec,
+    pub margin: MarginFlags,
+}
+
+/// How an order or withdrawal may go beyond the available balance: Backpack's spot-margin
+/// flags. An account with auto-lend on redeems its lends for orders and withdrawals whatever
+/// `auto_lend_redeem` says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarginFlags {
+    /// Borrow what the available balance and redeemable lends do not cover.
+    pub auto_borrow: bool,
+    /// Repay a borrow of the asset an order receives from its proceeds.
+    pub auto_borrow_repay: bool,
+    /// Redeem a lend of the asset being spent before borrowing it.
+    pub auto_lend_redeem: bool,
+}
+
+impl MarginFlags {
+    pub const NONE: MarginFlags = MarginFlags { auto_borrow: false, auto_borrow_repay: false, auto_lend_redeem: false };
+
+    /// The journal's one-byte form.
+    pub fn to_byte(self) -> u8 {
+        u8::from(self.auto_borrow) | u8::from(self.auto_borrow_repay) << 1 | u8::from(self.auto_lend_redeem) << 2
+    }
+
+    pub fn from_byte(byte: u8) -> Option<MarginFlags> {
+        (byte < 8).then_some(MarginFlags {
+            auto_borrow: byte & 1 != 0,
+            auto_borrow_repay: byte & 2 != 0,
+            auto_lend_redeem: byte & 4 != 0,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

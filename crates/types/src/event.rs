@@ -71,13 +71,17 @@ pub enum Event {
     },
     /// Money moved between an account and a pool. `amount` is what left or reached the
     /// available balance; a borrow also added `entry_fee` (interest up to the next charge) to
-    /// the debt.
+    /// the debt. After it the account holds `shares` of the pool (positive: a lend, negative: a
+    /// borrow) worth `position` units.
     BorrowLendExecuted {
         account: AccountId,
         asset: AssetId,
         action: BorrowLendAction,
         amount: Amount,
         entry_fee: Amount,
+        source: BorrowLendSource,
+        shares: i128,
+        position: i128,
     },
     /// One hour of interest charged on a pool at `hour`: borrowers owe `interest` more, of which
     /// lenders earn `interest - fee - dust`, the exchange `fee`, and `dust` is rounding residue.
@@ -90,7 +94,34 @@ pub enum Event {
         interest: Amount,
         fee: Amount,
         dust: Amount,
+        /// The pool's totals after the charge, from which each position's part follows.
+        lent: Amount,
+        lend_shares: i128,
+        borrowed: Amount,
+        borrow_shares: i128,
     },
+}
+
+/// Why money moved between an account and a pool (Backpack's `BorrowLendSource`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BorrowLendSource {
+    Manual,
+    AutoLend,
+    AutoBorrowRepay,
+    SpotMargin,
+    Withdrawal,
+}
+
+impl BorrowLendSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BorrowLendSource::Manual => "Manual",
+            BorrowLendSource::AutoLend => "AutoLend",
+            BorrowLendSource::AutoBorrowRepay => "AutoBorrowRepay",
+            BorrowLendSource::SpotMargin => "SpotMargin",
+            BorrowLendSource::Withdrawal => "Withdrawal",
+        }
+    }
 }
 
 /// One match between a taker and a resting maker, at the maker's price.

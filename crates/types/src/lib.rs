@@ -20,11 +20,11 @@ pub mod spec;
 pub mod symbol;
 
 pub use command::{
-    AccountSettings, BorrowLendAction, CancelTarget, Command, MarketSize, NewOrder, OrderSpec, Sequenced,
+    AccountSettings, BorrowLendAction, CancelTarget, Command, MarginFlags, MarketSize, NewOrder, OrderSpec, Sequenced,
     SettingsChange,
 };
 pub use decimal::{Decimal, DecimalError, FieldError};
-pub use event::{Event, Reject, Trade};
+pub use event::{BorrowLendSource, Event, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};

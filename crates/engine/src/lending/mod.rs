@@ -199,6 +199,20 @@ impl Pool {
         (fee, dust)
     }
 
+    /// The most a redemption can take without leaving utilization above `limit` or the pool
+    /// short of cash.
+    pub fn max_redeemable(&self, limit: Fraction) -> Amount {
+        let borrowed = i128::from(self.borrowed.0);
+        // utilization(b, s) = ceil(b / s) <= limit  <=>  s >= ceil(b * ONE / limit)
+        let least_supply = if borrowed == 0 || limit.0 <= 0 {
+            if borrowed == 0 { 0 } else { i128::MAX }
+        } else {
+            mul_div(borrowed, i128::from(Fraction::ONE.0), i128::from(limit.0), Rounding::Up).unwrap_or(i128::MAX)
+        };
+        let by_throttle = self.supply().saturating_sub(least_supply);
+        Amount(by_throttle.min(self.cash()).clamp(0, i128::from(i64::MAX)) as i64)
+    }
+
     /// Utilization if `borrowed` and `supply` changed by the given amounts.
     pub fn utilization_after(&self, borrowed_delta: i128, supply_delta: i128) -> Fraction {
         utilization(i128::from(self.borrowed.0) + borrowed_delta, self.supply() + supply_delta)

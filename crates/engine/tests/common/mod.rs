@@ -65,6 +65,7 @@ pub fn order(account: u64, side: Side, spec: OrderSpec) -> NewOrder {
         client_id: None,
         self_trade_prevention: SelfTradePrevention::RejectTaker,
         spec,
+        margin: rucksack_types::MarginFlags::NONE,
     }
 }
 

@@ -33,13 +33,27 @@ fn sample_commands() -> Vec<Command> {
         Command::ListAsset(AssetSpec { id: AssetId(7), symbol: Symbol::new("AAPL.US").unwrap(), decimals: 6 }),
         Command::ListMarket(market),
         Command::Deposit { account: AccountId(9), asset: AssetId(1), amount: Amount(55), tx: TxId([3; 32]) },
-        Command::Withdraw { account: AccountId(9), asset: AssetId(1), amount: Amount(5), tx: TxId([4; 32]) },
+        Command::Withdraw {
+            account: AccountId(9),
+            asset: AssetId(1),
+            amount: Amount(5),
+            tx: TxId([4; 32]),
+            margin: MarginFlags::NONE,
+        },
+        Command::Withdraw {
+            account: AccountId(9),
+            asset: AssetId(1),
+            amount: Amount(5),
+            tx: TxId([5; 32]),
+            margin: MarginFlags { auto_borrow: true, auto_borrow_repay: false, auto_lend_redeem: true },
+        },
         Command::PlaceOrder(NewOrder {
             account: AccountId(9),
             market: MarketId(3),
             side: Side::Ask,
             client_id: Some(ClientId(u32::MAX)),
             self_trade_prevention: SelfTradePrevention::RejectBoth,
+            margin: MarginFlags::NONE,
             spec: OrderSpec::Limit { price: Ticks(14327), quantity: Lots(250), time_in_force: TimeInForce::PostOnly },
         }),
         Command::PlaceOrder(NewOrder {
@@ -48,6 +62,7 @@ fn sample_commands() -> Vec<Command> {
             side: Side::Bid,
             client_id: None,
             self_trade_prevention: SelfTradePrevention::RejectMaker,
+            margin: MarginFlags { auto_borrow: true, auto_borrow_repay: true, auto_lend_redeem: false },
             spec: OrderSpec::Market { size: MarketSize::Quote(Amount(1_000_000)), time_in_force: TimeInForce::Ioc },
         }),
         Command::CancelOrder { account: AccountId(9), market: MarketId(3), target: CancelTarget::Order(OrderId(77)) },
@@ -91,7 +106,7 @@ proptest! {
     }
 
     #[test]
-    fn decoding_mutated_commands_never_panics(index in 0usize..17, flip in any::<(usize, u8)>()) {
+    fn decoding_mutated_commands_never_panics(index in 0usize..18, flip in any::<(usize, u8)>()) {
         let commands = sample_commands();
         let mut out = Writer::default();
         encode_command(Timestamp(1), &commands[index], &mut out);

@@ -1,0 +1,170 @@
+//! Spot margin and the automatic pool actions of the unified account.
+//!
+//! - An order or withdrawal that needs more than the available balance redeems the account's
+//!   lend of that asset (with `autoLendRedeem`, or whenever the account auto-lends) as far as
+//!   the throttle allows, then borrows the rest (with `autoBorrow`). Nothing is borrowed while
+//!   a lend of the same asset remains.
+//! - After a command, assets an account received repay its borrow of them when it auto-repays
+//!   (or the order asked for `autoBorrowRepay`), and an auto-lending account lends everything
+//!   left available.
+//!
+//! Each step is an ordinary pool action with its own event, so history shows why money moved.
+
+use rucksack_types::{Amount, BorrowLendAction, BorrowLendSource, Event, MarginFlags, Reject, Side};
+
+use crate::book::arena::AccountIndex;
+use crate::engine::Engine;
+use crate::lending::PoolPosition;
+use crate::money_market::PoolUndo;
+
+/// An account and the asset it received (`None`: only its available balances changed).
+type Touched = (AccountIndex, Option<usize>);
+
+impl Engine {
+    /// Makes `need` of an asset available to the account, redeeming and borrowing as `margin`
+    /// allows. On `Err` nothing changed; on `Ok` the returned steps undo it.
+    pub(crate) fn fund(
+        &mut self,
+        index: AccountIndex,
+        asset: usize,
+        need: Amount,
+        margin: MarginFlags,
+        source: BorrowLendSource,
+    ) -> Result<Vec<PoolUndo>, Reject> {
+        let available = self.ledger.account(index).balances[asset].available;
+        if available >= need || self.risk.lending_spec(asset).is_none() {
+            return Ok(Vec::new());
+        }
+        let mut short = need.checked_sub(available)?;
+        let mut steps = Vec::new();
+        let redeem = margin.auto_lend_redeem || self.ledger.account(index).settings.auto_lend;
+        if let (true, PoolPosition::Lend(shares)) = (redeem, self.ledger.account(index).positions[asset]) {
+            let amount = short.min(self.risk.redeemable(asset, shares));
+            if amount.is_positive() {
+                let (moved, undo) = self.pool_action(index, asset, BorrowLendAction::Redeem, amount, source)?;
+                steps.push(undo);
+                short = short.checked_sub(moved.amount)?;
+            }
+        }
+        if short.is_positive() && margin.auto_borrow {
+            let borrowed = match self.ledger.account(index).positions[asset] {
+                PoolPosition::Lend(_) => Err(Reject::BorrowRequiresLendRedeem),
+                _ => self.pool_action(index, asset, BorrowLendAction::Borrow, short, source),
+            };
+            match borrowed {
+                Ok((_, undo)) => steps.push(undo),
+                Err(reject) => {
+                    self.undo_all(steps);
+                    return Err(reject);
+                }
+            }
+        }
+        Ok(steps)
+    }
+
+    pub(crate) fn undo_all(&mut self, steps: Vec<PoolUndo>) {
+        for undo in steps.into_iter().rev() {
+            self.undo_pool_action(undo);
+        }
+    }
+
+    /// Runs auto-repay and auto-lend for the accounts the events from `first_event` on touched.
+    /// `taker_repays` is the account whose order asked to repay from its proceeds.
+    pub(crate) fn settle_touched_accounts(&mut self, first_event: usize, taker_repays: Option<AccountIndex>) {
+        if taker_repays.is_none() && !self.any_auto_account(first_event) {
+            // The common case, checked without allocating: nobody to settle.
+            return;
+        }
+        let touched = self.touched_since(first_event);
+        for &(index, received) in &touched {
+            let Some(asset) = received else { continue };
+            let settings = self.ledger.account(index).settings;
+            if !(settings.auto_repay_borrows || taker_repays == Some(index)) {
+                continue;
+            }
+            if let PoolPosition::Borrow(_) = self.ledger.account(index).positions[asset] {
+                let available = self.ledger.account(index).balances[asset].available;
+                if available.is_positive() {
+                    let _ = self.pool_action(
+                        index,
+                        asset,
+                        BorrowLendAction::Repay,
+                        available,
+                        BorrowLendSource::AutoBorrowRepay,
+                    );
+                }
+            }
+        }
+        let mut lenders: Vec<AccountIndex> = touched
+            .iter()
+            .map(|(index, _)| *index)
+            .filter(|index| self.ledger.account(*index).settings.auto_lend)
+            .collect();
+        lenders.sort_unstable();
+        lenders.dedup();
+        for index in lenders {
+            self.lend_idle(index);
+        }
+    }
+
+    /// Lends every available unit of each lendable asset the account does not borrow.
+    pub(crate) fn lend_idle(&mut self, index: AccountIndex) {
+        for asset in 0..self.assets.len() {
+            let account = self.ledger.account(index);
+            let available = account.balances[asset].available;
+            if available.is_positive()
+                && self.risk.lending_spec(asset).is_some()
+                && !matches!(account.positions[asset], PoolPosition::Borrow(_))
+            {
+                let _ = self.pool_action(index, asset, BorrowLendAction::Lend, available, BorrowLendSource::AutoLend);
+            }
+        }
+    }
+
+    /// Whether an account the events from `first_event` on name auto-lends or auto-repays.
+    fn any_auto_account(&self, first_event: usize) -> bool {
+        let auto = |id| {
+            self.ledger.find(id).is_some_and(|index| {
+                let settings = self.ledger.account(index).settings;
+                settings.auto_lend || settings.auto_repay_borrows
+            })
+        };
+        self.events[first_event..].iter().any(|event| match *event {
+            Event::Deposited { account, .. }
+            | Event::OrderClosed { account, .. }
+            | Event::AccountSettingsChanged { account, .. } => auto(account),
+            Event::Trade(trade) => auto(trade.taker_account) || auto(trade.maker_account),
+            _ => false,
+        })
+    }
+
+    /// Accounts named by the events from `first_event` on, each with the asset it received.
+    fn touched_since(&self, first_event: usize) -> Vec<Touched> {
+        let mut touched = Vec::new();
+        let find = |id| self.ledger.find(id);
+        for event in &self.events[first_event..] {
+            match *event {
+                Event::Deposited { account, asset, .. } => {
+                    touched.extend(find(account).map(|i| (i, Some(usize::from(asset.0)))));
+                }
+                Event::Trade(trade) => {
+                    let market = &self.markets[usize::from(trade.market.0)].spec;
+                    let (base, quote) = (usize::from(market.base.0), usize::from(market.quote.0));
+                    let (taker_gets, maker_gets) = match trade.taker_side {
+                        Side::Bid => (base, quote),
+                        Side::Ask => (quote, base),
+                    };
+                    touched.extend(find(trade.taker_account).map(|i| (i, Some(taker_gets))));
+                    touched.extend(find(trade.maker_account).map(|i| (i, Some(maker_gets))));
+                }
+                Event::OrderClosed { account, .. } | Event::AccountSettingsChanged { account, .. } => {
+                    touched.extend(find(account).map(|i| (i, None)));
+                }
+                _ => {}
+            }
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        touched
+    }
+}
