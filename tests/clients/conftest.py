@@ -25,6 +25,13 @@ def quiet_venue():
 
 
 @pytest.fixture(scope="session")
+def clocked_venue():
+    """No demo bots and a manual clock: time moves only by `admin advance-clock`."""
+    with running_venue("clocked", demo_bots=False, manual_clock=True) as venue:
+        yield venue
+
+
+@pytest.fixture(scope="session")
 def live_venue():
     with running_venue("live", demo_bots=True) as venue:
         venue.set_price("SOL", str(SOL_REFERENCE))

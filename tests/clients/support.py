@@ -51,9 +51,10 @@ def free_port() -> int:
 class Venue:
     """One running `rucksack serve`."""
 
-    def __init__(self, name: str, demo_bots: bool, seed: int = 7):
+    def __init__(self, name: str, demo_bots: bool, seed: int = 7, manual_clock: bool = False):
         self.name = name
         self.demo_bots = demo_bots
+        self.manual_clock = manual_clock
         self.seed = seed
         self.binary = rucksack_binary()
         if not self.binary.exists():
@@ -90,6 +91,8 @@ class Venue:
         ]
         if not self.demo_bots:
             args.append("--no-demo-bots")
+        if self.manual_clock:
+            args.append("--manual-clock")
         # Output goes to files so a chatty server can never block on a full pipe.
         self.stdout_path = self.root / "stdout.log"
         self.stderr_path = self.root / "stderr.log"
@@ -182,8 +185,8 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str, inter
 
 
 @contextmanager
-def running_venue(name: str, demo_bots: bool):
-    venue = Venue(name, demo_bots)
+def running_venue(name: str, demo_bots: bool, manual_clock: bool = False):
+    venue = Venue(name, demo_bots, manual_clock=manual_clock)
     try:
         venue.start()
         yield venue

@@ -335,7 +335,7 @@ impl Engine {
             return Ok(());
         }
         let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
-        let before = self.margin_before(index);
+        let before = self.margin_before(index, margin.auto_borrow);
         let steps = self.fund(index, asset_index, amount, margin, rucksack_types::BorrowLendSource::Withdrawal)?;
         if self.ledger.balance(index, asset).available < amount {
             self.undo_all(steps);

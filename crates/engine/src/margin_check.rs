@@ -145,17 +145,15 @@ impl Engine {
         if !self.has_borrows(index) {
             return Ok(());
         }
-        self.require_fresh_prices(index)?;
         let after = self.worst_case_health(index, None)?;
-        if !after.within_initial_margin() && after.free_equity() < before.free_equity() {
-            return Err(Reject::InsufficientMargin);
-        }
-        Ok(())
+        self.judge(index, before, &after)
     }
 
-    /// The margin-rule health before an action, for [`Engine::check_margin_change`].
-    pub(crate) fn margin_before(&self, index: AccountIndex) -> AccountHealth {
-        if self.has_borrows(index) {
+    /// The margin-rule health before an action, for [`Engine::check_margin_change`]: computed
+    /// only for an account that borrows or may borrow in the action (otherwise the rule does not
+    /// apply and this costs nothing).
+    pub(crate) fn margin_before(&self, index: AccountIndex, may_borrow: bool) -> AccountHealth {
+        if may_borrow || self.has_borrows(index) {
             self.worst_case_health(index, None).unwrap_or_default()
         } else {
             AccountHealth::default()
@@ -196,9 +194,19 @@ impl Engine {
             }
             OrderSpec::Market { size: MarketSize::Quote(_), .. } => return Err(Reject::InsufficientMargin),
         };
-        self.require_fresh_prices(index)?;
         let after = self.worst_case_health(index, Some(self.order_fill(market, new.side, price, lots, false)?))?;
-        if !after.within_initial_margin() && after.free_equity() < before.free_equity() {
+        self.judge(index, before, &after)
+    }
+
+    /// The margin rule itself. An action that leaves free equity no lower is always allowed, so
+    /// an account can reduce its risk even on stale prices; any other action needs fresh prices
+    /// for everything the account holds, and must end within initial margin.
+    fn judge(&self, index: AccountIndex, before: &AccountHealth, after: &AccountHealth) -> Result<(), Reject> {
+        if after.free_equity() >= before.free_equity() {
+            return Ok(());
+        }
+        self.require_fresh_prices(index)?;
+        if !after.within_initial_margin() {
             return Err(Reject::InsufficientMargin);
         }
         Ok(())

@@ -63,7 +63,7 @@ impl Engine {
         if new.client_id.is_some_and(|client_id| self.client_index.contains_key(&(account, client_id))) {
             return Err(Reject::DuplicateClientId);
         }
-        let margin_before = self.margin_before(account);
+        let margin_before = self.margin_before(account, new.margin.auto_borrow);
         let market = &self.markets[market_index];
         if let (TimeInForce::PostOnly, OrderSpec::Limit { price, .. }) = (new.spec.time_in_force(), new.spec) {
             let crosses = match new.side {

@@ -103,7 +103,7 @@ impl Engine {
     ) -> Result<(), Reject> {
         let asset_index = self.asset_index(asset)?;
         let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
-        let before = self.margin_before(index);
+        let before = self.margin_before(index, action == BorrowLendAction::Borrow);
         let (_, undo) = self.pool_action(index, asset_index, action, amount, BorrowLendSource::Manual)?;
         if let Err(reject) = self.check_margin_change(index, &before) {
             self.undo_pool_action(undo);

@@ -71,8 +71,14 @@ impl Admin {
         )
     }
 
+    /// Pins the demo oracle's price for `asset` and makes it the index price.
     pub fn set_price(&self, asset: &str, price: &str) -> anyhow::Result<Value> {
         self.post("/admin/v1/prices", &json!({ "asset": asset, "price": price }))
+    }
+
+    /// Publishes an index price without pinning the oracle: what the oracle itself does.
+    pub fn publish_index_price(&self, asset: &str, price: &str) -> anyhow::Result<Value> {
+        self.post("/admin/v1/prices", &json!({ "asset": asset, "price": price, "pin": false }))
     }
 
     /// Moves a manual clock forward by `seconds`.

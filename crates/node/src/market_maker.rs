@@ -178,6 +178,13 @@ pub fn run(
         oracle.step();
         for (spec, price) in oracle.prices() {
             let symbol = spec.symbol.as_str();
+            // The reference price is the base asset's index price (the quote is USDC, $1).
+            if let Some(base) = symbol.split('_').next() {
+                let index = Decimal::format_units(price.0, spec.tick_size);
+                if let Err(error) = admin.publish_index_price(base, &index) {
+                    tracing::warn!(error = %format!("{error:#}"), "demo oracle could not publish a price");
+                }
+            }
             let _ = maker.call("DELETE", "/api/v1/orders", None, Some(&json!({ "symbol": symbol })));
             let orders = Value::Array(quote_orders(&spec, price, &mut rng));
             if let Err(error) = maker.call("POST", "/api/v1/orders", None, Some(&orders)) {

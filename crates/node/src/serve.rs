@@ -294,7 +294,8 @@ fn clock_route(clock: Option<ManualClock>, state: Arc<AppState>) -> axum::Router
 }
 
 /// `POST /admin/v1/prices {"asset": "SOL", "price": "150.25"}` makes the price the asset's
-/// index price for risk and pins the demo oracle's reference for its market, if it has one.
+/// index price for risk and pins the demo oracle's reference for its market, if it has one
+/// (`"pin": false`: only the index price, as the oracle publishes its own walk).
 fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
     axum::Router::new().route(
         "/admin/v1/prices",
@@ -312,7 +313,9 @@ fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
                 let reply = state.gateway.execute(Command::SetIndexPrice { asset: id, price: index }).await?;
                 reply.result.map_err(ApiError::from)?;
                 // Assets without a market (USDC) have no demo reference to pin.
-                let _ = oracle.pin(&asset, &price);
+                if fields.flag("pin")? || !fields.has("pin") {
+                    let _ = oracle.pin(&asset, &price);
+                }
                 Ok::<_, ApiError>(serde_json::json!({ "asset": asset, "price": price }))
             }
             .await;
