@@ -9,12 +9,16 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use rucksack_engine::lending::{PoolPosition, lend_rate};
+use rucksack_engine::what_if::{AccountSnapshot, OpenOrder, Venue, WhatIf};
 use rucksack_types::decimal::parse_units;
-use rucksack_types::{AssetRisk, BorrowLendAction, Command, Decimal, Fraction, Haircut, MarginFunction, UsdValue};
+use rucksack_types::{
+    AccountId, Amount, AssetRisk, AssetSpec, BorrowLendAction, Command, Decimal, Fraction, Haircut, Lots,
+    MarginFunction, MarketSpec, NewOrder, OrderSpec, SelfTradePrevention, Side, Ticks, TimeInForce, UsdValue,
+};
 
 use crate::error::ApiError;
 use crate::format;
-use crate::request::Fields;
+use crate::request::{Fields, margin_flags, query_params};
 use crate::server::{Shared, Signed, json_body};
 use crate::views::Views;
 
@@ -84,7 +88,7 @@ fn collateral_summary(
         rows.push(json!({
             "symbol": spec.symbol.as_str(),
             "assetMarkPrice": price,
-            "totalQuantity": format::amount(spec, rucksack_types::Amount(total as i64)),
+            "totalQuantity": format::amount(spec, Amount(total as i64)),
             "balanceNotional": usd(row.notional),
             "collateralWeight": row.weight.to_string(),
             "collateralValue": usd(row.collateral_value),
@@ -136,7 +140,7 @@ pub async fn markets(State(state): State<Shared>) -> Response {
             "throttleUtilizationThreshold": lending.throttle_utilization.to_string(),
             "throttleUtilizationBound": lending.max_utilization.to_string(),
             "throttleUpdateFraction": "1",
-            "openBorrowLendLimit": format::amount(asset, rucksack_types::Amount::MAX),
+            "openBorrowLendLimit": format::amount(asset, Amount::MAX),
             "fee": lending.fee.to_string(),
             "stepSize": Decimal::unit(asset.decimals).map(|d| d.to_string()).unwrap_or_default(),
             "timestamp": time,
@@ -184,8 +188,8 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
     Json(Value::Array(rows)).into_response()
 }
 
-fn signed_amount(asset: &rucksack_types::AssetSpec, value: i128) -> String {
-    let magnitude = format::amount(asset, rucksack_types::Amount(value.unsigned_abs() as i64));
+fn signed_amount(asset: &AssetSpec, value: i128) -> String {
+    let magnitude = format::amount(asset, Amount(value.unsigned_abs() as i64));
     if value < 0 { format!("-{magnitude}") } else { magnitude }
 }
 
@@ -218,12 +222,7 @@ pub async fn execute(State(state): State<Shared>, request: Signed) -> Response {
                 ("Lend", _) => BorrowLendAction::Lend,
                 (other, _) => return Err(ApiError::bad_request(format!("Invalid side `{other}`: Borrow or Lend"))),
             };
-            Command::BorrowLend {
-                account: caller.account,
-                asset: asset.id,
-                action,
-                amount: rucksack_types::Amount(quantity),
-            }
+            Command::BorrowLend { account: caller.account, asset: asset.id, action, amount: Amount(quantity) }
         };
         let reply = state.gateway.execute(command).await?;
         reply.result.map_err(ApiError::from)?;
@@ -234,4 +233,236 @@ pub async fn execute(State(state): State<Shared>, request: Signed) -> Response {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// A scratch engine holding the caller's account, for exact limits.
+fn what_if(views: &Views, account: AccountId) -> Result<WhatIf, ApiError> {
+    let markets: Vec<MarketSpec> = views.markets.iter().map(|m| m.spec).collect();
+    let venue = Venue {
+        assets: &views.assets,
+        markets: &markets,
+        risk: &views.risk,
+        prices: &views.prices,
+        pools: &views.pools,
+        charged_hour: views.interest_charged_hour,
+        time: views.time,
+    };
+    let snapshot = match views.accounts.get(&account) {
+        Some(view) => AccountSnapshot {
+            id: account,
+            balances: view.balances.clone(),
+            positions: view.positions.clone(),
+            settings: view.settings,
+            orders: view
+                .open
+                .values()
+                .filter_map(|order| {
+                    Some(OpenOrder {
+                        id: order.id,
+                        market: order.market,
+                        side: order.side,
+                        price: order.limit?,
+                        quantity: order.quantity?,
+                        remaining: Lots(order.quantity?.0 - order.executed.0),
+                        executed_quote: order.executed_quote,
+                        time_in_force: order.time_in_force,
+                        client_id: order.client_id,
+                        created_at: order.created_at,
+                    })
+                })
+                .collect(),
+        },
+        None => AccountSnapshot {
+            id: account,
+            balances: Vec::new(),
+            positions: Vec::new(),
+            settings: Default::default(),
+            orders: Vec::new(),
+        },
+    };
+    WhatIf::new(&venue, &snapshot).map_err(ApiError::from)
+}
+
+/// Answers a limits query: its parameters, the read models and the caller, to a JSON body.
+fn limits_query(
+    state: &Shared,
+    request: &Signed,
+    query: impl FnOnce(&Views, &Fields<'_>, AccountId) -> Result<Value, ApiError>,
+) -> Response {
+    let value = serde_json::to_value(query_params(&request.uri)).unwrap_or_default();
+    let result = Fields::new(&value).and_then(|fields| query(&state.model.read(), &fields, request.caller.account));
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn asset_of<'v>(views: &'v Views, fields: &Fields<'_>) -> Result<&'v AssetSpec, ApiError> {
+    let symbol = fields.required_text("symbol")?;
+    views
+        .asset_by_symbol(&symbol)
+        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset"))
+}
+
+/// `GET /api/v1/account/limits/borrow?symbol=`: the most the account can borrow now.
+pub async fn max_borrow(State(state): State<Shared>, request: Signed) -> Response {
+    limits_query(&state, &request, |views, fields, account| {
+        let asset = *asset_of(views, fields)?;
+        let cash =
+            views.pools.get(usize::from(asset.id.0)).map_or(0, |p| p.cash().clamp(0, i128::from(i64::MAX)) as i64);
+        let scratch = what_if(views, account)?;
+        let max = scratch.largest(cash, |amount| Command::BorrowLend {
+            account,
+            asset: asset.id,
+            action: BorrowLendAction::Borrow,
+            amount: Amount(amount),
+        });
+        Ok(json!({ "symbol": asset.symbol.as_str(), "maxBorrowQuantity": format::amount(&asset, Amount(max)) }))
+    })
+}
+
+/// `GET /api/v1/account/limits/withdrawal?symbol=&autoBorrow=&autoLendRedeem=`: the most the
+/// account can withdraw now.
+pub async fn max_withdrawal(State(state): State<Shared>, request: Signed) -> Response {
+    limits_query(&state, &request, |views, fields, account| {
+        let margin = margin_flags(fields)?;
+        let asset = *asset_of(views, fields)?;
+        let index = usize::from(asset.id.0);
+        let held = views.accounts.get(&account).map_or(0i128, |view| {
+            let holding = views.risk_inputs().holding(
+                index,
+                view.balances.get(index).copied().unwrap_or_default(),
+                view.positions.get(index).copied().unwrap_or_default(),
+            );
+            i128::from(holding.available.0) + i128::from(holding.lent.0)
+        });
+        let cash = views.pools.get(index).map_or(0, |p| p.cash().max(0));
+        let upper = (held + if margin.auto_borrow { cash } else { 0 }).clamp(0, i128::from(i64::MAX)) as i64;
+        let scratch = what_if(views, account)?;
+        let max = scratch.largest(upper, |amount| Command::Withdraw {
+            account,
+            asset: asset.id,
+            amount: Amount(amount),
+            tx: rucksack_types::TxId([0; 32]),
+            margin,
+        });
+        Ok(json!({
+            "symbol": asset.symbol.as_str(),
+            "maxWithdrawalQuantity": format::amount(&asset, Amount(max)),
+            "autoBorrow": margin.auto_borrow,
+            "autoLendRedeem": margin.auto_lend_redeem,
+        }))
+    })
+}
+
+/// `GET /api/v1/account/limits/order?symbol=&side=&price?&autoBorrow?&autoBorrowRepay?&autoLendRedeem?`:
+/// the largest limit order the account could place now, at `price`, else at the best price on
+/// the other side (for an ask with no bids, the lowest price the market allows).
+pub async fn max_order(State(state): State<Shared>, request: Signed) -> Response {
+    limits_query(&state, &request, |views, fields, account| {
+        let margin = margin_flags(fields)?;
+        let market = views.market_by_symbol(&fields.required_text("symbol")?).ok_or_else(ApiError::invalid_symbol)?;
+        let spec = market.spec;
+        let side = crate::request::side(&fields.required_text("side")?)?;
+        let price = match fields.text("price")? {
+            Some(text) => Some(Ticks(parse_units("price", &text, spec.tick_size)?)),
+            None => match side {
+                Side::Bid => market.depth.asks.first().map(|level| level.0),
+                // Selling needs no price to be afforded; margin then assumes the worst one.
+                Side::Ask => Some(market.depth.bids.first().map_or(spec.min_price, |level| level.0)),
+            },
+        };
+        let lots = match price {
+            Some(price) => {
+                let scratch = what_if(views, account)?;
+                let order = |lots: i64| {
+                    Command::PlaceOrder(NewOrder {
+                        account,
+                        market: spec.id,
+                        side,
+                        client_id: None,
+                        self_trade_prevention: SelfTradePrevention::RejectTaker,
+                        spec: OrderSpec::Limit { price, quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
+                        margin,
+                    })
+                };
+                let max = scratch.largest(spec.max_quantity.0, order);
+                if max < spec.min_quantity.0 { 0 } else { max }
+            }
+            None => 0,
+        };
+        Ok(json!({
+            "symbol": spec.symbol.as_str(),
+            "side": side.as_str(),
+            "price": price.map(|p| format::price(&spec, p)),
+            "maxOrderQuantity": format::quantity(&spec, Lots(lots)),
+            "autoBorrow": margin.auto_borrow,
+            "autoBorrowRepay": margin.auto_borrow_repay,
+            "autoLendRedeem": margin.auto_lend_redeem,
+        }))
+    })
+}
+
+fn respond(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /wapi/v1/capital/withdrawals {"symbol","quantity","address","blockchain",
+/// "autoBorrow"?, "autoLendRedeem"?}`: debits the account, redeeming its lend and borrowing as
+/// the flags allow. The chain transfer itself belongs to custody; the ledger side is final here.
+pub async fn request_withdrawal(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, body, .. } = request;
+    let result = async {
+        let body = json_body(&body)?;
+        let (command, asset, amount, tx, address, blockchain, client_id) = {
+            let fields = Fields::new(&body)?;
+            let views = state.model.read();
+            let asset = *asset_of(&views, &fields)?;
+            let unit = Decimal::unit(asset.decimals).map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let quantity = Amount(parse_units("quantity", &fields.required_text("quantity")?, unit)?);
+            let address = fields.required_text("address")?;
+            let blockchain = fields.required_text("blockchain")?;
+            let margin = margin_flags(&fields)?;
+            let client_id = fields.text("clientId")?;
+            let tx = withdrawal_id(caller.account);
+            let command = Command::Withdraw { account: caller.account, asset: asset.id, amount: quantity, tx, margin };
+            (command, asset, quantity, tx, address, blockchain, client_id)
+        };
+        let reply = state.gateway.execute(command).await?;
+        reply.result.map_err(ApiError::from)?;
+        Ok::<_, ApiError>(json!({
+            "id": reply.seq.0,
+            "blockchain": blockchain,
+            "clientId": client_id,
+            "identifier": null,
+            "quantity": format::amount(&asset, amount),
+            "fee": "0",
+            "symbol": asset.symbol.as_str(),
+            "status": "pending",
+            "subaccountId": null,
+            "toAddress": address,
+            "transactionHash": tx.to_string(),
+            "createdAt": format::naive_datetime(reply.time),
+            "isInternal": false,
+        }))
+    }
+    .await;
+    respond(result)
+}
+
+/// A withdrawal's own transaction id: unique per request (the clock and a process-wide counter),
+/// journaled with the command, so replay sees the same id.
+fn withdrawal_id(account: AccountId) -> rucksack_types::TxId {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"withdrawal");
+    hasher.update(&account.0.to_le_bytes());
+    hasher.update(&nanos.to_le_bytes());
+    hasher.update(&count.to_le_bytes());
+    rucksack_types::TxId(*hasher.finalize().as_bytes())
 }

@@ -75,59 +75,6 @@ pub async fn update_account(State(state): State<Shared>, request: Signed) -> Res
     }
 }
 
-/// `GET /api/v1/account/limits/order?symbol=&side=&price?`: the largest quantity an order could
-/// have now. A bid pays its cost and the taker fee it could owe at `price` (or at the best ask
-/// when no price is given), an ask sells from the available base balance.
-pub async fn max_order_quantity(State(state): State<Shared>, request: Signed) -> Response {
-    let Signed { caller, uri, .. } = request;
-    respond((|| {
-        let params = query_params(&uri);
-        let value = serde_json::to_value(&params).unwrap_or_default();
-        let fields = Fields::new(&value)?;
-        let views = state.model.read();
-        let market = views.market_by_symbol(&fields.required_text("symbol")?).ok_or_else(ApiError::invalid_symbol)?;
-        let spec = market.spec;
-        let side = request::side(&fields.required_text("side")?)?;
-        let price = match fields.text("price")? {
-            Some(text) => {
-                Some(rucksack_types::Ticks(rucksack_types::decimal::parse_units("price", &text, spec.tick_size)?))
-            }
-            None => match side {
-                rucksack_types::Side::Bid => market.depth.asks.first().map(|level| level.0),
-                rucksack_types::Side::Ask => None,
-            },
-        };
-        let (base, quote) = match (views.asset(spec.base), views.asset(spec.quote)) {
-            (Some(base), Some(quote)) => (*base, *quote),
-            _ => return Err(ApiError::invalid_symbol()),
-        };
-        let scale = spec.scale(&base, &quote).map_err(|_| ApiError::invalid_symbol())?;
-        let balances = views.accounts.get(&caller.account).map(|a| a.balances.clone()).unwrap_or_default();
-        let available =
-            |asset: rucksack_types::AssetId| balances.get(usize::from(asset.0)).map_or(0, |b| b.available.0);
-        let lots = match (side, price) {
-            (rucksack_types::Side::Ask, _) => available(spec.base) / scale.base_units_per_lot,
-            (rucksack_types::Side::Bid, Some(price)) => {
-                let up = rucksack_types::Rounding::Up;
-                let per_lot = scale.quote_amount(price, rucksack_types::Lots(1), up).and_then(|cost| {
-                    scale
-                        .fee(price, rucksack_types::Lots(1), spec.taker_fee_bps, up)
-                        .and_then(|fee| cost.checked_add(fee))
-                });
-                per_lot.map_or(0, |per_lot| available(spec.quote) / per_lot.0.max(1))
-            }
-            (rucksack_types::Side::Bid, None) => 0,
-        };
-        let lots = rucksack_types::Lots(lots.min(spec.max_quantity.0));
-        Ok(json!({
-            "symbol": spec.symbol.as_str(),
-            "side": side.as_str(),
-            "price": price.map(|p| format::price(&spec, p)),
-            "maxOrderQuantity": format::quantity(&spec, lots),
-        }))
-    })())
-}
-
 pub async fn capital(State(state): State<Shared>, request: Signed) -> Response {
     let Signed { caller, .. } = request;
     let body = {

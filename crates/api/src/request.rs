@@ -119,6 +119,15 @@ fn not_yet(feature: &str) -> ApiError {
     ApiError::new(axum::http::StatusCode::BAD_REQUEST, "NOT_IMPLEMENTED", format!("{feature} is not supported yet"))
 }
 
+/// The spot-margin flags of an order, withdrawal or limits query; absent means false.
+pub fn margin_flags(fields: &Fields<'_>) -> Result<rucksack_types::MarginFlags, ApiError> {
+    Ok(rucksack_types::MarginFlags {
+        auto_borrow: fields.flag("autoBorrow")?,
+        auto_borrow_repay: fields.flag("autoBorrowRepay")?,
+        auto_lend_redeem: fields.flag("autoLendRedeem")?,
+    })
+}
+
 /// `OrderExecutePayload` to a `PlaceOrder` command for `account`.
 pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Command, ApiError> {
     let fields = Fields::new(body)?;
@@ -139,11 +148,7 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
     if fields.flag("autoLend")? {
         return Err(not_yet("Lending an order's proceeds"));
     }
-    let margin = rucksack_types::MarginFlags {
-        auto_borrow: fields.flag("autoBorrow")?,
-        auto_borrow_repay: fields.flag("autoBorrowRepay")?,
-        auto_lend_redeem: fields.flag("autoLendRedeem")?,
-    };
+    let margin = margin_flags(&fields)?;
     let client_id = fields.integer("clientId", u64::from(u32::MAX))?.map(|c| ClientId(c as u32));
     let stp = self_trade_prevention(fields.text("selfTradePrevention")?)?;
     let post_only = fields.flag("postOnly")?;

@@ -153,6 +153,7 @@ pub struct Views {
     pub risk: Vec<Option<AssetRisk>>,
     pub prices: Vec<Option<PricePoint>>,
     pub pools: Vec<Pool>,
+    pub interest_charged_hour: u64,
     pub last_seq: u64,
     pub time: Timestamp,
 }
@@ -274,6 +275,7 @@ impl Publisher {
         }
         if std::mem::take(&mut self.risk_changed) {
             (views.risk, views.prices, views.pools) = engine.risk_state();
+            views.interest_charged_hour = engine.interest_charged_hour();
         }
         for market in &self.dirty_markets {
             if let Some(view) = views.markets.get_mut(usize::from(market.0)) {

@@ -12,6 +12,7 @@
 //! - `money_market`: the borrow-lend, price and interest commands.
 //! - `margin_check`: the margin rule over open orders.
 //! - `spot_margin`: funding orders and withdrawals from lends and borrows; auto-repay, auto-lend.
+//! - [`what_if`]: exact borrow, withdrawal and order limits, answered on a scratch engine.
 //! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
 //! - [`invariants`]: conservation and consistency checks run after every command in tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -28,6 +29,7 @@ mod matching;
 mod money_market;
 pub mod snapshot;
 mod spot_margin;
+pub mod what_if;
 
 pub use book::standalone::OrderBook;
 pub use engine::Engine;

@@ -292,6 +292,11 @@ impl Engine {
         (self.risk.specs.clone(), self.risk.prices.clone(), self.risk.pools.clone())
     }
 
+    /// The last hour boundary whose interest was charged (hours since the epoch).
+    pub fn interest_charged_hour(&self) -> u64 {
+        self.risk.charged_hour
+    }
+
     /// An account's position in every pool (none for an unknown account).
     pub fn pool_positions(&self, account: AccountId) -> Vec<PoolPosition> {
         self.ledger.find(account).map(|index| self.ledger.account(index).positions.clone()).unwrap_or_default()

@@ -406,3 +406,66 @@ async fn bpx_api_client_streams_from_rucksack() {
     }
     assert!(server.stop().success());
 }
+
+/// The unified account through `bpx-api-client`'s strict types: borrow-lend markets, collateral,
+/// positions, the three limits (each one taken exactly), a margin buy and a borrowing withdrawal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bpx_api_client_reads_the_unified_account() {
+    use bpx_api_client::types::account::MaxOrderQuery;
+    use bpx_api_client::types::capital::RequestWithdrawalPayload;
+
+    let server = Server::start();
+    let lender = server.create_account(&["USDC=100000"]);
+    let trader_account = server.create_account(&["SOL=10"]);
+    let setup = rucksack_node::client::ApiClient::new(&server.url, lender["apiSecret"].as_str().unwrap()).unwrap();
+    let (status, body) = setup
+        .call(
+            "POST",
+            "/api/v1/borrowLend",
+            None,
+            Some(&serde_json::json!({ "symbol": "USDC", "side": "Lend", "quantity": "50000" })),
+        )
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let trader = server.client(Some(&trader_account));
+
+    let markets = server.client(None).get_borrow_lend_markets().await.expect("borrow-lend markets decode");
+    let usdc = markets.iter().find(|m| m.symbol == "USDC").expect("a USDC market");
+    assert_eq!(dec!(usdc.lent_quantity), "50000");
+
+    let max_borrow = trader.get_account_max_borrow("USDC").await.expect("max borrow decodes");
+    assert!(max_borrow.max_borrow_quantity.is_sign_positive() && !max_borrow.max_borrow_quantity.is_zero());
+    let query = MaxOrderQuery::new("SOL_USDC", Side::Bid).with_price("150".parse().unwrap()).with_auto_borrow(true);
+    let max_order = trader.get_account_max_order(query).await.expect("max order decodes");
+    let mut buy = limit_order(Side::Bid, "150", &max_order.max_order_quantity.to_string());
+    buy.auto_borrow = Some(true);
+    let order = limit(trader.execute_order(buy).await.expect("the largest margin buy is accepted"));
+    assert_eq!(order.status, OrderStatus::New, "it rests: nobody sells");
+
+    let collateral = trader.get_collateral().await.expect("collateral decodes");
+    assert!(!collateral.borrow_liability.is_zero());
+    assert!(collateral.collateral.iter().any(|row| row.symbol == "SOL"));
+    let positions = trader.get_borrow_lend_positions().await.expect("positions decode");
+    let borrow = positions.iter().find(|p| p.symbol == "USDC").expect("a USDC borrow");
+    assert!(borrow.net_quantity.is_sign_negative());
+
+    trader.cancel_open_orders(CancelOpenOrdersPayload { symbol: "SOL_USDC".into() }).await.expect("cancel");
+    let max_withdrawal =
+        trader.get_account_max_withdrawal("USDC", Some(true), None).await.expect("max withdrawal decodes");
+    assert_eq!(max_withdrawal.auto_borrow, Some(true));
+    let withdrawal = trader
+        .request_withdrawal(RequestWithdrawalPayload {
+            address: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin".into(),
+            blockchain: bpx_api_client::types::Blockchain::Solana,
+            client_id: None,
+            quantity: max_withdrawal.max_withdrawal_quantity,
+            symbol: "USDC".into(),
+            two_factor_token: None,
+            auto_lend_redeem: None,
+            auto_borrow: Some(true),
+        })
+        .await
+        .expect("the largest borrowing withdrawal is accepted and decodes");
+    assert_eq!(withdrawal.quantity, max_withdrawal.max_withdrawal_quantity);
+    assert!(server.stop().success());
+}

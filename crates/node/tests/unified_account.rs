@@ -104,3 +104,86 @@ fn borrowing_against_sol_accrues_interest_and_repays() {
     assert!(positions.as_array().unwrap().iter().all(|p| p["symbol"] != "USDC"), "repaid: {positions}");
     server.stop();
 }
+
+/// The limits queries are exact: one unit more than the answer is refused, the answer itself is
+/// accepted. Checked for a borrow, a withdrawal that borrows, and a margin buy.
+#[test]
+fn limits_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--no-demo-bots", "--manual-clock"]);
+    let (_, lender) = server.account(&["USDC=100000", "SOL=1000"]);
+    let (_, trader) = server.account(&["SOL=10", "USDC=5"]);
+    for (symbol, quantity) in [("USDC", "90000"), ("SOL", "900")] {
+        ok(
+            &lender,
+            "POST",
+            "/api/v1/borrowLend",
+            None,
+            Some(&json!({ "symbol": symbol, "side": "Lend", "quantity": quantity })),
+        );
+    }
+    let text = |value: &Value| value.as_str().unwrap().to_string();
+    // One smallest unit more than `amount` (a decimal string with the asset's places).
+    let plus_one_unit = |amount: &str| {
+        let places = amount.split('.').nth(1).map_or(0, str::len);
+        let digits: String = amount.chars().filter(|c| *c != '.').collect();
+        let next = (digits.parse::<u128>().unwrap() + 1).to_string();
+        let padded = format!("{next:0>width$}", width = places + 1);
+        let (whole, fraction) = padded.split_at(padded.len() - places);
+        if places == 0 { whole.to_string() } else { format!("{whole}.{fraction}") }
+    };
+    let refused = |method: &str, path: &str, body: &Value| {
+        let (status, reply) = trader.call(method, path, None, Some(body)).unwrap();
+        assert_eq!(status, 400, "{path} {body} was accepted: {reply}");
+        reply["code"].as_str().unwrap().to_string()
+    };
+
+    let borrow = ok(&trader, "GET", "/api/v1/account/limits/borrow", Some("symbol=USDC"), None);
+    let max = text(&borrow["maxBorrowQuantity"]);
+    assert!(max.parse::<f64>().unwrap() > 1_000.0, "10 SOL carry some USDC borrowing: {borrow}");
+    let code = refused(
+        "POST",
+        "/api/v1/borrowLend",
+        &json!({ "symbol": "USDC", "side": "Borrow", "quantity": plus_one_unit(&max) }),
+    );
+    assert_eq!(code, "INSUFFICIENT_MARGIN");
+    ok(
+        &trader,
+        "POST",
+        "/api/v1/borrowLend",
+        None,
+        Some(&json!({ "symbol": "USDC", "side": "Borrow", "quantity": max })),
+    );
+    // Repay most of it again so the other limits have room.
+    ok(
+        &trader,
+        "POST",
+        "/api/v1/borrowLend",
+        None,
+        Some(&json!({ "symbol": "USDC", "side": "Lend", "quantity": "1000" })),
+    );
+
+    let order_query = "symbol=SOL_USDC&side=Bid&price=150&autoBorrow=true";
+    let order = ok(&trader, "GET", "/api/v1/account/limits/order", Some(order_query), None);
+    let lots = text(&order["maxOrderQuantity"]);
+    assert!(lots.parse::<f64>().unwrap() > 0.0, "{order}");
+    let bid = |quantity: String| json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "150", "quantity": quantity, "autoBorrow": true });
+    let code = refused("POST", "/api/v1/order", &bid(plus_one_unit(&lots)));
+    assert_eq!(code, "INSUFFICIENT_MARGIN");
+    ok(&trader, "POST", "/api/v1/order", None, Some(&bid(lots)));
+
+    // Withdrawing USDC may borrow it: the limit is what margin allows beyond the balance.
+    let withdrawal = ok(&trader, "GET", "/api/v1/account/limits/withdrawal", Some("symbol=USDC&autoBorrow=true"), None);
+    assert_eq!(withdrawal["autoBorrow"], true);
+    let max = text(&withdrawal["maxWithdrawalQuantity"]);
+    assert!(max.parse::<f64>().unwrap() > 0.0, "{withdrawal}");
+    let withdraw = |quantity: String| json!({ "symbol": "USDC", "quantity": quantity, "address": "0xabc", "blockchain": "Ethereum", "autoBorrow": true });
+    let code = refused("POST", "/wapi/v1/capital/withdrawals", &withdraw(plus_one_unit(&max)));
+    assert_eq!(code, "INSUFFICIENT_MARGIN");
+    let done = ok(&trader, "POST", "/wapi/v1/capital/withdrawals", None, Some(&withdraw(max.clone())));
+    assert_eq!(done["quantity"], max.as_str());
+    // Nothing is left to take.
+    let after = ok(&trader, "GET", "/api/v1/account/limits/withdrawal", Some("symbol=USDC&autoBorrow=true"), None);
+    assert_eq!(after["maxWithdrawalQuantity"], "0.000000", "{after}");
+    server.stop();
+}
