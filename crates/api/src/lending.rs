@@ -386,8 +386,10 @@ pub async fn max_order(State(state): State<Shared>, request: Signed) -> Response
                         margin,
                     })
                 };
-                let max = scratch.largest(spec.max_quantity.0, order);
-                if max < spec.min_quantity.0 { 0 } else { max }
+                // Below the market's minimum every quantity is refused: search above it.
+                let below_minimum = spec.min_quantity.0 - 1;
+                let extra = scratch.largest(spec.max_quantity.0 - below_minimum, |n| order(below_minimum + n));
+                if extra == 0 { 0 } else { below_minimum + extra }
             }
             None => 0,
         };
