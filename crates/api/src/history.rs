@@ -54,12 +54,12 @@ impl HistoryProgress {
 }
 
 /// Waits until the store holds everything the read models show now.
-async fn catch_up(state: &Shared) {
+pub(crate) async fn catch_up(state: &Shared) {
     let target = state.model.read().last_seq;
     state.history_progress.reach(target).await;
 }
 
-fn respond(result: Result<Value, ApiError>) -> Response {
+pub(crate) fn respond(result: Result<Value, ApiError>) -> Response {
     match result {
         Ok(value) => Json(value).into_response(),
         Err(error) => error.into_response(),
@@ -75,7 +75,7 @@ impl From<StoreError> for ApiError {
 
 /// `limit` (default 100, at most 1000), `offset`, and `sortDirection` (`Asc`/`Desc`; `default`
 /// when absent).
-fn page(params: &HashMap<String, String>, default: SortDirection) -> Result<Page, ApiError> {
+pub(crate) fn page(params: &HashMap<String, String>, default: SortDirection) -> Result<Page, ApiError> {
     let limit = match params.get("limit") {
         None => 100,
         Some(text) => match text.parse::<u32>() {

@@ -171,7 +171,7 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
             UsdValue::ZERO
         };
         rows.push(json!({
-            "id": format!("{}-{}", request.caller.account.0, index),
+            "id": crate::lending_history::position_id(request.caller.account, asset.id),
             "symbol": asset.symbol.as_str(),
             "netQuantity": signed_amount(asset, net),
             "netExposureQuantity": signed_amount(asset, net.min(0)),

@@ -16,6 +16,7 @@ pub mod format;
 pub mod gateway;
 pub mod history;
 pub mod lending;
+pub mod lending_history;
 pub mod market_data;
 pub mod orders;
 pub mod request;

@@ -238,7 +238,7 @@ impl Publisher {
                 Event::AssetRiskSet(_)
                     | Event::IndexPriceSet { .. }
                     | Event::BorrowLendExecuted { .. }
-                    | Event::InterestCharged { .. }
+                    | Event::InterestCharged(_)
             );
             self.pending.push((time, *event));
         }
@@ -368,7 +368,7 @@ fn fold(
             }
         }
         Event::BorrowLendExecuted { account, .. } => accounts.push(account),
-        Event::AssetRiskSet(_) | Event::IndexPriceSet { .. } | Event::InterestCharged { .. } => {}
+        Event::AssetRiskSet(_) | Event::IndexPriceSet { .. } | Event::InterestCharged(_) => {}
     }
     None
 }

@@ -245,7 +245,7 @@ impl Engine {
                 let (fee, dust) = pool.collect_claims();
                 self.ledger.fees[asset] = self.ledger.fees[asset].checked_add(fee)?;
                 self.ledger.dust[asset] = self.ledger.dust[asset].checked_add(dust)?;
-                self.events.push(Event::InterestCharged {
+                self.events.push(Event::InterestCharged(rucksack_types::InterestCharge {
                     asset: AssetId(asset as u16),
                     hour,
                     utilization,
@@ -258,7 +258,7 @@ impl Engine {
                     lend_shares: pool.lend_shares,
                     borrowed: pool.borrowed,
                     borrow_shares: pool.borrow_shares,
-                });
+                }));
             }
         }
         Ok(())
@@ -295,6 +295,14 @@ impl Engine {
     /// The last hour boundary whose interest was charged (hours since the epoch).
     pub fn interest_charged_hour(&self) -> u64 {
         self.risk.charged_hour
+    }
+
+    /// What an account's position in an asset's pool is worth now: its lend (positive) or its
+    /// debt (negative).
+    pub fn pool_position_value(&self, account: AccountId, asset: AssetId) -> i128 {
+        let Some(index) = self.ledger.find(account) else { return 0 };
+        let holding = self.holding(index, usize::from(asset.0));
+        i128::from(holding.lent.0) - i128::from(holding.borrowed.0)
     }
 
     /// An account's position in every pool (none for an unknown account).

@@ -259,7 +259,9 @@ fn pool_step_holds(
             let interest: i128 = events
                 .iter()
                 .filter_map(|e| match e {
-                    Event::InterestCharged { asset: id, interest, fee, dust, .. } if usize::from(id.0) == asset => {
+                    Event::InterestCharged(rucksack_types::InterestCharge {
+                        asset: id, interest, fee, dust, ..
+                    }) if usize::from(id.0) == asset => {
                         assert!(fee.0 >= 0 && dust.0 >= 0 && fee.0 + dust.0 <= interest.0, "interest split {e:?}");
                         Some(i128::from(interest.0))
                     }
@@ -411,7 +413,7 @@ fn generated_sequences_exercise_the_money_market() {
                 stamp.advance(minutes * 60_000_000);
             }
             let Ok(events) = engine.apply(&stamp.next(command(op))) else { continue };
-            interest_charged += events.iter().filter(|e| matches!(e, Event::InterestCharged { .. })).count();
+            interest_charged += events.iter().filter(|e| matches!(e, Event::InterestCharged(_))).count();
             for event in events {
                 if let Event::BorrowLendExecuted { source, action, .. } = event
                     && *source != rucksack_types::BorrowLendSource::Manual

@@ -6,6 +6,16 @@ mod support;
 use serde_json::{Value, json};
 use support::{Server, ok};
 
+/// A USDC amount string ("-0.000123") in micro-USDC, exactly.
+fn micros(value: &Value) -> i128 {
+    let text = value.as_str().unwrap_or_else(|| panic!("not a decimal string: {value}"));
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let negative = whole.starts_with('-');
+    let units = whole.trim_start_matches('-').parse::<i128>().unwrap() * 1_000_000
+        + format!("{fraction:0<6}")[..6].parse::<i128>().unwrap();
+    if negative { -units } else { units }
+}
+
 fn decimal(value: &Value) -> f64 {
     value.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not a decimal string: {value}"))
 }
@@ -91,6 +101,26 @@ fn borrowing_against_sol_accrues_interest_and_repays() {
     assert!(after > before && after < before + 0.05, "a day of interest: {before} -> {after}");
     let lent = ok(&lender, "GET", "/api/v1/borrowLend/positions", None, None);
     assert!(decimal(&lent[0]["netQuantity"]) > 50_000.0, "the lender earned: {lent}");
+
+    // The history: the borrow, an entry fee and one payment for each of the 24 hours.
+    let moves = ok(&borrower, "GET", "/wapi/v1/history/borrowLend", None, None);
+    assert_eq!(moves[0]["eventType"], "Borrow", "{moves}");
+    assert_eq!((moves[0]["quantity"].as_str(), moves[0]["source"].as_str()), (Some("1000.000000"), Some("Manual")));
+    let interest = ok(&borrower, "GET", "/wapi/v1/history/interest", Some("limit=1000"), None);
+    let rows = interest.as_array().unwrap();
+    let kinds = |kind: &str| rows.iter().filter(|r| r["paymentType"] == kind).count();
+    assert_eq!((kinds("EntryFee"), kinds("Borrow")), (1, 24), "{interest}");
+    // Exactly what the debt grew by since the borrow of 1,000 USDC, entry fee included.
+    let paid: i128 = rows.iter().map(|r| micros(&r["quantity"])).sum();
+    let usdc_debt = ok(&borrower, "GET", "/api/v1/borrowLend/positions", None, None);
+    let debt = -micros(&usdc_debt.as_array().unwrap().iter().find(|p| p["symbol"] == "USDC").unwrap()["netQuantity"]);
+    assert_eq!(-paid, debt - 1_000_000_000, "payments add up to the debt's growth");
+    assert_eq!(rows[0]["interval"], 3_600_000);
+    assert_eq!(rows[0]["marketSymbol"], "USDC");
+    let earned = ok(&lender, "GET", "/wapi/v1/history/interest", Some("limit=1000"), None);
+    assert_eq!(earned.as_array().unwrap().iter().filter(|r| r["paymentType"] == "Lend").count(), 24, "{earned}");
+    let history = public("/api/v1/borrowLend/markets/history?interval=1d&symbol=USDC");
+    assert_eq!(history.as_array().unwrap().len(), 24, "{history}");
 
     // Lend on a borrowed asset repays: the whole debt, from the borrowed cash and one more USDC.
     ok(

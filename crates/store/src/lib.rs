@@ -1,5 +1,6 @@
 //! The history store: the venue's past for the API (orders, fills, public trades, deposits,
-//! withdrawals and candles), kept in SQLite on one machine or PostgreSQL at scale.
+//! withdrawals, candles, and the money market's movements and hourly charges), kept in SQLite on
+//! one machine or PostgreSQL at scale.
 //!
 //! ```text
 //! engine events ─► Applied (per command) ─► HistoryStore::apply ─► one transaction per batch:
@@ -21,6 +22,7 @@
 mod candles;
 mod columns;
 mod interval;
+mod lending;
 mod postgres;
 mod projection;
 mod read;
@@ -33,6 +35,7 @@ mod write;
 use rucksack_types::{MarketId, Seq};
 
 pub use interval::{CandleInterval, UnknownInterval};
+pub use lending::{InterestPayment, PaymentKind, PoolHourRecord, PoolMovementRecord, PoolQuery};
 pub use records::{
     Applied, Candle, FillQuery, FillRecord, OrderQuery, OrderRecord, Page, SortDirection, TradeRecord, TransferKind,
     TransferQuery, TransferRecord,
@@ -138,5 +141,24 @@ impl HistoryStore {
         end_secs: Option<u64>,
     ) -> Result<Vec<Candle>, StoreError> {
         read::candles(&self.pool, market, interval, start_secs, end_secs).await
+    }
+
+    /// An account's movements between its balance and the pools, by sequence number.
+    pub async fn pool_movements(&self, query: &PoolQuery) -> Result<Vec<PoolMovementRecord>, StoreError> {
+        lending::movements(&self.pool, query).await
+    }
+
+    /// An account's interest payments (entry fees and hourly charges and earnings), by time.
+    pub async fn interest_payments(&self, query: &PoolQuery) -> Result<Vec<InterestPayment>, StoreError> {
+        lending::payments(&self.pool, query).await
+    }
+
+    /// The pools' hourly charges from `from` on, oldest first; one asset's or every asset's.
+    pub async fn pool_hours(
+        &self,
+        asset: Option<rucksack_types::AssetId>,
+        from: rucksack_types::Timestamp,
+    ) -> Result<Vec<PoolHourRecord>, StoreError> {
+        lending::market_hours(&self.pool, asset, from).await
     }
 }

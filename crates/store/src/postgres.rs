@@ -9,7 +9,10 @@ use crate::sql::embedded;
 const CONNECTIONS: u32 = 8;
 
 /// The schema's versions, oldest first; a schema change is a new file and a new line here.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "history", include_str!("../migrations/postgres/0001_history.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "history", include_str!("../migrations/postgres/0001_history.sql")),
+    (2, "lending", include_str!("../migrations/postgres/0002_lending.sql")),
+];
 
 pub(crate) async fn open(url: &str) -> Result<PgPool, StoreError> {
     let pool = PgPoolOptions::new().max_connections(CONNECTIONS).connect(url).await?;

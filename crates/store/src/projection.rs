@@ -12,6 +12,7 @@ use rucksack_types::{
 
 use crate::StoreError;
 use crate::candles::Piece;
+use crate::lending::{PoolHourRecord, PoolMovementRecord};
 use crate::records::{Applied, FillRecord, OrderRecord, TradeRecord, TransferKind, TransferRecord};
 
 const MICROS_PER_SECOND: u64 = 1_000_000;
@@ -51,6 +52,8 @@ pub(crate) struct Projection {
     pub transfers: Vec<PlacedTransfer>,
     /// Every minute the batch traded in, merged with what was stored before.
     pub candles: BTreeMap<MinuteKey, Piece>,
+    pub pool_movements: Vec<PoolMovementRecord>,
+    pub pool_hours: Vec<PoolHourRecord>,
     pub last_seq: Option<Seq>,
 }
 
@@ -135,15 +138,38 @@ impl Projection {
                     position,
                     Moved { kind: TransferKind::Withdrawal, account, asset, amount, tx },
                 ),
+                Event::BorrowLendExecuted {
+                    account,
+                    asset,
+                    action,
+                    amount,
+                    entry_fee,
+                    source,
+                    shares,
+                    position: value,
+                } => {
+                    self.pool_movements.push(PoolMovementRecord {
+                        seq: command.seq,
+                        position: position as u64,
+                        account,
+                        asset,
+                        action,
+                        source,
+                        amount,
+                        entry_fee,
+                        shares,
+                        value,
+                        time,
+                    });
+                }
+                Event::InterestCharged(charge) => self.pool_hours.push(PoolHourRecord { seq: command.seq, charge }),
                 Event::AssetListed(_)
                 | Event::MarketListed(_)
                 | Event::AccountCreated { .. }
                 | Event::ApiKeyAdded { .. }
                 | Event::AccountSettingsChanged { .. }
                 | Event::AssetRiskSet(_)
-                | Event::IndexPriceSet { .. }
-                | Event::BorrowLendExecuted { .. }
-                | Event::InterestCharged { .. } => {}
+                | Event::IndexPriceSet { .. } => {}
             }
         }
         self.last_seq = Some(command.seq);

@@ -15,7 +15,10 @@ const CONNECTIONS: u32 = 4;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema's versions, oldest first; a schema change is a new file and a new line here.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "history", include_str!("../migrations/sqlite/0001_history.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "history", include_str!("../migrations/sqlite/0001_history.sql")),
+    (2, "lending", include_str!("../migrations/sqlite/0002_lending.sql")),
+];
 
 pub(crate) async fn open(url: &str) -> Result<SqlitePool, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?

@@ -103,7 +103,8 @@ pub(crate) const CANDLES_1M: Table = Table {
 };
 
 /// Every table `clear` empties (the position row is reset instead).
-pub(crate) const HISTORY_TABLES: [&str; 5] = ["orders", "fills", "trades", "transfers", "candles_1m"];
+pub(crate) const HISTORY_TABLES: [&str; 7] =
+    ["orders", "fills", "trades", "transfers", "candles_1m", "pool_movements", "pool_hours"];
 
 fn client_id(value: Option<ClientId>) -> Value {
     Value::Int(value.map(|c| i64::from(c.0)))

@@ -7,6 +7,7 @@ use rucksack_types::{MarketId, OrderId, Seq};
 
 use crate::candles::Piece;
 use crate::columns::{int, unsigned};
+use crate::lending;
 use crate::projection::{self, MinuteKey, Projection};
 use crate::records::Applied;
 use crate::sql::{Pool, Tx, Value};
@@ -60,6 +61,8 @@ pub(crate) async fn apply(pool: &Pool, commands: &[Applied]) -> Result<(), Store
     insert(&mut tx, &TRADES, &projection.trades, tables::trade_row).await?;
     insert(&mut tx, &TRANSFERS, &projection.transfers, tables::transfer_row).await?;
     insert(&mut tx, &CANDLES_1M, &projection.candles, |(key, piece), row| tables::candle_row(key, piece, row)).await?;
+    insert(&mut tx, &lending::POOL_MOVEMENTS, &projection.pool_movements, lending::movement_row).await?;
+    insert(&mut tx, &lending::POOL_HOURS, &projection.pool_hours, lending::hour_row).await?;
     tx.execute(SET_POSITION, &[int("sequence number", last.seq.0)?.into()]).await?;
     tx.commit().await
 }

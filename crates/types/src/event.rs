@@ -83,23 +83,34 @@ pub enum Event {
         shares: i128,
         position: i128,
     },
-    /// One hour of interest charged on a pool at `hour`: borrowers owe `interest` more, of which
-    /// lenders earn `interest - fee - dust`, the exchange `fee`, and `dust` is rounding residue.
-    InterestCharged {
-        asset: AssetId,
-        hour: crate::ids::Timestamp,
-        utilization: Fraction,
-        borrow_rate: Fraction,
-        lend_rate: Fraction,
-        interest: Amount,
-        fee: Amount,
-        dust: Amount,
-        /// The pool's totals after the charge, from which each position's part follows.
-        lent: Amount,
-        lend_shares: i128,
-        borrowed: Amount,
-        borrow_shares: i128,
-    },
+    /// One hour of interest charged on a pool.
+    InterestCharged(InterestCharge),
+}
+
+/// One hour of interest charged on a pool at `hour`: borrowers owe `interest` more, of which
+/// lenders earn `interest - fee - dust`, the exchange `fee`, and `dust` is rounding residue. The
+/// pool's totals after the charge come with it, so each position's part follows from its shares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterestCharge {
+    pub asset: AssetId,
+    pub hour: crate::ids::Timestamp,
+    pub utilization: Fraction,
+    pub borrow_rate: Fraction,
+    pub lend_rate: Fraction,
+    pub interest: Amount,
+    pub fee: Amount,
+    pub dust: Amount,
+    pub lent: Amount,
+    pub lend_shares: i128,
+    pub borrowed: Amount,
+    pub borrow_shares: i128,
+}
+
+impl InterestCharge {
+    /// What the lenders earned.
+    pub fn lenders_part(&self) -> i128 {
+        i128::from(self.interest.0) - i128::from(self.fee.0) - i128::from(self.dust.0)
+    }
 }
 
 /// Why money moved between an account and a pool (Backpack's `BorrowLendSource`).

@@ -24,7 +24,7 @@ pub use command::{
     SettingsChange,
 };
 pub use decimal::{Decimal, DecimalError, FieldError};
-pub use event::{BorrowLendSource, Event, Reject, Trade};
+pub use event::{BorrowLendSource, Event, InterestCharge, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
