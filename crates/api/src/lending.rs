@@ -40,7 +40,7 @@ pub async fn collateral_parameters(State(state): State<Shared>) -> Response {
     let rows: Vec<Value> = views
         .assets
         .iter()
-        .zip(&views.risk)
+        .zip(&views.risk.specs)
         .filter_map(|(asset, risk)| risk.as_ref().map(|risk| collateral_parameter_row(asset.symbol.as_str(), risk)))
         .collect();
     Json(Value::Array(rows)).into_response()
@@ -83,7 +83,7 @@ fn collateral_summary(
     let mut rows = Vec::new();
     let health = inputs.health(balances, positions, leverage, |asset, holding, row| {
         let spec = &views.assets[asset];
-        let price = views.prices[asset].map_or_else(|| "0".to_string(), |p| p.price.to_decimal_string());
+        let price = views.risk.prices[asset].map_or_else(|| "0".to_string(), |p| p.price.to_decimal_string());
         let total = holding.net().max(0);
         rows.push(json!({
             "symbol": spec.symbol.as_str(),
@@ -122,14 +122,14 @@ pub async fn markets(State(state): State<Shared>) -> Response {
     let time = format::rfc3339(views.time);
     let mut rows = Vec::new();
     for (index, asset) in views.assets.iter().enumerate() {
-        let Some(lending) = views.risk[index].as_ref().and_then(|r| r.lending) else { continue };
-        let pool = &views.pools[index];
+        let Some(lending) = views.risk.specs[index].as_ref().and_then(|r| r.lending) else { continue };
+        let pool = &views.risk.pools[index];
         let utilization = pool.utilization();
         let borrow_rate = lending.curve.borrow_rate(utilization);
         rows.push(json!({
             "state": "Open",
             "symbol": asset.symbol.as_str(),
-            "assetMarkPrice": views.prices[index].map_or_else(|| "0".to_string(), |p| p.price.to_decimal_string()),
+            "assetMarkPrice": views.risk.prices[index].map_or_else(|| "0".to_string(), |p| p.price.to_decimal_string()),
             "borrowInterestRate": borrow_rate.to_string(),
             "lendInterestRate": lend_rate(borrow_rate, utilization, lending.fee).to_string(),
             "borrowedQuantity": format::amount(asset, pool.borrowed),
@@ -158,13 +158,13 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
     let inputs = views.risk_inputs();
     let mut rows = Vec::new();
     for (index, position) in account.positions.iter().enumerate() {
-        let (Some(risk), asset) = (views.risk[index].as_ref(), &views.assets[index]) else { continue };
+        let (Some(risk), asset) = (views.risk.specs[index].as_ref(), &views.assets[index]) else { continue };
         let holding = inputs.holding(index, rucksack_engine::Balance::default(), *position);
         let net = i128::from(holding.lent.0) - i128::from(holding.borrowed.0);
         if net == 0 && *position == PoolPosition::None {
             continue;
         }
-        let price = views.prices[index].map(|p| p.price);
+        let price = views.risk.prices[index].map(|p| p.price);
         let exposure = if net < 0 {
             price.map_or(UsdValue::ZERO, |p| p.value(holding.borrowed, asset.decimals, rucksack_types::Rounding::Up))
         } else {
@@ -238,15 +238,7 @@ pub async fn execute(State(state): State<Shared>, request: Signed) -> Response {
 /// A scratch engine holding the caller's account, for exact limits.
 fn what_if(views: &Views, account: AccountId) -> Result<WhatIf, ApiError> {
     let markets: Vec<MarketSpec> = views.markets.iter().map(|m| m.spec).collect();
-    let venue = Venue {
-        assets: &views.assets,
-        markets: &markets,
-        risk: &views.risk,
-        prices: &views.prices,
-        pools: &views.pools,
-        charged_hour: views.interest_charged_hour,
-        time: views.time,
-    };
+    let venue = Venue { assets: &views.assets, markets: &markets, risk: &views.risk, time: views.time };
     let snapshot = match views.accounts.get(&account) {
         Some(view) => AccountSnapshot {
             id: account,
@@ -309,7 +301,7 @@ pub async fn max_borrow(State(state): State<Shared>, request: Signed) -> Respons
     limits_query(&state, &request, |views, fields, account| {
         let asset = *asset_of(views, fields)?;
         let cash =
-            views.pools.get(usize::from(asset.id.0)).map_or(0, |p| p.cash().clamp(0, i128::from(i64::MAX)) as i64);
+            views.risk.pools.get(usize::from(asset.id.0)).map_or(0, |p| p.cash().clamp(0, i128::from(i64::MAX)) as i64);
         let scratch = what_if(views, account)?;
         let max = scratch.largest(cash, |amount| Command::BorrowLend {
             account,
@@ -336,7 +328,7 @@ pub async fn max_withdrawal(State(state): State<Shared>, request: Signed) -> Res
             );
             i128::from(holding.available.0) + i128::from(holding.lent.0)
         });
-        let cash = views.pools.get(index).map_or(0, |p| p.cash().max(0));
+        let cash = views.risk.pools.get(index).map_or(0, |p| p.cash().max(0));
         let upper = (held + if margin.auto_borrow { cash } else { 0 }).clamp(0, i128::from(i64::MAX)) as i64;
         let scratch = what_if(views, account)?;
         let max = scratch.largest(upper, |amount| Command::Withdraw {

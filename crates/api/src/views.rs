@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
-use rucksack_engine::lending::{Pool, PoolPosition};
-use rucksack_engine::{Balance, Engine, PricePoint, RiskInputs};
+use rucksack_engine::lending::PoolPosition;
+use rucksack_engine::{Balance, Engine, RiskInputs, RiskState};
 use rucksack_types::{
-    AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetRisk, AssetSpec, ClientId, Event, ExpiryReason, Lots,
-    MarketId, MarketSpec, NewOrder, OrderId, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce,
-    Timestamp, TradeId,
+    AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId,
+    MarketSpec, NewOrder, OrderId, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce, Timestamp,
+    TradeId,
 };
 
 /// Trades kept per market for the public trade feeds, tickers and klines.
@@ -150,10 +150,7 @@ pub struct Views {
     pub accounts: HashMap<AccountId, AccountView>,
     pub api_keys: HashMap<ApiKey, (AccountId, Permissions)>,
     /// Per asset: risk parameters, index price and money-market pool, as the engine last had them.
-    pub risk: Vec<Option<AssetRisk>>,
-    pub prices: Vec<Option<PricePoint>>,
-    pub pools: Vec<Pool>,
-    pub interest_charged_hour: u64,
+    pub risk: RiskState,
     pub last_seq: u64,
     pub time: Timestamp,
 }
@@ -172,7 +169,7 @@ impl Views {
     }
 
     pub fn risk_inputs(&self) -> RiskInputs<'_> {
-        RiskInputs { assets: &self.assets, specs: &self.risk, prices: &self.prices, pools: &self.pools }
+        self.risk.inputs(&self.assets)
     }
 }
 
@@ -274,8 +271,7 @@ impl Publisher {
             view.positions = engine.pool_positions(*account);
         }
         if std::mem::take(&mut self.risk_changed) {
-            (views.risk, views.prices, views.pools) = engine.risk_state();
-            views.interest_charged_hour = engine.interest_charged_hour();
+            views.risk.clone_from(engine.risk_state());
         }
         for market in &self.dirty_markets {
             if let Some(view) = views.markets.get_mut(usize::from(market.0)) {

@@ -40,7 +40,7 @@ pub struct Engine {
     pub(crate) order_index: FxHashMap<OrderId, Handle>,
     pub(crate) client_index: FxHashMap<(AccountIndex, ClientId), Handle>,
     pub(crate) events: Vec<Event>,
-    pub(crate) risk: crate::money_market::RiskBook,
+    pub(crate) risk: crate::money_market::RiskState,
     check_invariants: bool,
 }
 
@@ -63,7 +63,7 @@ impl Engine {
             order_index: FxHashMap::default(),
             client_index: FxHashMap::default(),
             events: Vec::with_capacity(256),
-            risk: crate::money_market::RiskBook::default(),
+            risk: crate::money_market::RiskState::default(),
             check_invariants: cfg!(debug_assertions),
         }
     }

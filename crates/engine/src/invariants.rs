@@ -6,7 +6,8 @@
 //! 2. Every account's locked balance equals what its open orders reserve.
 //! 3. No balance is negative.
 //! 4. No book is crossed, and every level's total and count match its orders.
-//! 5. Each money-market pool holds non-negative cash (counted in conservation), its shares are
+//! 5. Every memoised margin valuation that claims to be current is.
+//! 6. Each money-market pool holds non-negative cash (counted in conservation), its shares are
 //!    exactly its accounts' shares, lenders' claims never exceed its lent total and debts never
 //!    fall short of its borrowed total.
 
@@ -106,6 +107,7 @@ impl Engine {
             ensure!(self.ledger.find(*account).is_some(), "API key {key:?} belongs to no account");
         }
 
+        self.check_margin_memo().map_err(|e| InvariantViolation(format!("stale margin memo: {e}")))?;
         for asset in 0..assets {
             let mut total: i128 = 0;
             for (index, account) in self.ledger.accounts.iter().enumerate() {

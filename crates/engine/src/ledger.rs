@@ -28,6 +28,7 @@ pub(crate) struct Account {
     pub settings: AccountSettings,
     /// Per asset: the account's lend or borrow in the asset's pool.
     pub positions: Vec<PoolPosition>,
+    pub margin_memo: crate::margin_check::MarginMemo,
 }
 
 /// Money that entered and left the venue for one asset.
@@ -88,6 +89,7 @@ impl Ledger {
             orders_tail: NIL,
             settings: AccountSettings::default(),
             positions: vec![PoolPosition::None; self.asset_count()],
+            margin_memo: Default::default(),
         });
         self.index.insert(id, index);
         index

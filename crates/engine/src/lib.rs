@@ -36,4 +36,5 @@ pub use engine::Engine;
 pub use invariants::InvariantViolation;
 pub use ledger::{Balance, Custody};
 pub use margin::{PricePoint, RiskInputs};
+pub use money_market::RiskState;
 pub use snapshot::SnapshotError;

@@ -12,7 +12,46 @@ use rucksack_types::{Amount, MarketSize, NewOrder, OrderSpec, Reject, Rounding, 
 use crate::book::arena::{AccountIndex, NIL};
 use crate::engine::Engine;
 use crate::lending::PoolPosition;
-use crate::margin::{AccountHealth, Holding};
+use std::cell::RefCell;
+
+use crate::margin::{AccountHealth, Holding, Valuation};
+
+/// An account's memoised health parts, one per asset. Only the margin rule reads and fills it;
+/// it never changes a result, so it is neither snapshotted nor hashed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MarginMemo {
+    parts: RefCell<Vec<MemoPart>>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct MemoPart {
+    /// What `health` was computed from; `None` until it is.
+    key: Option<PartKey>,
+    health: AccountHealth,
+    /// One smallest unit's collateral value in micro-dollars times 2^32, for ranking orders.
+    unit_value: i128,
+}
+
+/// What a part was computed from: the account's holding of the asset and the asset's version
+/// (its parameters, price and pool).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PartKey {
+    held: i128,
+    shares: i128,
+    asset_version: u64,
+    leverage: u16,
+}
+
+/// One smallest unit's collateral value at the holding's current weight, in micro-dollars
+/// times 2^32 (an estimate for ranking orders, not a valuation).
+fn unit_value(valuation: &Valuation<'_>, holding: &Holding) -> i128 {
+    let (Some(risk), Some(price)) = (valuation.risk, valuation.price) else { return 0 };
+    let held = Amount(holding.held().clamp(0, i128::from(i64::MAX)) as i64);
+    let weight = risk.haircut.weight_in(price.value(held, valuation.asset.decimals, Rounding::Down), &valuation.flat);
+    let per_unit = rucksack_types::decimal::pow10(u32::from(valuation.asset.decimals) + 6).unwrap_or(i128::MAX);
+    let scaled = i128::from(price.0).saturating_mul(1 << 32) / per_unit;
+    weight.of(scaled, Rounding::Down).unwrap_or(0)
+}
 
 /// What an order takes from one asset and gives in another if it fills entirely.
 #[derive(Clone, Copy, Debug)]
@@ -71,72 +110,189 @@ impl Engine {
         })
     }
 
-    /// The fills of the account's resting orders.
-    fn resting_fills(&self, index: AccountIndex) -> Result<Vec<OrderFill>, Reject> {
-        let mut fills = Vec::new();
-        let mut handle = self.ledger.account(index).orders_head;
-        while handle != NIL {
-            let order = self.orders.get(handle);
-            fills.push(self.order_fill(usize::from(order.market.0), order.side, order.price, order.remaining, true)?);
-            handle = order.account_next;
+    /// The account's health now, from its memoised per-asset parts: only the parts whose inputs
+    /// changed since they were computed are computed again.
+    fn health_now(&self, index: AccountIndex) -> AccountHealth {
+        let account = self.ledger.account(index);
+        let inputs = self.risk_inputs();
+        let mut memo = account.margin_memo.parts.borrow_mut();
+        memo.resize(self.assets.len(), MemoPart::default());
+        let mut total = AccountHealth::default();
+        for (asset, part) in memo.iter_mut().enumerate() {
+            let key = self.part_key(index, asset);
+            if part.key != Some(key) {
+                let holding = self.holding(index, asset);
+                let valuation = inputs.valuation(asset);
+                *part = MemoPart {
+                    key: Some(key),
+                    health: AccountHealth::of_holding(&holding, &valuation, account.settings.leverage_limit),
+                    unit_value: unit_value(&valuation, &holding),
+                };
+            }
+            total = total.plus(&part.health);
         }
-        Ok(fills)
+        total
     }
 
-    /// The account's health for the margin rule: the worse of now and of every health-lowering
-    /// open order (and `new`, if given) filled at its limit.
+    /// Every memoised part that claims to be current equals a fresh valuation: a change that
+    /// should have invalidated a part and did not would show here. For the invariant checks.
+    pub(crate) fn check_margin_memo(&self) -> Result<(), String> {
+        let inputs = self.risk_inputs();
+        for (index, account) in self.ledger.accounts.iter().enumerate() {
+            let index = index as AccountIndex;
+            for (asset, part) in account.margin_memo.parts.borrow().iter().enumerate() {
+                if part.key != Some(self.part_key(index, asset)) {
+                    continue;
+                }
+                let fresh = AccountHealth::of_holding(
+                    &self.holding(index, asset),
+                    &inputs.valuation(asset),
+                    account.settings.leverage_limit,
+                );
+                if fresh != part.health {
+                    return Err(format!(
+                        "account {} asset {asset}: memo {:?}, fresh {fresh:?}",
+                        account.id, part.health
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What one asset's part of an account's health depends on.
+    fn part_key(&self, index: AccountIndex, asset: usize) -> PartKey {
+        let account = self.ledger.account(index);
+        let balance = account.balances[asset];
+        PartKey {
+            held: i128::from(balance.available.0) + i128::from(balance.locked.0),
+            shares: match account.positions[asset] {
+                PoolPosition::None => 0,
+                PoolPosition::Lend(shares) => shares,
+                PoolPosition::Borrow(shares) => -shares,
+            },
+            asset_version: self.risk.versions[asset],
+            leverage: account.settings.leverage_limit,
+        }
+    }
+
+    /// The margin rule's health before and after `new` is added to the account's open orders:
+    /// each the worse of now and of the health-lowering open orders (and `new`) filled at their
+    /// limits.
+    pub(crate) fn worst_case_pair(
+        &self,
+        index: AccountIndex,
+        new: Option<OrderFill>,
+    ) -> Result<(AccountHealth, AccountHealth), Reject> {
+        let now = self.health_now(index);
+        let lowering = self.health_lowering_orders(index)?;
+        let worse = |a: AccountHealth, b: AccountHealth| if b.free_equity() < a.free_equity() { b } else { a };
+        let before = if lowering.is_empty() { now } else { worse(now, self.filled(index, &now, &lowering, None)) };
+        let after = match new {
+            Some(new) => worse(now, self.filled(index, &now, &lowering, Some(new))),
+            None => before,
+        };
+        Ok((before, after))
+    }
+
     pub(crate) fn worst_case_health(
         &self,
         index: AccountIndex,
         new: Option<OrderFill>,
     ) -> Result<AccountHealth, Reject> {
-        let inputs = self.risk_inputs();
-        let leverage = self.ledger.account(index).settings.leverage_limit;
-        let holdings: Vec<Holding> = (0..self.assets.len()).map(|asset| self.holding(index, asset)).collect();
-        let health_of = |holdings: &[Holding]| {
-            let mut health = AccountHealth::default();
-            for (asset, holding) in holdings.iter().enumerate() {
-                if !holding.is_empty() {
-                    health.add(holding, &inputs.valuation(asset), leverage);
+        Ok(self.worst_case_pair(index, new)?.1)
+    }
+
+    /// The account's resting orders whose fill at their limit would lower its health, judged by
+    /// each asset's value per unit now: a bid paying more than what it buys is worth, an ask
+    /// getting less than what it sells is worth. Ranking needs no division per order.
+    fn health_lowering_orders(&self, index: AccountIndex) -> Result<Vec<OrderFill>, Reject> {
+        let memo = self.ledger.account(index).margin_memo.parts.borrow();
+        let unit = |asset: usize| memo.get(asset).map_or(0, |p| p.unit_value);
+        let mut lowering = Vec::new();
+        let mut handle = self.ledger.account(index).orders_head;
+        while handle != NIL {
+            let order = self.orders.get(handle);
+            let market = &self.markets[usize::from(order.market.0)];
+            let (spec, scale) = (&market.spec, &market.scale);
+            let (base, quote) = (unit(usize::from(spec.base.0)), unit(usize::from(spec.quote.0)));
+            // What a lot costs or fetches at the order's price, valued in quote, against what
+            // the lot itself is worth, valued in base (both times the same factors).
+            let fee = i128::from(spec.taker_fee_bps);
+            let in_quote = |fee_sign: i128| {
+                quote
+                    .checked_mul(i128::from(order.price.0))
+                    .and_then(|v| v.checked_mul(scale.quote_num))
+                    .and_then(|v| v.checked_mul(10_000 + fee_sign * fee))
+            };
+            let in_base = base
+                .checked_mul(i128::from(scale.base_units_per_lot))
+                .and_then(|v| v.checked_mul(scale.quote_den))
+                .and_then(|v| v.checked_mul(10_000));
+            let lowers = match (order.side, in_quote(if order.side == Side::Bid { 1 } else { -1 }), in_base) {
+                (Side::Bid, Some(paid), Some(worth)) => paid > worth,
+                (Side::Ask, Some(fetched), Some(worth)) => fetched < worth,
+                _ => true,
+            };
+            if lowers {
+                lowering.push(self.order_fill(
+                    usize::from(order.market.0),
+                    order.side,
+                    order.price,
+                    order.remaining,
+                    true,
+                )?);
+            }
+            handle = order.account_next;
+        }
+        Ok(lowering)
+    }
+
+    /// The account's health with `fills` (and `new`) filled in full: `now` with the parts of
+    /// the assets they touch valued again.
+    fn filled(
+        &self,
+        index: AccountIndex,
+        now: &AccountHealth,
+        fills: &[OrderFill],
+        new: Option<OrderFill>,
+    ) -> AccountHealth {
+        let mut touched: Vec<(usize, Holding)> = Vec::new();
+        let slot = |asset: usize, touched: &mut Vec<(usize, Holding)>| -> usize {
+            match touched.iter().position(|(a, _)| *a == asset) {
+                Some(at) => at,
+                None => {
+                    touched.push((asset, self.holding(index, asset)));
+                    touched.len() - 1
                 }
             }
-            health
         };
-        let now = health_of(&holdings);
-        let mut fills = self.resting_fills(index)?;
-        if fills.is_empty() && new.is_none() {
-            return Ok(now);
-        }
-        // Which orders lower health, judged by each asset's value per unit now.
-        let unit_value = |asset: usize, amount: Amount| -> i128 {
-            let valuation = inputs.valuation(asset);
-            let (Some(risk), Some(price)) = (valuation.risk, valuation.price) else { return 0 };
-            let held = Amount(holdings[asset].held().clamp(0, i128::from(i64::MAX)) as i64);
-            let weight = risk.haircut.weight(price.value(held, valuation.asset.decimals, Rounding::Down));
-            weight.of(price.value(amount, valuation.asset.decimals, Rounding::Down).0, Rounding::Down).unwrap_or(0)
-        };
-        fills.retain(|fill| unit_value(fill.receive_asset, fill.receive) < unit_value(fill.spend_asset, fill.spend));
-        fills.extend(new);
-        let mut filled = holdings.clone();
-        for fill in &fills {
-            let spent = &mut filled[fill.spend_asset];
+        for fill in fills.iter().chain(new.as_ref()) {
+            let at = slot(fill.spend_asset, &mut touched);
+            let spent = &mut touched[at].1;
             if fill.resting {
                 spent.locked = Amount(spent.locked.0 - fill.spend.0);
             } else {
                 spent.available = Amount(spent.available.0 - fill.spend.0);
             }
-            filled[fill.receive_asset].available =
-                Amount(filled[fill.receive_asset].available.0.saturating_add(fill.receive.0));
+            let at = slot(fill.receive_asset, &mut touched);
+            let received = &mut touched[at].1;
+            received.available = Amount(received.available.0.saturating_add(fill.receive.0));
         }
-        // A shortfall is borrowed: it is owed, not held.
-        for holding in &mut filled {
+        let memo = self.ledger.account(index).margin_memo.parts.borrow();
+        let inputs = self.risk_inputs();
+        let leverage = self.ledger.account(index).settings.leverage_limit;
+        let mut health = *now;
+        for (asset, mut holding) in touched {
+            // A shortfall is borrowed: it is owed, not held.
             if holding.available.is_negative() {
                 holding.borrowed = Amount(holding.borrowed.0.saturating_sub(holding.available.0));
                 holding.available = Amount::ZERO;
             }
+            let part = memo.get(asset).map(|p| p.health).unwrap_or_default();
+            health = health.minus(&part).plus(&AccountHealth::of_holding(&holding, &inputs.valuation(asset), leverage));
         }
-        let worst = health_of(&filled);
-        Ok(if worst.free_equity() < now.free_equity() { worst } else { now })
+        health
     }
 
     /// A user action may leave an account beyond initial margin only if it made it no worse.
@@ -161,11 +317,13 @@ impl Engine {
     }
 
     fn require_fresh_prices(&self, index: AccountIndex) -> Result<(), Reject> {
+        let account = self.ledger.account(index);
         for asset in 0..self.assets.len() {
-            if self.risk.specs[asset].is_some()
-                && self.fresh_price(asset).is_none()
-                && !self.holding(index, asset).is_empty()
-            {
+            let balance = account.balances[asset];
+            let holds = !balance.available.is_zero()
+                || !balance.locked.is_zero()
+                || account.positions[asset] != PoolPosition::None;
+            if holds && self.risk.specs[asset].is_some() && self.fresh_price(asset).is_none() {
                 return Err(Reject::PriceUnavailable);
             }
         }
@@ -174,14 +332,15 @@ impl Engine {
 
     /// For an account with borrows (after any borrowing for this order): would the order, filled
     /// entirely at its limit (a market order by quantity at the market's worst price), keep the
-    /// account within the margin rule, judged against its health `before` the order?
+    /// account within the margin rule? Judged against its health `before` any borrowing for the
+    /// order, or, when nothing was borrowed, against its health now.
     /// A market order by quote budget from such an account is refused: its fill is unbounded.
     pub(crate) fn check_order_margin(
         &self,
         index: AccountIndex,
         market: usize,
         new: &NewOrder,
-        before: &AccountHealth,
+        before: Option<&AccountHealth>,
     ) -> Result<(), Reject> {
         if !self.has_borrows(index) {
             return Ok(());
@@ -194,8 +353,9 @@ impl Engine {
             }
             OrderSpec::Market { size: MarketSize::Quote(_), .. } => return Err(Reject::InsufficientMargin),
         };
-        let after = self.worst_case_health(index, Some(self.order_fill(market, new.side, price, lots, false)?))?;
-        self.judge(index, before, &after)
+        let fill = self.order_fill(market, new.side, price, lots, false)?;
+        let (unchanged_before, after) = self.worst_case_pair(index, Some(fill))?;
+        self.judge(index, before.unwrap_or(&unchanged_before), &after)
     }
 
     /// The margin rule itself. An action that leaves free equity no lower is always allowed, so

@@ -63,7 +63,6 @@ impl Engine {
         if new.client_id.is_some_and(|client_id| self.client_index.contains_key(&(account, client_id))) {
             return Err(Reject::DuplicateClientId);
         }
-        let margin_before = self.margin_before(account, new.margin.auto_borrow);
         let market = &self.markets[market_index];
         if let (TimeInForce::PostOnly, OrderSpec::Limit { price, .. }) = (new.spec.time_in_force(), new.spec) {
             let crosses = match new.side {
@@ -78,8 +77,11 @@ impl Engine {
         // Spot margin: redeem and borrow what the order needs beyond the available balance.
         // Everything below may still refuse the order; then these steps are undone.
         let need = self.order_need(market_index, new)?;
+        let short = self.ledger.balance(account, spend_asset).available < need;
+        // Health before any funding, which changes holdings; without it the check sees both.
+        let margin_before = short.then(|| self.margin_before(account, new.margin.auto_borrow));
         let steps = self.fund(account, usize::from(spend_asset.0), need, new.margin, BorrowLendSource::SpotMargin)?;
-        match self.check_funds_and_margin(account, market_index, new, &margin_before) {
+        match self.check_funds_and_margin(account, market_index, new, margin_before.as_ref()) {
             Ok(prepared) => self.execute_order(account, market_index, new, prepared),
             Err(reject) => {
                 self.undo_all(steps);
@@ -137,7 +139,7 @@ impl Engine {
         account: AccountIndex,
         market_index: usize,
         new: &NewOrder,
-        margin_before: &crate::margin::AccountHealth,
+        margin_before: Option<&crate::margin::AccountHealth>,
     ) -> Result<Prepared, Reject> {
         self.check_order_margin(account, market_index, new, margin_before)?;
         let market = &self.markets[market_index];

@@ -2,8 +2,8 @@
 //! lending, hourly interest, and the margin checks every risk-increasing action passes.
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, BorrowLendSource, Event, IndexPrice, LendingSpec, Reject,
-    Rounding, Timestamp,
+    AccountId, Amount, AssetId, AssetRisk, BorrowLendAction, BorrowLendSource, Event, FlatRegions, IndexPrice,
+    LendingSpec, Reject, Rounding, Timestamp,
 };
 
 use crate::book::arena::AccountIndex;
@@ -23,10 +23,15 @@ pub(crate) struct PoolUndo {
     events: usize,
 }
 
-/// Per-asset risk state, indexed by asset id.
+/// Per-asset risk state, indexed by asset id. Read models keep a copy and value accounts with it.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct RiskBook {
+pub struct RiskState {
     pub specs: Vec<Option<AssetRisk>>,
+    /// Derived from `specs`: where each asset's functions are flat.
+    pub flat: Vec<FlatRegions>,
+    /// Per asset, bumped whenever its parameters, price or pool change, so memoised valuations
+    /// notice.
+    pub versions: Vec<u64>,
     pub prices: Vec<Option<PricePoint>>,
     pub pools: Vec<Pool>,
     /// The last hour boundary (hours since the epoch) whose interest was charged; 0 before the
@@ -34,11 +39,30 @@ pub(crate) struct RiskBook {
     pub charged_hour: u64,
 }
 
-impl RiskBook {
+impl RiskState {
     pub fn add_asset(&mut self) {
         self.specs.push(None);
+        self.flat.push(FlatRegions::default());
+        self.versions.push(0);
         self.prices.push(None);
         self.pools.push(Pool::default());
+    }
+
+    /// Sets an asset's parameters and the flat regions derived from them.
+    pub fn set_spec(&mut self, asset: usize, spec: Option<AssetRisk>) {
+        self.flat[asset] = spec.map(|s| s.flat_regions()).unwrap_or_default();
+        self.specs[asset] = spec;
+        self.touch(asset);
+    }
+
+    /// Marks a change to an asset's parameters, price or pool.
+    pub fn touch(&mut self, asset: usize) {
+        self.versions[asset] = self.versions[asset].wrapping_add(1);
+    }
+
+    /// The inputs of account health over `assets`.
+    pub fn inputs<'a>(&'a self, assets: &'a [rucksack_types::AssetSpec]) -> RiskInputs<'a> {
+        RiskInputs { assets, specs: &self.specs, flat: &self.flat, prices: &self.prices, pools: &self.pools }
     }
 
     pub fn lending_spec(&self, asset: usize) -> Option<&LendingSpec> {
@@ -63,7 +87,7 @@ impl Engine {
         if risk.lending.is_some() && self.risk.charged_hour == 0 {
             self.risk.charged_hour = self.time.0 / MICROS_PER_HOUR;
         }
-        self.risk.specs[asset] = Some(*risk);
+        self.risk.set_spec(asset, Some(*risk));
         self.events.push(Event::AssetRiskSet(*risk));
         Ok(())
     }
@@ -83,6 +107,7 @@ impl Engine {
             _ => price,
         };
         self.risk.prices[index] = Some(PricePoint { price: capped, updated: self.time });
+        self.risk.touch(index);
         self.events.push(Event::IndexPriceSet { asset, price: capped });
         Ok(())
     }
@@ -193,6 +218,7 @@ impl Engine {
         };
         self.ledger.dust[asset_index] = self.ledger.dust[asset_index].checked_add(movement.dust)?;
         self.risk.pools[asset_index] = pool;
+        self.risk.touch(asset_index);
         *self.ledger.balance_mut(index, asset) = balance;
         self.ledger.account_mut(index).positions[asset_index] = new_position;
         let (shares, value) = match new_position {
@@ -216,6 +242,7 @@ impl Engine {
     /// Restores what a [`Engine::pool_action`] changed, its event included.
     pub(crate) fn undo_pool_action(&mut self, undo: PoolUndo) {
         self.risk.pools[undo.asset] = undo.pool;
+        self.risk.touch(undo.asset);
         *self.ledger.balance_mut(undo.account, AssetId(undo.asset as u16)) = undo.balance;
         self.ledger.account_mut(undo.account).positions[undo.asset] = undo.position;
         self.ledger.dust[undo.asset] = undo.dust;
@@ -235,10 +262,11 @@ impl Engine {
             let hour = Timestamp(self.risk.charged_hour * MICROS_PER_HOUR);
             for asset in 0..self.risk.pools.len() {
                 let Some(spec) = self.risk.lending_spec(asset).copied() else { continue };
-                let pool = &mut self.risk.pools[asset];
-                if pool.borrowed.is_zero() {
+                if self.risk.pools[asset].borrowed.is_zero() {
                     continue;
                 }
+                self.risk.touch(asset);
+                let pool = &mut self.risk.pools[asset];
                 let utilization = pool.utilization();
                 let borrow_rate = spec.curve.borrow_rate(utilization);
                 let split = pool.charge_hour(borrow_rate, &spec)?;
@@ -265,7 +293,7 @@ impl Engine {
     }
 
     pub(crate) fn risk_inputs(&self) -> RiskInputs<'_> {
-        RiskInputs { assets: &self.assets, specs: &self.risk.specs, prices: &self.risk.prices, pools: &self.risk.pools }
+        self.risk.inputs(&self.assets)
     }
 
     pub(crate) fn holding(&self, index: AccountIndex, asset: usize) -> Holding {
@@ -288,13 +316,8 @@ impl Engine {
     }
 
     /// Risk parameters, index prices and pools of every asset, for read models.
-    pub fn risk_state(&self) -> (Vec<Option<AssetRisk>>, Vec<Option<PricePoint>>, Vec<Pool>) {
-        (self.risk.specs.clone(), self.risk.prices.clone(), self.risk.pools.clone())
-    }
-
-    /// The last hour boundary whose interest was charged (hours since the epoch).
-    pub fn interest_charged_hour(&self) -> u64 {
-        self.risk.charged_hour
+    pub fn risk_state(&self) -> &RiskState {
+        &self.risk
     }
 
     /// What an account's position in an asset's pool is worth now: its lend (positive) or its

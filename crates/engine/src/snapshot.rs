@@ -156,11 +156,12 @@ impl Engine {
     fn decode_risk(&mut self, r: &mut Reader<'_>) -> Result<(), SnapshotError> {
         self.risk.charged_hour = r.u64()?;
         for asset in 0..self.assets.len() {
-            self.risk.specs[asset] = match r.u8()? {
+            let spec = match r.u8()? {
                 0 => None,
                 1 => Some(r.asset_risk()?),
                 _ => return Err(SnapshotError::Inconsistent("risk tag")),
             };
+            self.risk.set_spec(asset, spec);
             self.risk.prices[asset] = match r.u8()? {
                 0 => None,
                 1 => Some(PricePoint { price: IndexPrice(r.i64()?), updated: Timestamp(r.u64()?) }),

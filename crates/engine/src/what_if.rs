@@ -8,26 +8,23 @@
 //! on; a market order's cost would depend on the rest of the book and is not answered here.
 
 use rucksack_types::{
-    AccountId, AccountSettings, Amount, AssetRisk, AssetSpec, ClientId, Command, Lots, MarketId, MarketSpec, OrderId,
-    Reject, SelfTradePrevention, Seq, Sequenced, Side, Ticks, TimeInForce, Timestamp,
+    AccountId, AccountSettings, Amount, AssetSpec, ClientId, Command, Lots, MarketId, MarketSpec, OrderId, Reject,
+    SelfTradePrevention, Seq, Sequenced, Side, Ticks, TimeInForce, Timestamp,
 };
 
 use crate::book::Book;
 use crate::book::arena::{NIL, RestingOrder};
 use crate::engine::{Engine, Market};
 use crate::ledger::Balance;
-use crate::lending::{Pool, PoolPosition};
-use crate::margin::PricePoint;
+use crate::lending::PoolPosition;
+use crate::money_market::RiskState;
 
 /// The venue as a read model holds it.
 #[derive(Clone, Copy, Debug)]
 pub struct Venue<'a> {
     pub assets: &'a [AssetSpec],
     pub markets: &'a [MarketSpec],
-    pub risk: &'a [Option<AssetRisk>],
-    pub prices: &'a [Option<PricePoint>],
-    pub pools: &'a [Pool],
-    pub charged_hour: u64,
+    pub risk: &'a RiskState,
     pub time: Timestamp,
 }
 
@@ -80,10 +77,10 @@ impl WhatIf {
             engine.markets.push(Market { spec: *spec, scale, book: Book::default() });
         }
         let assets = engine.assets.len();
-        engine.risk.specs = pad(venue.risk, assets);
-        engine.risk.prices = pad(venue.prices, assets);
-        engine.risk.pools = pad(venue.pools, assets);
-        engine.risk.charged_hour = venue.charged_hour;
+        if venue.risk.specs.len() != assets {
+            return Err(Reject::UnknownAsset);
+        }
+        engine.risk = venue.risk.clone();
         let index = engine.ledger.find_or_open(account.id);
         {
             let state = engine.ledger.account_mut(index);

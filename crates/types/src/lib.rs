@@ -28,6 +28,8 @@ pub use event::{BorrowLendSource, Event, InterestCharge, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
-pub use risk::{AssetRisk, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, UsdValue};
+pub use risk::{
+    AssetRisk, FlatRegions, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, UsdValue,
+};
 pub use spec::{AssetSpec, MarketScale, MarketSpec, SpecError};
 pub use symbol::Symbol;

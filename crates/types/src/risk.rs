@@ -172,6 +172,51 @@ impl Haircut {
     }
 }
 
+/// Where an asset's size-dependent functions stop being flat: below these notionals the haircut
+/// weight is its base and the borrow IMF and MMF are theirs, so valuing a holding needs no square
+/// root. Derived from an [`AssetRisk`] by [`AssetRisk::flat_regions`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlatRegions {
+    pub haircut: UsdValue,
+    pub imf: UsdValue,
+    pub mmf: UsdValue,
+}
+
+/// The largest notional in `0..=2^100` micro-dollars at which `flat` holds, for a property that
+/// holds from zero up to a point and not after.
+fn flat_up_to(flat: impl Fn(UsdValue) -> bool) -> UsdValue {
+    let (mut inside, mut outside) = (0i128, 1i128 << 100);
+    if !flat(UsdValue(0)) {
+        return UsdValue(-1);
+    }
+    if flat(UsdValue(outside)) {
+        return UsdValue(outside);
+    }
+    while outside - inside > 1 {
+        let middle = inside + (outside - inside) / 2;
+        if flat(UsdValue(middle)) { inside = middle } else { outside = middle }
+    }
+    UsdValue(inside)
+}
+
+impl Haircut {
+    /// The weight at `notional`, taking the flat region's shortcut.
+    pub fn weight_in(&self, notional: UsdValue, flat: &FlatRegions) -> Fraction {
+        match *self {
+            Haircut::Identity => Fraction::ONE,
+            Haircut::InverseSqrt { base, .. } if notional <= flat.haircut => base,
+            Haircut::InverseSqrt { .. } => self.weight(notional),
+        }
+    }
+}
+
+impl MarginFunction {
+    /// The fraction at `notional`, taking the flat region's shortcut below `flat_up_to`.
+    pub fn fraction_in(&self, notional: UsdValue, flat_up_to: UsdValue) -> Fraction {
+        if notional <= flat_up_to { self.base } else { self.fraction(notional) }
+    }
+}
+
 /// A size-dependent margin fraction (Backpack's `imfFunction`/`mmfFunction` of type `sqrt`):
 /// `max(base, factor * sqrt(N))`, `N` the position's notional in dollars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -260,6 +305,20 @@ pub enum RiskSpecError {
 }
 
 impl AssetRisk {
+    /// Where the haircut and the borrow margin functions are flat, found with the functions
+    /// themselves, so the shortcut gives exactly what they give.
+    pub fn flat_regions(&self) -> FlatRegions {
+        let haircut = match self.haircut {
+            Haircut::Identity => UsdValue(i128::MAX),
+            Haircut::InverseSqrt { base, .. } => flat_up_to(|n| self.haircut.weight(n) == base),
+        };
+        FlatRegions {
+            haircut,
+            imf: flat_up_to(|n| self.borrow_imf.fraction(n) == self.borrow_imf.base),
+            mmf: flat_up_to(|n| self.borrow_mmf.fraction(n) == self.borrow_mmf.base),
+        }
+    }
+
     /// Checks the parameters make sense together: monotone, continuous curves, IMF above MMF.
     pub fn validate(&self) -> Result<(), RiskSpecError> {
         let unit = |f: Fraction| (0..=Fraction::ONE.0).contains(&f.0);

@@ -15,7 +15,7 @@
 //! An account is within initial margin while net equity covers the initial requirement (IMR ≤
 //! 100%), and liquidatable once it no longer covers the maintenance requirement.
 
-use rucksack_types::{Amount, AssetRisk, AssetSpec, Fraction, IndexPrice, Rounding, Timestamp, UsdValue};
+use rucksack_types::{Amount, AssetRisk, AssetSpec, FlatRegions, Fraction, IndexPrice, Rounding, Timestamp, UsdValue};
 
 use crate::ledger::Balance;
 use crate::lending::{Pool, PoolPosition};
@@ -61,6 +61,7 @@ pub struct PricePoint {
 pub struct RiskInputs<'a> {
     pub assets: &'a [AssetSpec],
     pub specs: &'a [Option<AssetRisk>],
+    pub flat: &'a [FlatRegions],
     pub prices: &'a [Option<PricePoint>],
     pub pools: &'a [Pool],
 }
@@ -81,6 +82,7 @@ impl<'a> RiskInputs<'a> {
         Valuation {
             asset: &self.assets[asset],
             risk: self.specs.get(asset).and_then(Option::as_ref),
+            flat: self.flat.get(asset).copied().unwrap_or_default(),
             price: self.prices.get(asset).copied().flatten().map(|p| p.price),
         }
     }
@@ -113,6 +115,8 @@ impl<'a> RiskInputs<'a> {
 pub struct Valuation<'a> {
     pub asset: &'a AssetSpec,
     pub risk: Option<&'a AssetRisk>,
+    /// Where `risk`'s functions are flat (the default: nowhere, always computed in full).
+    pub flat: FlatRegions,
     pub price: Option<IndexPrice>,
 }
 
@@ -138,6 +142,36 @@ pub struct AccountHealth {
 }
 
 impl AccountHealth {
+    /// The sum of two accounts' (or two assets') health: every figure adds.
+    pub fn plus(&self, other: &AccountHealth) -> AccountHealth {
+        self.combine(other, |a, b| a + b)
+    }
+
+    pub fn minus(&self, other: &AccountHealth) -> AccountHealth {
+        self.combine(other, |a, b| a - b)
+    }
+
+    fn combine(&self, other: &AccountHealth, op: impl Fn(i128, i128) -> i128) -> AccountHealth {
+        let f = |a: UsdValue, b: UsdValue| UsdValue(op(a.0, b.0));
+        AccountHealth {
+            assets_value: f(self.assets_value, other.assets_value),
+            collateral_value: f(self.collateral_value, other.collateral_value),
+            borrow_liability: f(self.borrow_liability, other.borrow_liability),
+            exposure: f(self.exposure, other.exposure),
+            initial_requirement: f(self.initial_requirement, other.initial_requirement),
+            maintenance_requirement: f(self.maintenance_requirement, other.maintenance_requirement),
+        }
+    }
+
+    /// One holding's part of an account's health.
+    pub fn of_holding(holding: &Holding, valuation: &Valuation<'_>, leverage_limit: u16) -> AccountHealth {
+        let mut health = AccountHealth::default();
+        if !holding.is_empty() {
+            health.add(holding, valuation, leverage_limit);
+        }
+        health
+    }
+
     pub fn net_equity(&self) -> UsdValue {
         UsdValue(self.collateral_value.0 - self.borrow_liability.0)
     }
@@ -185,7 +219,7 @@ impl AccountHealth {
         };
         let decimals = valuation.asset.decimals;
         let notional = price.value(Amount(held as i64), decimals, Rounding::Down);
-        let weight = risk.haircut.weight(notional);
+        let weight = risk.haircut.weight_in(notional, &valuation.flat);
         let collateral_value = UsdValue(weight.of(notional.0, Rounding::Down).unwrap_or(0));
         self.assets_value.0 += notional.0;
         self.collateral_value.0 += collateral_value.0;
@@ -193,8 +227,8 @@ impl AccountHealth {
             let borrowed = price.value(holding.borrowed, decimals, Rounding::Up);
             let leverage_floor =
                 Fraction::ratio(1, i128::from(leverage_limit.max(1)), Rounding::Up).unwrap_or(Fraction::ONE);
-            let imf = risk.borrow_imf.fraction(borrowed).max(leverage_floor);
-            let mmf = risk.borrow_mmf.fraction(borrowed);
+            let imf = risk.borrow_imf.fraction_in(borrowed, valuation.flat.imf).max(leverage_floor);
+            let mmf = risk.borrow_mmf.fraction_in(borrowed, valuation.flat.mmf);
             self.borrow_liability.0 += borrowed.0;
             self.exposure.0 += borrowed.0;
             self.initial_requirement.0 += imf.of(borrowed.0, Rounding::Up).unwrap_or(i128::MAX / 4);

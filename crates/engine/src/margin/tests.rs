@@ -1,6 +1,6 @@
 //! A worked example of account health.
 
-use rucksack_types::{AssetId, AssetSpec, Fraction, Haircut, IndexPrice, MarginFunction, Symbol};
+use rucksack_types::{AssetId, AssetSpec, FlatRegions, Fraction, Haircut, IndexPrice, MarginFunction, Symbol};
 
 use super::*;
 
@@ -39,7 +39,12 @@ fn a_sol_holder_borrowing_usdc() {
     };
     let row = health.add(
         &sol_holding,
-        &Valuation { asset: &sol, risk: Some(&sol_risk), price: Some(IndexPrice::parse("150").unwrap()) },
+        &Valuation {
+            asset: &sol,
+            risk: Some(&sol_risk),
+            flat: FlatRegions::default(),
+            price: Some(IndexPrice::parse("150").unwrap()),
+        },
         10,
     );
     // Notional $1,500; 1.1 / (1 + 0.00001 * sqrt(1500)) = 1.0996 > 0.9, so the weight is 0.9.
@@ -48,7 +53,12 @@ fn a_sol_holder_borrowing_usdc() {
     let usdc_holding = Holding { borrowed: Amount(1_000_000_000), ..Holding::default() };
     health.add(
         &usdc_holding,
-        &Valuation { asset: &usdc, risk: Some(&usdc_risk), price: Some(IndexPrice::parse("1").unwrap()) },
+        &Valuation {
+            asset: &usdc,
+            risk: Some(&usdc_risk),
+            flat: FlatRegions::default(),
+            price: Some(IndexPrice::parse("1").unwrap()),
+        },
         10,
     );
     // Liability $1,000; IMF max(0.1, 0.00002 * sqrt(1000) = 0.000632..., 1/10) = 0.1; MMF 0.05.
@@ -61,12 +71,22 @@ fn a_sol_holder_borrowing_usdc() {
     let mut tight = AccountHealth::default();
     tight.add(
         &sol_holding,
-        &Valuation { asset: &sol, risk: Some(&sol_risk), price: Some(IndexPrice::parse("150").unwrap()) },
+        &Valuation {
+            asset: &sol,
+            risk: Some(&sol_risk),
+            flat: FlatRegions::default(),
+            price: Some(IndexPrice::parse("150").unwrap()),
+        },
         2,
     );
     tight.add(
         &usdc_holding,
-        &Valuation { asset: &usdc, risk: Some(&usdc_risk), price: Some(IndexPrice::parse("1").unwrap()) },
+        &Valuation {
+            asset: &usdc,
+            risk: Some(&usdc_risk),
+            flat: FlatRegions::default(),
+            price: Some(IndexPrice::parse("1").unwrap()),
+        },
         2,
     );
     assert_eq!(tight.initial_requirement, UsdValue(500_000_000));

@@ -132,3 +132,25 @@ fn validation_refuses_inconsistent_parameters() {
     bad.min_price_update_multiplier = Fraction::ZERO;
     assert_eq!(bad.validate(), Err(RiskSpecError::InvalidPriceBand));
 }
+
+#[test]
+fn flat_regions_shortcut_the_functions_exactly() {
+    let risk = sample(AssetId(3));
+    let flat = risk.flat_regions();
+    // base 0.9, penalty 0.001: flat while 1.1 / (1 + 0.001 sqrt(N)) >= 0.9, i.e. N up to about
+    // $49,383; IMF 0.2 / 0.0002 flat up to $1,000,000; MMF 0.1 / 0.0001 likewise.
+    assert!((UsdValue(49_382 * USD_ONE)..UsdValue(49_384 * USD_ONE)).contains(&flat.haircut), "{flat:?}");
+    assert!((UsdValue(999_999 * USD_ONE)..=UsdValue(1_000_000 * USD_ONE)).contains(&flat.imf), "{flat:?}");
+    let mut n = 1i128;
+    while n < 1i128 << 90 {
+        for probe in
+            [n - 1, n, n + 1, flat.haircut.0 - 1, flat.haircut.0, flat.haircut.0 + 1, flat.imf.0, flat.imf.0 + 1]
+        {
+            let notional = UsdValue(probe.max(0));
+            assert_eq!(risk.haircut.weight_in(notional, &flat), risk.haircut.weight(notional));
+            assert_eq!(risk.borrow_imf.fraction_in(notional, flat.imf), risk.borrow_imf.fraction(notional));
+            assert_eq!(risk.borrow_mmf.fraction_in(notional, flat.mmf), risk.borrow_mmf.fraction(notional));
+        }
+        n = n * 3 / 2 + 1;
+    }
+}
