@@ -72,6 +72,17 @@ def test_spot_margin_buy_interest_and_repay(clocked_venue, funded_account):
     assert sale["status"] == "closed", sale
     assert "USDC" not in positions(trader), positions(trader)
 
+    # Nothing is owed any more: the SOL left can be withdrawn, and the history shows the borrow,
+    # its repayment from the sale, and the interest paid.
+    held = Decimal(trader.privateGetApiV1Capital()["SOL"]["available"])
+    withdrawal = trader.withdraw("SOL", float(held), "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin", params={"network": "SOL"})
+    assert Decimal(str(withdrawal["amount"])) == held, withdrawal
+    moves = trader.privateGetWapiV1HistoryBorrowLend({"sortDirection": "Asc"})
+    assert [(m["eventType"], m["source"]) for m in moves] == [("Borrow", "SpotMargin"), ("BorrowRepay", "AutoBorrowRepay")], moves
+    paid = trader.privateGetWapiV1HistoryInterest({"limit": 1000})
+    assert {p["paymentType"] for p in paid} == {"EntryFee", "Borrow"}, paid
+    assert sum(Decimal(p["quantity"]) for p in paid) < 0
+
 
 def test_the_throttle_stops_borrows_and_lets_repays_through(clocked_venue, funded_account):
     # The clock may have moved past the demo's starting prices: publish a current one.
