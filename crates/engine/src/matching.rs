@@ -5,8 +5,8 @@
 //! is assigned the command cannot fail, so a refused order leaves the state untouched.
 
 use rucksack_types::{
-    Amount, BorrowLendSource, Event, ExpiryReason, Lots, MarketSize, NewOrder, OrderId, OrderSpec, OrderStatus, Reject,
-    Rounding, SelfTradePrevention, Side, Ticks, TimeInForce, Trade, TradeId,
+    Amount, Event, ExpiryReason, Lots, MarketSize, NewOrder, OrderId, OrderSpec, OrderStatus, Reject, Rounding,
+    SelfTradePrevention, Side, Ticks, TimeInForce, Trade, TradeId,
 };
 
 use crate::book::arena::{AccountIndex, Handle, NIL, RestingOrder};
@@ -73,14 +73,10 @@ impl Engine {
                 return Err(Reject::PostOnlyWouldTake);
             }
         }
-        let spend_asset = self.side_asset(market_index, new.side);
-        // Spot margin: redeem and borrow what the order needs beyond the available balance.
-        // Everything below may still refuse the order; then these steps are undone.
-        let need = self.order_need(market_index, new)?;
-        let short = self.ledger.balance(account, spend_asset).available < need;
-        // Health before any funding, which changes holdings; without it the check sees both.
-        let margin_before = short.then(|| self.margin_before(account, new.margin.auto_borrow));
-        let steps = self.fund(account, usize::from(spend_asset.0), need, new.margin, BorrowLendSource::SpotMargin)?;
+        // Spot margin: redeem and borrow what the order needs beyond the available balance, with
+        // the health before that for the margin rule. Everything below may still refuse the
+        // order; then these steps are undone.
+        let (steps, margin_before) = self.fund_order(account, market_index, new)?;
         match self.check_funds_and_margin(account, market_index, new, margin_before.as_ref()) {
             Ok(prepared) => self.execute_order(account, market_index, new, prepared),
             Err(reject) => {
@@ -88,48 +84,6 @@ impl Engine {
                 Err(reject)
             }
         }
-    }
-
-    /// What an order must be able to spend: its reservation for a limit order, its quantity or
-    /// quote budget (with the fee) for a market order. Zero where that is unknown in advance (a
-    /// market sell by quote budget).
-    fn order_need(&self, market_index: usize, new: &NewOrder) -> Result<Amount, Reject> {
-        let market = &self.markets[market_index];
-        Ok(match (new.spec, new.side) {
-            (OrderSpec::Limit { price, quantity, .. }, side) => {
-                self.reservation(market_index, side, price, quantity)?
-            }
-            (OrderSpec::Market { size: MarketSize::Base(lots), .. }, Side::Ask) => market.scale.base_amount(lots)?,
-            (OrderSpec::Market { size: MarketSize::Quote(budget), .. }, Side::Bid) => {
-                let fee = rucksack_types::money::mul_div(
-                    i128::from(budget.0),
-                    i128::from(market.spec.taker_fee_bps),
-                    rucksack_types::spec::BPS_DENOMINATOR,
-                    Rounding::Up,
-                )?;
-                budget.checked_add(Amount::from_i128(fee)?)?
-            }
-            (OrderSpec::Market { size: MarketSize::Base(lots), .. }, Side::Bid) => {
-                self.cost_to_take(market_index, lots)?
-            }
-            (OrderSpec::Market { size: MarketSize::Quote(_), .. }, Side::Ask) => Amount::ZERO,
-        })
-    }
-
-    /// What buying `lots` from the asks now would cost with taker fees (or what the whole ask
-    /// side costs, if it holds less).
-    fn cost_to_take(&self, market_index: usize, lots: Lots) -> Result<Amount, Reject> {
-        let market = &self.markets[market_index];
-        let (mut left, mut cost) = (lots, Amount::ZERO);
-        for (price, level) in market.book.ladder(Side::Ask).iter_best_first() {
-            if !left.is_positive() {
-                break;
-            }
-            let take = left.min(market.book.level(level).total);
-            cost = cost.checked_add(buy_cost(market, price, take)?)?;
-            left = left.checked_sub(take)?;
-        }
-        Ok(cost)
     }
 
     /// The checks that depend on funds and margin, after funding: whether the account can pay,
@@ -596,7 +550,7 @@ fn crosses(side: Side, limit: Ticks, price: Ticks) -> bool {
 
 /// What a market buy of `lots` at `price` costs from the available balance: quote rounded up
 /// plus the taker fee rounded up.
-fn buy_cost(market: &Market, price: Ticks, lots: Lots) -> Result<Amount, Reject> {
+pub(crate) fn buy_cost(market: &Market, price: Ticks, lots: Lots) -> Result<Amount, Reject> {
     let cost = market.scale.quote_amount(price, lots, Rounding::Up)?;
     let fee = market.scale.fee(price, lots, market.spec.taker_fee_bps, Rounding::Up)?;
     Ok(cost.checked_add(fee)?)

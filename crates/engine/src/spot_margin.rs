@@ -10,11 +10,16 @@
 //!
 //! Each step is an ordinary pool action with its own event, so history shows why money moved.
 
-use rucksack_types::{Amount, BorrowLendAction, BorrowLendSource, Event, MarginFlags, Reject, Side};
+use rucksack_types::{
+    Amount, BorrowLendAction, BorrowLendSource, Event, Lots, MarginFlags, MarketSize, NewOrder, OrderSpec, Reject,
+    Rounding, Side,
+};
 
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
 use crate::lending::PoolPosition;
+use crate::margin::AccountHealth;
+use crate::matching::buy_cost;
 use crate::money_market::PoolUndo;
 
 /// An account and the asset it received (`None`: only its available balances changed).
@@ -166,5 +171,72 @@ impl Engine {
         touched.sort_unstable();
         touched.dedup();
         touched
+    }
+
+    /// Funds an order that needs more than the available balance, as its flags and the
+    /// account's settings allow. Returns the steps (to undo them if the order is refused) and,
+    /// if any were taken, the account's margin-rule health before them. An order that cannot
+    /// fund itself this way costs nothing here.
+    pub(crate) fn fund_order(
+        &mut self,
+        account: AccountIndex,
+        market_index: usize,
+        new: &NewOrder,
+    ) -> Result<(Vec<PoolUndo>, Option<AccountHealth>), Reject> {
+        let may_fund =
+            new.margin.auto_borrow || new.margin.auto_lend_redeem || self.ledger.account(account).settings.auto_lend;
+        if !may_fund {
+            return Ok((Vec::new(), None));
+        }
+        let spend_asset = self.side_asset(market_index, new.side);
+        let need = self.order_need(market_index, new)?;
+        if self.ledger.balance(account, spend_asset).available >= need {
+            return Ok((Vec::new(), None));
+        }
+        let before = self.margin_before(account, new.margin.auto_borrow);
+        let steps = self.fund(account, usize::from(spend_asset.0), need, new.margin, BorrowLendSource::SpotMargin)?;
+        Ok((steps, Some(before)))
+    }
+
+    /// What an order must be able to spend: its reservation for a limit order, its quantity or
+    /// quote budget (with the fee) for a market order. Zero where that is unknown in advance (a
+    /// market sell by quote budget).
+    fn order_need(&self, market_index: usize, new: &NewOrder) -> Result<Amount, Reject> {
+        let market = &self.markets[market_index];
+        Ok(match (new.spec, new.side) {
+            (OrderSpec::Limit { price, quantity, .. }, side) => {
+                self.reservation(market_index, side, price, quantity)?
+            }
+            (OrderSpec::Market { size: MarketSize::Base(lots), .. }, Side::Ask) => market.scale.base_amount(lots)?,
+            (OrderSpec::Market { size: MarketSize::Quote(budget), .. }, Side::Bid) => {
+                let fee = rucksack_types::money::mul_div(
+                    i128::from(budget.0),
+                    i128::from(market.spec.taker_fee_bps),
+                    rucksack_types::spec::BPS_DENOMINATOR,
+                    Rounding::Up,
+                )?;
+                budget.checked_add(Amount::from_i128(fee)?)?
+            }
+            (OrderSpec::Market { size: MarketSize::Base(lots), .. }, Side::Bid) => {
+                self.cost_to_take(market_index, lots)?
+            }
+            (OrderSpec::Market { size: MarketSize::Quote(_), .. }, Side::Ask) => Amount::ZERO,
+        })
+    }
+
+    /// What buying `lots` from the asks now would cost with taker fees (or what the whole ask
+    /// side costs, if it holds less).
+    fn cost_to_take(&self, market_index: usize, lots: Lots) -> Result<Amount, Reject> {
+        let market = &self.markets[market_index];
+        let (mut left, mut cost) = (lots, Amount::ZERO);
+        for (price, level) in market.book.ladder(Side::Ask).iter_best_first() {
+            if !left.is_positive() {
+                break;
+            }
+            let take = left.min(market.book.level(level).total);
+            cost = cost.checked_add(buy_cost(market, price, take)?)?;
+            left = left.checked_sub(take)?;
+        }
+        Ok(cost)
     }
 }
