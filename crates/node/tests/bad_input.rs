@@ -138,3 +138,127 @@ fn malformed_requests_get_a_clear_4xx_and_change_nothing() {
     assert_eq!(ok(&trader, "GET", "/api/v1/orders", None, None).as_array().map(Vec::len), Some(1));
     server.stop();
 }
+
+/// The unified account's endpoints: every malformed request is a 4xx with the venue's code and
+/// leaves balances, positions and pools as they were.
+#[test]
+fn malformed_borrow_lend_requests_get_a_clear_4xx_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--no-demo-bots"]);
+    let (_, trader) = server.account(&["USDC=1000", "SOL=10"]);
+    let snapshot = |client: &ApiClient| {
+        (
+            ok(client, "GET", "/api/v1/capital", None, None),
+            ok(client, "GET", "/api/v1/borrowLend/positions", None, None),
+            // The pools, less the time they are reported at (refused commands still pass time).
+            client
+                .public("/api/v1/borrowLend/markets")
+                .unwrap()
+                .1
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    m.as_object()
+                        .unwrap()
+                        .iter()
+                        .filter(|(k, _)| *k != "timestamp")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<serde_json::Map<_, _>>()
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    let before = snapshot(&trader);
+    let borrow_lend = |fields: Value| {
+        let mut base = json!({ "symbol": "USDC", "side": "Lend", "quantity": "1" });
+        if let (Some(base), Some(fields)) = (base.as_object_mut(), fields.as_object()) {
+            for (k, v) in fields {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        base.to_string()
+    };
+    let withdrawal = |fields: Value| {
+        let mut base = json!({ "symbol": "USDC", "quantity": "1", "address": "a", "blockchain": "Solana" });
+        if let (Some(base), Some(fields)) = (base.as_object_mut(), fields.as_object()) {
+            for (k, v) in fields {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        base.to_string()
+    };
+    let cases: Vec<(&str, &str, String, &str)> = vec![
+        ("borrowLend: unknown asset", "/api/v1/borrowLend", borrow_lend(json!({"symbol": "DOGE"})), "INVALID_ASSET"),
+        ("borrowLend: side Bend", "/api/v1/borrowLend", borrow_lend(json!({"side": "Bend"})), "INVALID_CLIENT_REQUEST"),
+        ("borrowLend: zero", "/api/v1/borrowLend", borrow_lend(json!({"quantity": "0"})), "INVALID_QUANTITY"),
+        ("borrowLend: negative", "/api/v1/borrowLend", borrow_lend(json!({"quantity": "-5"})), "INVALID_QUANTITY"),
+        (
+            "borrowLend: finer than the asset",
+            "/api/v1/borrowLend",
+            borrow_lend(json!({"quantity": "0.0000001"})),
+            "INVALID_QUANTITY",
+        ),
+        (
+            "borrowLend: overflow",
+            "/api/v1/borrowLend",
+            borrow_lend(json!({"quantity": "99999999999999999999999"})),
+            "INVALID_QUANTITY",
+        ),
+        (
+            "borrowLend: more than held",
+            "/api/v1/borrowLend",
+            borrow_lend(json!({"quantity": "5000"})),
+            "INSUFFICIENT_FUNDS",
+        ),
+        (
+            "borrowLend: borrow without collateral room",
+            "/api/v1/borrowLend",
+            borrow_lend(json!({"side": "Borrow", "quantity": "1000"})),
+            "INSUFFICIENT_SUPPLY",
+        ),
+        ("borrowLend: not JSON", "/api/v1/borrowLend", "{\"symbol\":".into(), "INVALID_CLIENT_REQUEST"),
+        (
+            "withdrawal: missing address",
+            "/wapi/v1/capital/withdrawals",
+            json!({ "symbol": "USDC", "quantity": "1", "blockchain": "Solana" }).to_string(),
+            "INVALID_CLIENT_REQUEST",
+        ),
+        (
+            "withdrawal: more than held",
+            "/wapi/v1/capital/withdrawals",
+            withdrawal(json!({"quantity": "2000"})),
+            "INSUFFICIENT_FUNDS",
+        ),
+        (
+            "withdrawal: autoBorrow as text",
+            "/wapi/v1/capital/withdrawals",
+            withdrawal(json!({"autoBorrow": "yes"})),
+            "INVALID_CLIENT_REQUEST",
+        ),
+        ("order: autoLend is not supported", "/api/v1/order", order(json!({"autoLend": true})), "NOT_IMPLEMENTED"),
+    ];
+    for (name, path, body, code) in &cases {
+        let (got, value) = raw(&trader, "POST", path, body, body, now_ms());
+        assert!((400..500).contains(&got), "{name}: status {got} {value}");
+        assert_eq!(value["code"].as_str(), Some(*code), "{name}: {value}");
+    }
+    for (name, query) in [
+        ("borrow limit: unknown asset", "/api/v1/account/limits/borrow?symbol=DOGE"),
+        ("borrow limit: no symbol", "/api/v1/account/limits/borrow"),
+        ("withdrawal limit: flag not a boolean", "/api/v1/account/limits/withdrawal?symbol=USDC&autoBorrow=maybe"),
+        ("order limit: unknown market", "/api/v1/account/limits/order?symbol=XYZ_USDC&side=Bid"),
+        ("order limit: bad price", "/api/v1/account/limits/order?symbol=SOL_USDC&side=Bid&price=1.234"),
+        ("interest history: unknown asset", "/wapi/v1/history/interest?asset=DOGE"),
+        ("interest history: bad limit", "/wapi/v1/history/interest?limit=5000"),
+    ] {
+        let (path, query) = query.split_once('?').unwrap_or((query, ""));
+        let (got, value) = trader.call("GET", path, (!query.is_empty()).then_some(query), None).unwrap();
+        assert!((400..500).contains(&got), "{name}: status {got} {value}");
+        assert!(value["code"].is_string(), "{name}: {value}");
+    }
+    let (got, value) = trader.public("/api/v1/borrowLend/markets/history?interval=2d").unwrap();
+    assert_eq!((got, value["code"].as_str()), (400, Some("INVALID_CLIENT_REQUEST")), "{value}");
+    assert_eq!(snapshot(&trader), before, "nothing changed");
+    server.stop();
+}
