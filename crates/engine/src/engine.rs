@@ -417,8 +417,7 @@ impl Engine {
     pub(crate) fn close_resting(&mut self, handle: Handle, status: OrderStatus, reason: Option<ExpiryReason>) {
         let order = self.orders.get(handle).clone();
         let market_index = usize::from(order.market.0);
-        // Unwrap-free: this reservation was computed successfully when the order was locked.
-        let released = self.reservation(market_index, order.side, order.price, order.remaining).unwrap_or_default();
+        let released = Amount(order.reserved_per_lot.0 * order.remaining.0);
         let asset = self.side_asset(market_index, order.side);
         let balance = self.ledger.balance_mut(order.account, asset);
         balance.locked.0 -= released.0;

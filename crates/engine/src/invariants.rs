@@ -66,6 +66,12 @@ impl Engine {
                         let reserved = self
                             .reservation(market_index, side, order.price, order.remaining)
                             .map_err(|e| InvariantViolation(format!("reservation of order {}: {e}", order.id)))?;
+                        ensure!(
+                            order.reserved_per_lot.0 * order.remaining.0 == reserved.0,
+                            "order {} keeps {} per lot, its price reserves {reserved} in all",
+                            order.id,
+                            order.reserved_per_lot
+                        );
                         expected_locked[order.account as usize * assets + asset] += i128::from(reserved.0);
                         total += order.remaining.0;
                         count += 1;

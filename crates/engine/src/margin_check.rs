@@ -53,6 +53,37 @@ fn unit_value(valuation: &Valuation<'_>, holding: &Holding) -> i128 {
     weight.of(scaled, Rounding::Down).unwrap_or(0)
 }
 
+/// What a resting order takes and gives if it fills entirely: its reservation, and what it
+/// buys or (after the taker fee) fetches at its limit.
+fn resting_fill(
+    order: &crate::book::arena::RestingOrder,
+    spec: &rucksack_types::MarketSpec,
+    scale: &rucksack_types::MarketScale,
+) -> Result<OrderFill, Reject> {
+    let (base_asset, quote_asset) = (usize::from(spec.base.0), usize::from(spec.quote.0));
+    let reserved = order.reserved_per_lot.checked_mul(order.remaining.0)?;
+    Ok(match order.side {
+        Side::Bid => OrderFill {
+            spend_asset: quote_asset,
+            spend: reserved,
+            receive_asset: base_asset,
+            receive: scale.base_amount(order.remaining)?,
+            resting: true,
+        },
+        Side::Ask => {
+            let quote = scale.quote_amount(order.price, order.remaining, Rounding::Down)?;
+            let fee = scale.fee(order.price, order.remaining, spec.taker_fee_bps, Rounding::Up)?;
+            OrderFill {
+                spend_asset: base_asset,
+                spend: reserved,
+                receive_asset: quote_asset,
+                receive: quote.checked_sub(fee)?,
+                resting: true,
+            }
+        }
+    })
+}
+
 /// What an order takes from one asset and gives in another if it fills entirely.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct OrderFill {
@@ -69,15 +100,14 @@ impl Engine {
         self.ledger.account(index).positions.iter().any(|p| matches!(p, PoolPosition::Borrow(_)))
     }
 
-    /// What `lots` of an order at `price` spends and receives in full, the fee counted at the
-    /// taker rate (the higher).
+    /// What a new order of `lots` at `price` spends and receives in full, the fee counted at
+    /// the taker rate (the higher).
     pub(crate) fn order_fill(
         &self,
         market: usize,
         side: Side,
         price: rucksack_types::Ticks,
         lots: rucksack_types::Lots,
-        resting: bool,
     ) -> Result<OrderFill, Reject> {
         let market_ref = &self.markets[market];
         let (spec, scale) = (&market_ref.spec, &market_ref.scale);
@@ -86,15 +116,13 @@ impl Engine {
         Ok(match side {
             Side::Bid => OrderFill {
                 spend_asset: quote_asset,
-                spend: if resting {
-                    self.reservation(market, side, price, lots)?
-                } else {
+                spend: {
                     let quote = scale.quote_amount(price, lots, Rounding::Up)?;
                     quote.checked_add(scale.fee(price, lots, spec.taker_fee_bps, Rounding::Up)?)?
                 },
                 receive_asset: base_asset,
                 receive: base,
-                resting,
+                resting: false,
             },
             Side::Ask => {
                 let quote = scale.quote_amount(price, lots, Rounding::Down)?;
@@ -104,7 +132,7 @@ impl Engine {
                     spend: base,
                     receive_asset: quote_asset,
                     receive: quote.checked_sub(fee)?,
-                    resting,
+                    resting: false,
                 }
             }
         })
@@ -235,13 +263,7 @@ impl Engine {
                 _ => true,
             };
             if lowers {
-                lowering.push(self.order_fill(
-                    usize::from(order.market.0),
-                    order.side,
-                    order.price,
-                    order.remaining,
-                    true,
-                )?);
+                lowering.push(resting_fill(order, spec, scale)?);
             }
             handle = order.account_next;
         }
@@ -353,7 +375,7 @@ impl Engine {
             }
             OrderSpec::Market { size: MarketSize::Quote(_), .. } => return Err(Reject::InsufficientMargin),
         };
-        let fill = self.order_fill(market, new.side, price, lots, false)?;
+        let fill = self.order_fill(market, new.side, price, lots)?;
         let (unchanged_before, after) = self.worst_case_pair(index, Some(fill))?;
         self.judge(index, before.unwrap_or(&unchanged_before), &after)
     }

@@ -357,10 +357,7 @@ impl Engine {
         let taker_fee = scale.fee(price, lots, market.spec.taker_fee_bps, Rounding::Up).unwrap_or_default();
         let maker_fee = scale.fee(price, lots, market.spec.maker_fee_bps, Rounding::Up).unwrap_or_default();
         let maker_order = self.orders.get(handle).clone();
-        let maker_per_lot = match maker_order.side {
-            Side::Bid => bid_reservation_per_lot(market, maker_order.price).unwrap_or_default(),
-            Side::Ask => Amount(scale.base_units_per_lot),
-        };
+        let maker_per_lot = maker_order.reserved_per_lot;
 
         // The taker's side of the fill.
         match (taker.side, taker.funding) {
@@ -466,6 +463,11 @@ impl Engine {
                 && stop == Stop::BookExhausted
         });
         if let Some(price) = rests_at {
+            // Only limit orders rest, and a limit order is always funded by reservation.
+            let reserved_per_lot = match taker.funding {
+                Funding::Reserved { per_lot } => per_lot,
+                Funding::Available => Amount::ZERO,
+            };
             let handle = self.orders.insert(RestingOrder {
                 id: taker.id,
                 account: taker.account,
@@ -479,6 +481,7 @@ impl Engine {
                 remaining: taker.remaining,
                 executed_quote: taker.executed_quote,
                 created_at: self.time,
+                reserved_per_lot,
                 level: 0,
                 prev: NIL,
                 next: NIL,

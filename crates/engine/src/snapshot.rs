@@ -313,6 +313,9 @@ impl Engine {
             order.account =
                 engine.ledger.find(account).ok_or(SnapshotError::Inconsistent("order of unknown account"))?;
             let market_index = usize::from(order.market.0);
+            order.reserved_per_lot = engine
+                .reservation(market_index, order.side, order.price, Lots(1))
+                .map_err(|_| SnapshotError::Inconsistent("order price"))?;
             let id = order.id;
             let handle = engine.orders.insert(order);
             engine.markets[market_index].book.push(&mut engine.orders, handle);
@@ -372,6 +375,7 @@ fn decode_order(r: &mut Reader<'_>, market: MarketId, side: Side) -> Result<(Acc
         remaining: Lots(r.i64()?),
         executed_quote: Amount(r.i64()?),
         created_at: Timestamp(r.u64()?),
+        reserved_per_lot: Amount::ZERO,
         level: 0,
         prev: NIL,
         next: NIL,

@@ -107,6 +107,7 @@ impl WhatIf {
                 remaining: order.remaining,
                 executed_quote: order.executed_quote,
                 created_at: order.created_at,
+                reserved_per_lot: engine.reservation(usize::from(order.market.0), order.side, order.price, Lots(1))?,
                 level: 0,
                 prev: NIL,
                 next: NIL,

@@ -30,6 +30,9 @@ pub(crate) struct RestingOrder {
     pub remaining: Lots,
     pub executed_quote: Amount,
     pub created_at: Timestamp,
+    /// What each remaining lot keeps locked (quote with the taker fee for a bid, base for an
+    /// ask), fixed by the price when the order rests. Zero in the standalone book.
+    pub reserved_per_lot: Amount,
     /// Index of the price level in its book.
     pub level: u32,
     pub prev: Handle,

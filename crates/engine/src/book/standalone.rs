@@ -42,6 +42,7 @@ impl OrderBook {
                 remaining,
                 executed_quote: Amount::ZERO,
                 created_at: Timestamp(0),
+                reserved_per_lot: Amount::ZERO,
                 level: 0,
                 prev: NIL,
                 next: NIL,
