@@ -112,7 +112,7 @@ fn pre_trade_start() -> (Engine, Stamp) {
             setup.push(fixtures::deposit(trader, AssetId(base), 100_000_000_000, tx + u64::from(base)));
         }
         for market in 0..10 {
-            setup.push(order(trader, market, 1_000_000 + u32::from(market), 5_000));
+            setup.push(order(trader, market, 1_000_000 + u32::from(market), 9_900));
         }
     }
     setup.push(pool(MARGIN, USDC, BorrowLendAction::Borrow, 20_000_000_000));

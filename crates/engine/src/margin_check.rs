@@ -16,11 +16,33 @@ use std::cell::RefCell;
 
 use crate::margin::{AccountHealth, Holding, Valuation};
 
-/// An account's memoised health parts, one per asset. Only the margin rule reads and fills it;
-/// it never changes a result, so it is neither snapshotted nor hashed.
+/// An account's memoised health parts, one per asset: of its holdings now, and of its
+/// holdings with its health-lowering orders filled. Only the margin rule reads and fills them;
+/// they never change a result, so they are neither snapshotted nor hashed.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MarginMemo {
-    parts: RefCell<Vec<MemoPart>>,
+    now: RefCell<Parts>,
+    worst: RefCell<Parts>,
+}
+
+/// Memoised parts and their sum, kept up to date part by part.
+#[derive(Clone, Debug, Default)]
+struct Parts {
+    parts: Vec<MemoPart>,
+    total: AccountHealth,
+}
+
+/// A holding with `delta` added to what is held, as its orders filling would: what they spend
+/// comes out of what they locked (a net spend never exceeds it), what they bring in is
+/// available.
+fn moved(mut holding: Holding, delta: i128) -> Holding {
+    let clamp = |v: i128| Amount(v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64);
+    if delta < 0 {
+        holding.locked = clamp(i128::from(holding.locked.0) + delta);
+    } else {
+        holding.available = clamp(i128::from(holding.available.0) + delta);
+    }
+    holding
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -68,7 +90,6 @@ fn resting_fill(
             spend: reserved,
             receive_asset: base_asset,
             receive: scale.base_amount(order.remaining)?,
-            resting: true,
         },
         Side::Ask => {
             let quote = scale.quote_amount(order.price, order.remaining, Rounding::Down)?;
@@ -78,7 +99,6 @@ fn resting_fill(
                 spend: reserved,
                 receive_asset: quote_asset,
                 receive: quote.checked_sub(fee)?,
-                resting: true,
             }
         }
     })
@@ -91,8 +111,6 @@ pub(crate) struct OrderFill {
     pub spend: Amount,
     pub receive_asset: usize,
     pub receive: Amount,
-    /// A new order spends from the available balance; a resting one from what it locked.
-    pub resting: bool,
 }
 
 impl Engine {
@@ -122,7 +140,6 @@ impl Engine {
                 },
                 receive_asset: base_asset,
                 receive: base,
-                resting: false,
             },
             Side::Ask => {
                 let quote = scale.quote_amount(price, lots, Rounding::Down)?;
@@ -132,68 +149,84 @@ impl Engine {
                     spend: base,
                     receive_asset: quote_asset,
                     receive: quote.checked_sub(fee)?,
-                    resting: false,
                 }
             }
         })
     }
 
-    /// The account's health now, from its memoised per-asset parts: only the parts whose inputs
-    /// changed since they were computed are computed again.
-    fn health_now(&self, index: AccountIndex) -> AccountHealth {
+    /// The sum of an account's memoised parts, each part computed again only if its inputs
+    /// changed: the account's holdings, moved by `deltas` (per asset, added to what it holds)
+    /// when the memo is of its worst case.
+    fn summed_parts(&self, index: AccountIndex, memo: &RefCell<Parts>, deltas: Option<&[i128]>) -> AccountHealth {
         let account = self.ledger.account(index);
         let inputs = self.risk_inputs();
-        let mut memo = account.margin_memo.parts.borrow_mut();
-        memo.resize(self.assets.len(), MemoPart::default());
-        let mut total = AccountHealth::default();
-        for (asset, part) in memo.iter_mut().enumerate() {
-            let key = self.part_key(index, asset);
-            if part.key != Some(key) {
-                let holding = self.holding(index, asset);
-                let valuation = inputs.valuation(asset);
-                *part = MemoPart {
-                    key: Some(key),
-                    health: AccountHealth::of_holding(&holding, &valuation, account.settings.leverage_limit),
-                    unit_value: unit_value(&valuation, &holding),
-                };
-            }
-            total = total.plus(&part.health);
+        let mut memo = memo.borrow_mut();
+        let Parts { parts, total } = &mut *memo;
+        if parts.len() != self.assets.len() {
+            parts.resize(self.assets.len(), MemoPart::default());
+            *total = parts.iter().fold(AccountHealth::default(), |sum, part| sum.plus(&part.health));
         }
-        total
+        for (asset, part) in parts.iter_mut().enumerate() {
+            let delta = deltas.map_or(0, |d| d[asset]);
+            let key = self.part_key(index, asset, delta);
+            if part.key != Some(key) {
+                let holding = moved(self.holding(index, asset), delta);
+                let valuation = inputs.valuation(asset);
+                let health = AccountHealth::of_holding(&holding, &valuation, account.settings.leverage_limit);
+                *total = total.minus(&part.health).plus(&health);
+                *part = MemoPart { key: Some(key), health, unit_value: unit_value(&valuation, &holding) };
+            }
+        }
+        *total
     }
 
-    /// Every memoised part that claims to be current equals a fresh valuation: a change that
-    /// should have invalidated a part and did not would show here. For the invariant checks.
+    /// Every memoised part that claims to be current equals a fresh valuation of what its key
+    /// says it valued: a change that should have invalidated a part and did not would show
+    /// here. For the invariant checks.
     pub(crate) fn check_margin_memo(&self) -> Result<(), String> {
         let inputs = self.risk_inputs();
         for (index, account) in self.ledger.accounts.iter().enumerate() {
             let index = index as AccountIndex;
-            for (asset, part) in account.margin_memo.parts.borrow().iter().enumerate() {
-                if part.key != Some(self.part_key(index, asset)) {
-                    continue;
-                }
-                let fresh = AccountHealth::of_holding(
-                    &self.holding(index, asset),
-                    &inputs.valuation(asset),
-                    account.settings.leverage_limit,
-                );
-                if fresh != part.health {
+            for memo in [&account.margin_memo.now, &account.margin_memo.worst] {
+                let memo = memo.borrow();
+                let sum = memo.parts.iter().fold(AccountHealth::default(), |sum, part| sum.plus(&part.health));
+                if sum != memo.total {
                     return Err(format!(
-                        "account {} asset {asset}: memo {:?}, fresh {fresh:?}",
-                        account.id, part.health
+                        "account {}: memo total {:?}, its parts sum to {sum:?}",
+                        account.id, memo.total
                     ));
+                }
+                for (asset, part) in memo.parts.iter().enumerate() {
+                    let Some(key) = part.key else { continue };
+                    let current = self.part_key(index, asset, 0);
+                    if (key.shares, key.asset_version, key.leverage)
+                        != (current.shares, current.asset_version, current.leverage)
+                    {
+                        continue;
+                    }
+                    let holding = self.holding(index, asset);
+                    let valued = moved(holding, key.held - current.held);
+                    let fresh =
+                        AccountHealth::of_holding(&valued, &inputs.valuation(asset), account.settings.leverage_limit);
+                    if fresh != part.health {
+                        return Err(format!(
+                            "account {} asset {asset}: memo {:?}, fresh {fresh:?}",
+                            account.id, part.health
+                        ));
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// What one asset's part of an account's health depends on.
-    fn part_key(&self, index: AccountIndex, asset: usize) -> PartKey {
+    /// What one asset's part of an account's health depends on, with `delta` added to what the
+    /// account holds.
+    fn part_key(&self, index: AccountIndex, asset: usize, delta: i128) -> PartKey {
         let account = self.ledger.account(index);
         let balance = account.balances[asset];
         PartKey {
-            held: i128::from(balance.available.0) + i128::from(balance.locked.0),
+            held: i128::from(balance.available.0) + i128::from(balance.locked.0) + delta,
             shares: match account.positions[asset] {
                 PoolPosition::None => 0,
                 PoolPosition::Lend(shares) => shares,
@@ -212,13 +245,18 @@ impl Engine {
         index: AccountIndex,
         new: Option<OrderFill>,
     ) -> Result<(AccountHealth, AccountHealth), Reject> {
-        let now = self.health_now(index);
-        let lowering = self.health_lowering_orders(index)?;
+        let memo = &self.ledger.account(index).margin_memo;
+        let now = self.summed_parts(index, &memo.now, None);
+        let deltas = self.lowering_deltas(index)?;
+        let (base, base_memo) = match &deltas {
+            None => (now, &memo.now),
+            Some(deltas) => (self.summed_parts(index, &memo.worst, Some(deltas)), &memo.worst),
+        };
         let worse = |a: AccountHealth, b: AccountHealth| if b.free_equity() < a.free_equity() { b } else { a };
-        let before = if lowering.is_empty() { now } else { worse(now, self.filled(index, &now, &lowering, None)) };
+        let before = worse(now, base);
         let after = match new {
-            Some(new) => worse(now, self.filled(index, &now, &lowering, Some(new))),
             None => before,
+            Some(fill) => worse(now, self.with_new_order(index, base, base_memo, deltas.as_deref(), &fill)),
         };
         Ok((before, after))
     }
@@ -231,13 +269,15 @@ impl Engine {
         Ok(self.worst_case_pair(index, new)?.1)
     }
 
-    /// The account's resting orders whose fill at their limit would lower its health, judged by
-    /// each asset's value per unit now: a bid paying more than what it buys is worth, an ask
-    /// getting less than what it sells is worth. Ranking needs no division per order.
-    fn health_lowering_orders(&self, index: AccountIndex) -> Result<Vec<OrderFill>, Reject> {
-        let memo = self.ledger.account(index).margin_memo.parts.borrow();
-        let unit = |asset: usize| memo.get(asset).map_or(0, |p| p.unit_value);
-        let mut lowering = Vec::new();
+    /// Per asset, what the account's health-lowering resting orders would take from and add to
+    /// its holdings if they filled at their limits; `None` if no order lowers it. An order
+    /// lowers health when, at each asset's value per unit now, it pays more than what it buys
+    /// is worth (a bid) or fetches less than what it sells is worth (an ask). Ranking needs no
+    /// division per order.
+    fn lowering_deltas(&self, index: AccountIndex) -> Result<Option<Vec<i128>>, Reject> {
+        let memo = self.ledger.account(index).margin_memo.now.borrow();
+        let unit = |asset: usize| memo.parts.get(asset).map_or(0, |p| p.unit_value);
+        let mut deltas: Option<Vec<i128>> = None;
         let mut handle = self.ledger.account(index).orders_head;
         while handle != NIL {
             let order = self.orders.get(handle);
@@ -263,55 +303,49 @@ impl Engine {
                 _ => true,
             };
             if lowers {
-                lowering.push(resting_fill(order, spec, scale)?);
+                let fill = resting_fill(order, spec, scale)?;
+                let deltas = deltas.get_or_insert_with(|| vec![0; self.assets.len()]);
+                deltas[fill.spend_asset] -= i128::from(fill.spend.0);
+                deltas[fill.receive_asset] += i128::from(fill.receive.0);
             }
             handle = order.account_next;
         }
-        Ok(lowering)
+        Ok(deltas)
     }
 
-    /// The account's health with `fills` (and `new`) filled in full: `now` with the parts of
-    /// the assets they touch valued again.
-    fn filled(
+    /// `base` (the account's health with `deltas` applied, summed from `memo`) with a new order
+    /// filled in full too: only the two assets it touches are valued again. What the new order
+    /// spends beyond the available balance is borrowed: owed, not held.
+    fn with_new_order(
         &self,
         index: AccountIndex,
-        now: &AccountHealth,
-        fills: &[OrderFill],
-        new: Option<OrderFill>,
+        base: AccountHealth,
+        memo: &RefCell<Parts>,
+        deltas: Option<&[i128]>,
+        fill: &OrderFill,
     ) -> AccountHealth {
-        let mut touched: Vec<(usize, Holding)> = Vec::new();
-        let slot = |asset: usize, touched: &mut Vec<(usize, Holding)>| -> usize {
-            match touched.iter().position(|(a, _)| *a == asset) {
-                Some(at) => at,
-                None => {
-                    touched.push((asset, self.holding(index, asset)));
-                    touched.len() - 1
-                }
-            }
-        };
-        for fill in fills.iter().chain(new.as_ref()) {
-            let at = slot(fill.spend_asset, &mut touched);
-            let spent = &mut touched[at].1;
-            if fill.resting {
-                spent.locked = Amount(spent.locked.0 - fill.spend.0);
-            } else {
-                spent.available = Amount(spent.available.0 - fill.spend.0);
-            }
-            let at = slot(fill.receive_asset, &mut touched);
-            let received = &mut touched[at].1;
-            received.available = Amount(received.available.0.saturating_add(fill.receive.0));
-        }
-        let memo = self.ledger.account(index).margin_memo.parts.borrow();
         let inputs = self.risk_inputs();
         let leverage = self.ledger.account(index).settings.leverage_limit;
-        let mut health = *now;
-        for (asset, mut holding) in touched {
-            // A shortfall is borrowed: it is owed, not held.
+        let memo = memo.borrow();
+        let mut health = base;
+        let assets: &[usize] = if fill.spend_asset == fill.receive_asset {
+            &[fill.spend_asset]
+        } else {
+            &[fill.spend_asset, fill.receive_asset]
+        };
+        for &asset in assets {
+            let mut holding = moved(self.holding(index, asset), deltas.map_or(0, |d| d[asset]));
+            if asset == fill.spend_asset {
+                holding.available = Amount(holding.available.0 - fill.spend.0);
+            }
+            if asset == fill.receive_asset {
+                holding.available = Amount(holding.available.0.saturating_add(fill.receive.0));
+            }
             if holding.available.is_negative() {
                 holding.borrowed = Amount(holding.borrowed.0.saturating_sub(holding.available.0));
                 holding.available = Amount::ZERO;
             }
-            let part = memo.get(asset).map(|p| p.health).unwrap_or_default();
+            let part = memo.parts.get(asset).map(|p| p.health).unwrap_or_default();
             health = health.minus(&part).plus(&AccountHealth::of_holding(&holding, &inputs.valuation(asset), leverage));
         }
         health
