@@ -438,6 +438,7 @@ impl Engine {
     /// Removes an order, already unlinked from its level, from the indices, its account's list
     /// and the arena.
     pub(crate) fn forget_resting(&mut self, handle: Handle) {
+        self.uncount_resting(handle);
         let (id, account, client_id, prev, next) = {
             let order = self.orders.get(handle);
             (order.id, order.account, order.client_id, order.account_prev, order.account_next)
@@ -482,6 +483,7 @@ impl Engine {
             self.ledger.account_mut(account).orders_head = handle;
         }
         self.ledger.account_mut(account).orders_tail = handle;
+        self.count_resting(handle);
     }
 
     /// The asset an order on `side` spends: quote for a bid, base for an ask.

@@ -7,9 +7,9 @@
 //!
 //! Accounts without borrows owe nothing and need no margin: the rule costs them nothing.
 
-use rucksack_types::{Amount, MarketSize, NewOrder, OrderSpec, Reject, Rounding, Side};
+use rucksack_types::{Amount, AssetId, MarketSize, NewOrder, OrderSpec, Reject, Rounding, Side};
 
-use crate::book::arena::{AccountIndex, NIL};
+use crate::book::arena::{AccountIndex, Handle, NIL, RestingOrder};
 use crate::engine::Engine;
 use crate::lending::PoolPosition;
 use std::cell::RefCell;
@@ -23,6 +23,19 @@ use crate::margin::{AccountHealth, Holding, Valuation};
 pub(crate) struct MarginMemo {
     now: RefCell<Parts>,
     worst: RefCell<Parts>,
+    lowering: RefCell<Lowering>,
+}
+
+/// An account's health-lowering resting orders and what they would move if they filled, kept
+/// as orders come and go while the unit values they were judged at still hold.
+#[derive(Clone, Debug, Default)]
+struct Lowering {
+    /// Whether the set is current; until the first walk (or after an error) it is not kept.
+    judged: bool,
+    /// The unit values (per asset) the orders were judged at.
+    units: Vec<i128>,
+    deltas: Vec<i128>,
+    orders: usize,
 }
 
 /// Memoised parts and their sum, kept up to date part by part.
@@ -78,7 +91,7 @@ fn unit_value(valuation: &Valuation<'_>, holding: &Holding) -> i128 {
 /// What a resting order takes and gives if it fills entirely: its reservation, and what it
 /// buys or (after the taker fee) fetches at its limit.
 fn resting_fill(
-    order: &crate::book::arena::RestingOrder,
+    order: &RestingOrder,
     spec: &rucksack_types::MarketSpec,
     scale: &rucksack_types::MarketScale,
 ) -> Result<OrderFill, Reject> {
@@ -187,6 +200,7 @@ impl Engine {
         let inputs = self.risk_inputs();
         for (index, account) in self.ledger.accounts.iter().enumerate() {
             let index = index as AccountIndex;
+            self.check_lowering(index)?;
             for memo in [&account.margin_memo.now, &account.margin_memo.worst] {
                 let memo = memo.borrow();
                 let sum = memo.parts.iter().fold(AccountHealth::default(), |sum, part| sum.plus(&part.health));
@@ -216,6 +230,33 @@ impl Engine {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// An account's kept health-lowering set equals a fresh judgement of its orders at the
+    /// same unit values. For the invariant checks.
+    fn check_lowering(&self, index: AccountIndex) -> Result<(), String> {
+        let account = self.ledger.account(index);
+        let kept = account.margin_memo.lowering.borrow();
+        if !kept.judged {
+            return Ok(());
+        }
+        let mut fresh =
+            Lowering { judged: true, units: kept.units.clone(), deltas: vec![0; self.assets.len()], orders: 0 };
+        let mut handle = account.orders_head;
+        while handle != NIL {
+            let order = self.orders.get(handle);
+            let counted = order.counted.get();
+            self.count_into(&mut fresh, order).map_err(|e| e.to_string())?;
+            order.counted.set(counted);
+            handle = order.account_next;
+        }
+        if (fresh.orders, &fresh.deltas) != (kept.orders, &kept.deltas) {
+            return Err(format!(
+                "account {}: kept {} lowering orders moving {:?}, fresh {} moving {:?}",
+                account.id, kept.orders, kept.deltas, fresh.orders, fresh.deltas
+            ));
         }
         Ok(())
     }
@@ -270,47 +311,98 @@ impl Engine {
     }
 
     /// Per asset, what the account's health-lowering resting orders would take from and add to
-    /// its holdings if they filled at their limits; `None` if no order lowers it. An order
-    /// lowers health when, at each asset's value per unit now, it pays more than what it buys
-    /// is worth (a bid) or fetches less than what it sells is worth (an ask). Ranking needs no
-    /// division per order.
+    /// its holdings if they filled at their limits; `None` if no order lowers it.
+    ///
+    /// Which orders lower health depends on each asset's value per unit. The set and its sums
+    /// are kept as orders rest, fill and leave ([`Engine::count_resting`],
+    /// [`Engine::uncount_resting`]), judged at the unit values of the last walk; only when those
+    /// values have moved (a price, or a holding deep in a haircut's curve) are the orders walked
+    /// and judged again.
     fn lowering_deltas(&self, index: AccountIndex) -> Result<Option<Vec<i128>>, Reject> {
-        let memo = self.ledger.account(index).margin_memo.now.borrow();
-        let unit = |asset: usize| memo.parts.get(asset).map_or(0, |p| p.unit_value);
-        let mut deltas: Option<Vec<i128>> = None;
-        let mut handle = self.ledger.account(index).orders_head;
-        while handle != NIL {
-            let order = self.orders.get(handle);
-            let market = &self.markets[usize::from(order.market.0)];
-            let (spec, scale) = (&market.spec, &market.scale);
-            let (base, quote) = (unit(usize::from(spec.base.0)), unit(usize::from(spec.quote.0)));
-            // What a lot costs or fetches at the order's price, valued in quote, against what
-            // the lot itself is worth, valued in base (both times the same factors).
-            let fee = i128::from(spec.taker_fee_bps);
-            let in_quote = |fee_sign: i128| {
-                quote
-                    .checked_mul(i128::from(order.price.0))
-                    .and_then(|v| v.checked_mul(scale.quote_num))
-                    .and_then(|v| v.checked_mul(10_000 + fee_sign * fee))
-            };
-            let in_base = base
-                .checked_mul(i128::from(scale.base_units_per_lot))
-                .and_then(|v| v.checked_mul(scale.quote_den))
-                .and_then(|v| v.checked_mul(10_000));
-            let lowers = match (order.side, in_quote(if order.side == Side::Bid { 1 } else { -1 }), in_base) {
-                (Side::Bid, Some(paid), Some(worth)) => paid > worth,
-                (Side::Ask, Some(fetched), Some(worth)) => fetched < worth,
-                _ => true,
-            };
-            if lowers {
-                let fill = resting_fill(order, spec, scale)?;
-                let deltas = deltas.get_or_insert_with(|| vec![0; self.assets.len()]);
-                deltas[fill.spend_asset] -= i128::from(fill.spend.0);
-                deltas[fill.receive_asset] += i128::from(fill.receive.0);
+        let account = self.ledger.account(index);
+        let units: Vec<i128> = account.margin_memo.now.borrow().parts.iter().map(|p| p.unit_value).collect();
+        let mut lowering = account.margin_memo.lowering.borrow_mut();
+        if !(lowering.judged && lowering.units == units) {
+            lowering.units = units;
+            lowering.deltas = vec![0; self.assets.len()];
+            lowering.orders = 0;
+            lowering.judged = true;
+            let mut handle = account.orders_head;
+            while handle != NIL {
+                let order = self.orders.get(handle);
+                order.counted.set(false);
+                self.count_into(&mut lowering, order)?;
+                handle = order.account_next;
             }
-            handle = order.account_next;
         }
-        Ok(deltas)
+        Ok((lowering.orders > 0).then(|| lowering.deltas.clone()))
+    }
+
+    /// Adds a resting order to its account's health-lowering set if it lowers health at the
+    /// set's unit values.
+    fn count_into(&self, lowering: &mut Lowering, order: &RestingOrder) -> Result<(), Reject> {
+        let market = &self.markets[usize::from(order.market.0)];
+        let (spec, scale) = (&market.spec, &market.scale);
+        let unit = |asset: AssetId| lowering.units.get(usize::from(asset.0)).copied().unwrap_or(0);
+        let (base, quote) = (unit(spec.base), unit(spec.quote));
+        // What a lot costs or fetches at the order's price, valued in quote, against what the
+        // lot itself is worth, valued in base (both times the same factors).
+        let fee = i128::from(spec.taker_fee_bps);
+        let in_quote = |fee_sign: i128| {
+            quote
+                .checked_mul(i128::from(order.price.0))
+                .and_then(|v| v.checked_mul(scale.quote_num))
+                .and_then(|v| v.checked_mul(10_000 + fee_sign * fee))
+        };
+        let in_base = base
+            .checked_mul(i128::from(scale.base_units_per_lot))
+            .and_then(|v| v.checked_mul(scale.quote_den))
+            .and_then(|v| v.checked_mul(10_000));
+        let lowers = match (order.side, in_quote(if order.side == Side::Bid { 1 } else { -1 }), in_base) {
+            (Side::Bid, Some(paid), Some(worth)) => paid > worth,
+            (Side::Ask, Some(fetched), Some(worth)) => fetched < worth,
+            _ => true,
+        };
+        if lowers {
+            let fill = resting_fill(order, spec, scale)?;
+            lowering.deltas[fill.spend_asset] -= i128::from(fill.spend.0);
+            lowering.deltas[fill.receive_asset] += i128::from(fill.receive.0);
+            lowering.orders += 1;
+            order.counted.set(true);
+        }
+        Ok(())
+    }
+
+    /// A resting order joined its account's orders (or was partly filled): counts it in the
+    /// account's health-lowering set, if the set is being kept.
+    pub(crate) fn count_resting(&self, handle: Handle) {
+        let order = self.orders.get(handle);
+        let mut lowering = self.ledger.account(order.account).margin_memo.lowering.borrow_mut();
+        if lowering.judged && self.count_into(&mut lowering, order).is_err() {
+            lowering.judged = false;
+        }
+    }
+
+    /// A resting order is about to leave its account's orders (or to be partly filled): takes
+    /// it out of the account's health-lowering set.
+    pub(crate) fn uncount_resting(&self, handle: Handle) {
+        let order = self.orders.get(handle);
+        if !order.counted.replace(false) {
+            return;
+        }
+        let mut lowering = self.ledger.account(order.account).margin_memo.lowering.borrow_mut();
+        if !lowering.judged {
+            return;
+        }
+        let market = &self.markets[usize::from(order.market.0)];
+        match resting_fill(order, &market.spec, &market.scale) {
+            Ok(fill) => {
+                lowering.deltas[fill.spend_asset] += i128::from(fill.spend.0);
+                lowering.deltas[fill.receive_asset] -= i128::from(fill.receive.0);
+                lowering.orders = lowering.orders.saturating_sub(1);
+            }
+            Err(_) => lowering.judged = false,
+        }
     }
 
     /// `base` (the account's health with `deltas` applied, summed from `memo`) with a new order

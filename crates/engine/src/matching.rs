@@ -410,7 +410,13 @@ impl Engine {
         let market = &mut self.markets[market_index];
         let trade_id = TradeId(market.book.next_trade_id);
         market.book.next_trade_id += 1;
+        // The maker's part in its account's health-lowering set changes with what is left.
+        self.uncount_resting(handle);
+        let market = &mut self.markets[market_index];
         market.book.reduce(&mut self.orders, handle, lots);
+        if self.orders.get(handle).remaining.is_positive() {
+            self.count_resting(handle);
+        }
         let maker = self.orders.get_mut(handle);
         maker.executed_quote.0 += received.0;
         let maker_done = maker.remaining.is_zero();
@@ -482,6 +488,7 @@ impl Engine {
                 executed_quote: taker.executed_quote,
                 created_at: self.time,
                 reserved_per_lot,
+                counted: std::cell::Cell::new(false),
                 level: 0,
                 prev: NIL,
                 next: NIL,

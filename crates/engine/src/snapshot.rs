@@ -376,6 +376,7 @@ fn decode_order(r: &mut Reader<'_>, market: MarketId, side: Side) -> Result<(Acc
         executed_quote: Amount(r.i64()?),
         created_at: Timestamp(r.u64()?),
         reserved_per_lot: Amount::ZERO,
+        counted: std::cell::Cell::new(false),
         level: 0,
         prev: NIL,
         next: NIL,

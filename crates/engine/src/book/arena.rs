@@ -33,6 +33,8 @@ pub(crate) struct RestingOrder {
     /// What each remaining lot keeps locked (quote with the taker fee for a bid, base for an
     /// ask), fixed by the price when the order rests. Zero in the standalone book.
     pub reserved_per_lot: Amount,
+    /// Whether the order is counted in its account's health-lowering set (margin rule).
+    pub counted: std::cell::Cell<bool>,
     /// Index of the price level in its book.
     pub level: u32,
     pub prev: Handle,

@@ -43,6 +43,7 @@ impl OrderBook {
                 executed_quote: Amount::ZERO,
                 created_at: Timestamp(0),
                 reserved_per_lot: Amount::ZERO,
+                counted: std::cell::Cell::new(false),
                 level: 0,
                 prev: NIL,
                 next: NIL,
