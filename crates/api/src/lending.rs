@@ -151,10 +151,19 @@ pub async fn markets(State(state): State<Shared>) -> Response {
 
 /// `GET /api/v1/borrowLend/positions`: the account's open lends (positive) and borrows.
 pub async fn positions(State(state): State<Shared>, request: Signed) -> Response {
+    let account = request.caller.account;
+    crate::history::catch_up(&state).await;
+    let every = rucksack_store::Page { limit: u32::MAX, offset: 0, direction: rucksack_store::SortDirection::Asc };
+    let movements =
+        match state.history.pool_movements(&rucksack_store::PoolQuery { account, asset: None, page: every }).await {
+            Ok(movements) => movements,
+            Err(error) => return ApiError::from(error).into_response(),
+        };
     let views = state.model.read();
     let Some(account) = views.accounts.get(&request.caller.account) else {
         return Json(json!([])).into_response();
     };
+    let principal = open_principal(&movements, views.assets.len());
     let inputs = views.risk_inputs();
     let mut rows = Vec::new();
     for (index, position) in account.positions.iter().enumerate() {
@@ -181,11 +190,30 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
             "imfFunction": margin_function(&risk.borrow_imf),
             "mmf": risk.borrow_mmf.fraction(exposure).to_string(),
             "mmfFunction": margin_function(&risk.borrow_mmf),
-            "cumulativeInterest": "0",
+            "cumulativeInterest": signed_amount(asset, net - principal[index]),
             "estLiquidationPrice": "0",
         }));
     }
     Json(Value::Array(rows)).into_response()
+}
+
+/// Per asset, what the account put into its open position (lent minus redeemed, or minus what
+/// it borrowed plus what it repaid) since the position last stood at zero: its value now less
+/// this is the interest it earned or paid.
+fn open_principal(movements: &[rucksack_store::PoolMovementRecord], assets: usize) -> Vec<i128> {
+    let mut principal = vec![0i128; assets];
+    for m in movements {
+        let Some(slot) = principal.get_mut(usize::from(m.asset.0)) else { continue };
+        let amount = i128::from(m.amount.0);
+        *slot += match m.action {
+            BorrowLendAction::Lend | BorrowLendAction::Repay => amount,
+            BorrowLendAction::Redeem | BorrowLendAction::Borrow => -amount,
+        };
+        if m.shares == 0 {
+            *slot = 0;
+        }
+    }
+    principal
 }
 
 fn signed_amount(asset: &AssetSpec, value: i128) -> String {

@@ -115,6 +115,10 @@ fn borrowing_against_sol_accrues_interest_and_repays() {
     let usdc_debt = ok(&borrower, "GET", "/api/v1/borrowLend/positions", None, None);
     let debt = -micros(&usdc_debt.as_array().unwrap().iter().find(|p| p["symbol"] == "USDC").unwrap()["netQuantity"]);
     assert_eq!(-paid, debt - 1_000_000_000, "payments add up to the debt's growth");
+    let usdc_position = usdc_debt.as_array().unwrap().iter().find(|p| p["symbol"] == "USDC").unwrap();
+    assert_eq!(micros(&usdc_position["cumulativeInterest"]), paid, "the position shows what it paid: {usdc_position}");
+    let lent_position = ok(&lender, "GET", "/api/v1/borrowLend/positions", None, None);
+    assert!(micros(&lent_position[0]["cumulativeInterest"]) > 0, "{lent_position}");
     assert_eq!(rows[0]["interval"], 3_600_000);
     assert_eq!(rows[0]["marketSymbol"], "USDC");
     let earned = ok(&lender, "GET", "/wapi/v1/history/interest", Some("limit=1000"), None);
