@@ -6,14 +6,19 @@
 //! counterparty's trade cannot push it beyond initial margin; only prices, interest and time can.
 //!
 //! Accounts without borrows owe nothing and need no margin: the rule costs them nothing.
+//!
+//! For the others the rule runs on every risk-increasing action, so it is memoised: each
+//! asset's part of the account's health, now and in the worst case, is kept with what it was
+//! computed from, and the set of health-lowering orders is kept as orders come and go. None of
+//! it changes a result; the invariant checks compare all of it with fresh valuations.
+
+use std::cell::RefCell;
 
 use rucksack_types::{Amount, AssetId, MarketSize, NewOrder, OrderSpec, Reject, Rounding, Side};
 
 use crate::book::arena::{AccountIndex, Handle, NIL, RestingOrder};
 use crate::engine::Engine;
 use crate::lending::PoolPosition;
-use std::cell::RefCell;
-
 use crate::margin::{AccountHealth, Holding, Valuation};
 
 /// An account's memoised health parts, one per asset: of its holdings now, and of its
