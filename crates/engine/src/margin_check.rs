@@ -268,6 +268,7 @@ impl Engine {
 
     /// What one asset's part of an account's health depends on, with `delta` added to what the
     /// account holds.
+    #[inline]
     fn part_key(&self, index: AccountIndex, asset: usize, delta: i128) -> PartKey {
         let account = self.ledger.account(index);
         let balance = account.balances[asset];
@@ -293,8 +294,10 @@ impl Engine {
     ) -> Result<(AccountHealth, AccountHealth), Reject> {
         let memo = &self.ledger.account(index).margin_memo;
         let now = self.summed_parts(index, &memo.now, None);
-        let deltas = self.lowering_deltas(index)?;
-        let (base, base_memo) = match &deltas {
+        self.refresh_lowering(index)?;
+        let lowering = memo.lowering.borrow();
+        let deltas = (lowering.orders > 0).then_some(lowering.deltas.as_slice());
+        let (base, base_memo) = match deltas {
             None => (now, &memo.now),
             Some(deltas) => (self.summed_parts(index, &memo.worst, Some(deltas)), &memo.worst),
         };
@@ -302,7 +305,7 @@ impl Engine {
         let before = worse(now, base);
         let after = match new {
             None => before,
-            Some(fill) => worse(now, self.with_new_order(index, base, base_memo, deltas.as_deref(), &fill)),
+            Some(fill) => worse(now, self.with_new_order(index, base, base_memo, deltas, &fill)),
         };
         Ok((before, after))
     }
@@ -315,20 +318,22 @@ impl Engine {
         Ok(self.worst_case_pair(index, new)?.1)
     }
 
-    /// Per asset, what the account's health-lowering resting orders would take from and add to
-    /// its holdings if they filled at their limits; `None` if no order lowers it.
+    /// Brings the account's health-lowering set up to date: per asset, what its health-lowering
+    /// resting orders would take from and add to its holdings if they filled at their limits.
     ///
     /// Which orders lower health depends on each asset's value per unit. The set and its sums
     /// are kept as orders rest, fill and leave ([`Engine::count_resting`],
     /// [`Engine::uncount_resting`]), judged at the unit values of the last walk; only when those
     /// values have moved (a price, or a holding deep in a haircut's curve) are the orders walked
     /// and judged again.
-    fn lowering_deltas(&self, index: AccountIndex) -> Result<Option<Vec<i128>>, Reject> {
+    fn refresh_lowering(&self, index: AccountIndex) -> Result<(), Reject> {
         let account = self.ledger.account(index);
-        let units: Vec<i128> = account.margin_memo.now.borrow().parts.iter().map(|p| p.unit_value).collect();
+        let now = account.margin_memo.now.borrow();
         let mut lowering = account.margin_memo.lowering.borrow_mut();
-        if !(lowering.judged && lowering.units == units) {
-            lowering.units = units;
+        let same_units = lowering.units.len() == now.parts.len()
+            && lowering.units.iter().zip(&now.parts).all(|(unit, part)| *unit == part.unit_value);
+        if !(lowering.judged && same_units) {
+            lowering.units = now.parts.iter().map(|p| p.unit_value).collect();
             lowering.deltas = vec![0; self.assets.len()];
             lowering.orders = 0;
             lowering.judged = true;
@@ -340,7 +345,7 @@ impl Engine {
                 handle = order.account_next;
             }
         }
-        Ok((lowering.orders > 0).then(|| lowering.deltas.clone()))
+        Ok(())
     }
 
     /// Adds a resting order to its account's health-lowering set if it lowers health at the
