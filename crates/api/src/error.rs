@@ -27,6 +27,10 @@ impl ApiError {
         ApiError::bad_request("Invalid market symbol")
     }
 
+    pub fn invalid_asset() -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset")
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_FOUND", message)
     }

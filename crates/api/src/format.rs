@@ -46,6 +46,12 @@ pub fn naive_datetime(time: Timestamp) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}", us / 1_000)
 }
 
+/// A signed amount of `asset` (a lend positive, a borrow negative), with the asset's places.
+pub fn signed_amount(asset: &AssetSpec, value: i128) -> String {
+    let magnitude = amount(asset, Amount(value.unsigned_abs().min(i64::MAX as u128) as i64));
+    if value < 0 { format!("-{magnitude}") } else { magnitude }
+}
+
 /// `2025-07-27T17:39:00.092Z`: RFC 3339 in UTC (borrow-lend markets, which clients parse with a
 /// zone).
 pub fn rfc3339(time: Timestamp) -> String {

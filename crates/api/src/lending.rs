@@ -18,6 +18,7 @@ use rucksack_types::{
 
 use crate::error::ApiError;
 use crate::format;
+use crate::history::respond;
 use crate::request::{Fields, margin_flags, query_params};
 use crate::server::{Shared, Signed, json_body};
 use crate::views::Views;
@@ -182,15 +183,15 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
         rows.push(json!({
             "id": crate::lending_history::position_id(request.caller.account, asset.id),
             "symbol": asset.symbol.as_str(),
-            "netQuantity": signed_amount(asset, net),
-            "netExposureQuantity": signed_amount(asset, net.min(0)),
+            "netQuantity": format::signed_amount(asset, net),
+            "netExposureQuantity": format::signed_amount(asset, net.min(0)),
             "netExposureNotional": usd(exposure),
             "markPrice": price.map_or_else(|| "0".to_string(), |p| p.to_decimal_string()),
             "imf": risk.borrow_imf.fraction(exposure).to_string(),
             "imfFunction": margin_function(&risk.borrow_imf),
             "mmf": risk.borrow_mmf.fraction(exposure).to_string(),
             "mmfFunction": margin_function(&risk.borrow_mmf),
-            "cumulativeInterest": signed_amount(asset, net - principal[index]),
+            "cumulativeInterest": format::signed_amount(asset, net - principal[index]),
             "estLiquidationPrice": "0",
         }));
     }
@@ -216,11 +217,6 @@ fn open_principal(movements: &[rucksack_store::PoolMovementRecord], assets: usiz
     principal
 }
 
-fn signed_amount(asset: &AssetSpec, value: i128) -> String {
-    let magnitude = format::amount(asset, Amount(value.unsigned_abs() as i64));
-    if value < 0 { format!("-{magnitude}") } else { magnitude }
-}
-
 /// `POST /api/v1/borrowLend {"symbol","side","quantity"}`. `Borrow` redeems the account's lend
 /// of the asset if it has one, else borrows; `Lend` repays its borrow if it has one, else lends.
 /// Redeeming and repaying take at most the position; the rest is not turned into the opposite
@@ -233,9 +229,7 @@ pub async fn execute(State(state): State<Shared>, request: Signed) -> Response {
             let fields = Fields::new(&body)?;
             let views = state.model.read();
             let symbol = fields.required_text("symbol")?;
-            let asset = *views
-                .asset_by_symbol(&symbol)
-                .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset"))?;
+            let asset = *views.asset_by_symbol(&symbol).ok_or_else(ApiError::invalid_asset)?;
             let unit = Decimal::unit(asset.decimals).map_err(|e| ApiError::bad_request(e.to_string()))?;
             let quantity = parse_units("quantity", &fields.required_text("quantity")?, unit)?;
             let position = views
@@ -310,18 +304,12 @@ fn limits_query(
     query: impl FnOnce(&Views, &Fields<'_>, AccountId) -> Result<Value, ApiError>,
 ) -> Response {
     let value = serde_json::to_value(query_params(&request.uri)).unwrap_or_default();
-    let result = Fields::new(&value).and_then(|fields| query(&state.model.read(), &fields, request.caller.account));
-    match result {
-        Ok(value) => Json(value).into_response(),
-        Err(error) => error.into_response(),
-    }
+    respond(Fields::new(&value).and_then(|fields| query(&state.model.read(), &fields, request.caller.account)))
 }
 
 fn asset_of<'v>(views: &'v Views, fields: &Fields<'_>) -> Result<&'v AssetSpec, ApiError> {
     let symbol = fields.required_text("symbol")?;
-    views
-        .asset_by_symbol(&symbol)
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset"))
+    views.asset_by_symbol(&symbol).ok_or_else(ApiError::invalid_asset)
 }
 
 /// `GET /api/v1/account/limits/borrow?symbol=`: the most the account can borrow now.
@@ -423,13 +411,6 @@ pub async fn max_order(State(state): State<Shared>, request: Signed) -> Response
             "autoLendRedeem": margin.auto_lend_redeem,
         }))
     })
-}
-
-fn respond(result: Result<Value, ApiError>) -> Response {
-    match result {
-        Ok(value) => Json(value).into_response(),
-        Err(error) => error.into_response(),
-    }
 }
 
 /// `POST /wapi/v1/capital/withdrawals {"symbol","quantity","address","blockchain",

@@ -2,12 +2,11 @@
 //! interest payments, and the pools' rates over time.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use rucksack_store::{Page, PoolQuery, SortDirection};
-use rucksack_types::{AccountId, AssetId, AssetSpec, Timestamp};
+use rucksack_types::{AccountId, AssetId, Timestamp};
 
 use crate::error::ApiError;
 use crate::format;
@@ -25,15 +24,6 @@ pub fn position_id(account: AccountId, asset: AssetId) -> String {
     format!("{}-{}", account.0, asset.0)
 }
 
-fn signed(asset: &AssetSpec, value: i128) -> String {
-    let magnitude = format::amount(asset, rucksack_types::Amount(value.unsigned_abs().min(i64::MAX as u128) as i64));
-    if value < 0 { format!("-{magnitude}") } else { magnitude }
-}
-
-fn invalid_asset() -> ApiError {
-    ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset")
-}
-
 /// The asset a history query is about: `asset`/`symbol` as an asset, or a spot market's base.
 fn asset_filter(
     views: &Views,
@@ -44,7 +34,7 @@ fn asset_filter(
     if let Some(asset) = views.asset_by_symbol(name) {
         return Ok(Some(asset.id));
     }
-    views.market_by_symbol(name).map(|m| Some(m.spec.base)).ok_or_else(invalid_asset)
+    views.market_by_symbol(name).map(|m| Some(m.spec.base)).ok_or_else(ApiError::invalid_asset)
 }
 
 /// `GET /wapi/v1/history/borrowLend`: the account's movements between its balance and the pools.
@@ -74,7 +64,7 @@ pub async fn movements(State(state): State<Shared>, request: Signed) -> Response
                     Some(json!({
                         "eventType": m.event_type(),
                         "positionId": position_id(m.account, m.asset),
-                        "positionQuantity": signed(asset, m.value),
+                        "positionQuantity": format::signed_amount(asset, m.value),
                         "quantity": format::amount(asset, m.amount),
                         "source": m.source.as_str(),
                         "symbol": asset.symbol.as_str(),
@@ -117,7 +107,7 @@ pub async fn interest(State(state): State<Shared>, request: Signed) -> Response 
                         "interval": INTEREST_INTERVAL_MS,
                         "marketSymbol": market,
                         "positionId": position_id(caller.account, p.asset),
-                        "quantity": signed(asset, p.quantity),
+                        "quantity": format::signed_amount(asset, p.quantity),
                         "symbol": asset.symbol.as_str(),
                         "timestamp": format::naive_datetime(p.time),
                     }))
@@ -144,7 +134,7 @@ pub async fn markets_history(State(state): State<Shared>, uri: axum::http::Uri) 
         let (asset, now) = {
             let views = state.model.read();
             let asset = match params.get("symbol") {
-                Some(symbol) => Some(views.asset_by_symbol(symbol).ok_or_else(invalid_asset)?.id),
+                Some(symbol) => Some(views.asset_by_symbol(symbol).ok_or_else(ApiError::invalid_asset)?.id),
                 None => None,
             };
             (asset, views.time)

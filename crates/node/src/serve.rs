@@ -307,9 +307,8 @@ fn oracle_routes(oracle: Arc<Oracle>, state: Arc<AppState>) -> axum::Router {
                 let (asset, price) = (fields.required_text("asset")?, fields.required_text("price")?);
                 let index = rucksack_types::IndexPrice::parse(&price)
                     .map_err(|e| ApiError::bad_request(format!("price {e}")))?;
-                let id = state.model.read().asset_by_symbol(&asset).map(|a| a.id).ok_or_else(|| {
-                    ApiError::new(axum::http::StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset")
-                })?;
+                let id =
+                    state.model.read().asset_by_symbol(&asset).map(|a| a.id).ok_or_else(ApiError::invalid_asset)?;
                 let reply = state.gateway.execute(Command::SetIndexPrice { asset: id, price: index }).await?;
                 reply.result.map_err(ApiError::from)?;
                 // Assets without a market (USDC) have no demo reference to pin.
