@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -20,7 +19,7 @@ use crate::error::ApiError;
 use crate::format;
 use crate::history::respond;
 use crate::request::{Fields, margin_flags, query_params};
-use crate::server::{Shared, Signed, json_body};
+use crate::server::{Shared, Signed, acknowledge, json_body};
 use crate::views::Views;
 
 fn fraction(value: Option<Fraction>) -> Value {
@@ -223,38 +222,27 @@ fn open_principal(movements: &[rucksack_store::PoolMovementRecord], assets: usiz
 /// side, so an account never lends and borrows the same asset.
 pub async fn execute(State(state): State<Shared>, request: Signed) -> Response {
     let Signed { caller, body, .. } = request;
-    let result = async {
-        let body = json_body(&body)?;
-        let command = {
-            let fields = Fields::new(&body)?;
-            let views = state.model.read();
-            let symbol = fields.required_text("symbol")?;
-            let asset = *views.asset_by_symbol(&symbol).ok_or_else(ApiError::invalid_asset)?;
-            let unit = Decimal::unit(asset.decimals).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            let quantity = parse_units("quantity", &fields.required_text("quantity")?, unit)?;
-            let position = views
-                .accounts
-                .get(&caller.account)
-                .and_then(|a| a.positions.get(usize::from(asset.id.0)).copied())
-                .unwrap_or_default();
-            let action = match (fields.required_text("side")?.as_str(), position) {
-                ("Borrow", PoolPosition::Lend(_)) => BorrowLendAction::Redeem,
-                ("Borrow", _) => BorrowLendAction::Borrow,
-                ("Lend", PoolPosition::Borrow(_)) => BorrowLendAction::Repay,
-                ("Lend", _) => BorrowLendAction::Lend,
-                (other, _) => return Err(ApiError::bad_request(format!("Invalid side `{other}`: Borrow or Lend"))),
-            };
-            Command::BorrowLend { account: caller.account, asset: asset.id, action, amount: Amount(quantity) }
+    let command = json_body(&body).and_then(|body| {
+        let fields = Fields::new(&body)?;
+        let views = state.model.read();
+        let asset = *asset_of(&views, &fields)?;
+        let unit = Decimal::unit(asset.decimals).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let quantity = parse_units("quantity", &fields.required_text("quantity")?, unit)?;
+        let position = views
+            .accounts
+            .get(&caller.account)
+            .and_then(|a| a.positions.get(usize::from(asset.id.0)).copied())
+            .unwrap_or_default();
+        let action = match (fields.required_text("side")?.as_str(), position) {
+            ("Borrow", PoolPosition::Lend(_)) => BorrowLendAction::Redeem,
+            ("Borrow", _) => BorrowLendAction::Borrow,
+            ("Lend", PoolPosition::Borrow(_)) => BorrowLendAction::Repay,
+            ("Lend", _) => BorrowLendAction::Lend,
+            (other, _) => return Err(ApiError::bad_request(format!("Invalid side `{other}`: Borrow or Lend"))),
         };
-        let reply = state.gateway.execute(command).await?;
-        reply.result.map_err(ApiError::from)?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(error) => error.into_response(),
-    }
+        Ok(Command::BorrowLend { account: caller.account, asset: asset.id, action, amount: Amount(quantity) })
+    });
+    acknowledge(&state, command).await
 }
 
 /// A scratch engine holding the caller's account, for exact limits.
@@ -297,14 +285,17 @@ fn what_if(views: &Views, account: AccountId) -> Result<WhatIf, ApiError> {
     WhatIf::new(&venue, &snapshot).map_err(ApiError::from)
 }
 
-/// Answers a limits query: its parameters, the read models and the caller, to a JSON body.
-fn limits_query(
+/// Answers a limits query. `prepare` reads its parameters and the read models and returns the
+/// search to run, which runs after the read models are released: bisecting on a scratch engine
+/// must not hold up the engine thread's publishing.
+fn limits_query<Search: FnOnce() -> Value>(
     state: &Shared,
     request: &Signed,
-    query: impl FnOnce(&Views, &Fields<'_>, AccountId) -> Result<Value, ApiError>,
+    prepare: impl FnOnce(&Views, &Fields<'_>, AccountId) -> Result<Search, ApiError>,
 ) -> Response {
     let value = serde_json::to_value(query_params(&request.uri)).unwrap_or_default();
-    respond(Fields::new(&value).and_then(|fields| query(&state.model.read(), &fields, request.caller.account)))
+    let search = Fields::new(&value).and_then(|fields| prepare(&state.model.read(), &fields, request.caller.account));
+    respond(search.map(|search| search()))
 }
 
 fn asset_of<'v>(views: &'v Views, fields: &Fields<'_>) -> Result<&'v AssetSpec, ApiError> {
@@ -319,13 +310,15 @@ pub async fn max_borrow(State(state): State<Shared>, request: Signed) -> Respons
         let cash =
             views.risk.pools.get(usize::from(asset.id.0)).map_or(0, |p| p.cash().clamp(0, i128::from(i64::MAX)) as i64);
         let scratch = what_if(views, account)?;
-        let max = scratch.largest(cash, |amount| Command::BorrowLend {
-            account,
-            asset: asset.id,
-            action: BorrowLendAction::Borrow,
-            amount: Amount(amount),
-        });
-        Ok(json!({ "symbol": asset.symbol.as_str(), "maxBorrowQuantity": format::amount(&asset, Amount(max)) }))
+        Ok(move || {
+            let max = scratch.largest(cash, |amount| Command::BorrowLend {
+                account,
+                asset: asset.id,
+                action: BorrowLendAction::Borrow,
+                amount: Amount(amount),
+            });
+            json!({ "symbol": asset.symbol.as_str(), "maxBorrowQuantity": format::amount(&asset, Amount(max)) })
+        })
     })
 }
 
@@ -347,19 +340,21 @@ pub async fn max_withdrawal(State(state): State<Shared>, request: Signed) -> Res
         let cash = views.risk.pools.get(index).map_or(0, |p| p.cash().max(0));
         let upper = (held + if margin.auto_borrow { cash } else { 0 }).clamp(0, i128::from(i64::MAX)) as i64;
         let scratch = what_if(views, account)?;
-        let max = scratch.largest(upper, |amount| Command::Withdraw {
-            account,
-            asset: asset.id,
-            amount: Amount(amount),
-            tx: rucksack_types::TxId([0; 32]),
-            margin,
-        });
-        Ok(json!({
-            "symbol": asset.symbol.as_str(),
-            "maxWithdrawalQuantity": format::amount(&asset, Amount(max)),
-            "autoBorrow": margin.auto_borrow,
-            "autoLendRedeem": margin.auto_lend_redeem,
-        }))
+        Ok(move || {
+            let max = scratch.largest(upper, |amount| Command::Withdraw {
+                account,
+                asset: asset.id,
+                amount: Amount(amount),
+                tx: rucksack_types::TxId([0; 32]),
+                margin,
+            });
+            json!({
+                "symbol": asset.symbol.as_str(),
+                "maxWithdrawalQuantity": format::amount(&asset, Amount(max)),
+                "autoBorrow": margin.auto_borrow,
+                "autoLendRedeem": margin.auto_lend_redeem,
+            })
+        })
     })
 }
 
@@ -380,36 +375,38 @@ pub async fn max_order(State(state): State<Shared>, request: Signed) -> Response
                 Side::Ask => Some(market.depth.bids.first().map_or(spec.min_price, |level| level.0)),
             },
         };
-        let lots = match price {
-            Some(price) => {
-                let scratch = what_if(views, account)?;
-                let order = |lots: i64| {
-                    Command::PlaceOrder(NewOrder {
-                        account,
-                        market: spec.id,
-                        side,
-                        client_id: None,
-                        self_trade_prevention: SelfTradePrevention::RejectTaker,
-                        spec: OrderSpec::Limit { price, quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
-                        margin,
-                    })
-                };
-                // Below the market's minimum every quantity is refused: search above it.
-                let below_minimum = spec.min_quantity.0 - 1;
-                let extra = scratch.largest(spec.max_quantity.0 - below_minimum, |n| order(below_minimum + n));
-                if extra == 0 { 0 } else { below_minimum + extra }
-            }
-            None => 0,
-        };
-        Ok(json!({
-            "symbol": spec.symbol.as_str(),
-            "side": side.as_str(),
-            "price": price.map(|p| format::price(&spec, p)),
-            "maxOrderQuantity": format::quantity(&spec, Lots(lots)),
-            "autoBorrow": margin.auto_borrow,
-            "autoBorrowRepay": margin.auto_borrow_repay,
-            "autoLendRedeem": margin.auto_lend_redeem,
-        }))
+        let scratch = price.map(|_| what_if(views, account)).transpose()?;
+        Ok(move || {
+            let lots = match (price, scratch) {
+                (Some(price), Some(scratch)) => {
+                    let order = |lots: i64| {
+                        Command::PlaceOrder(NewOrder {
+                            account,
+                            market: spec.id,
+                            side,
+                            client_id: None,
+                            self_trade_prevention: SelfTradePrevention::RejectTaker,
+                            spec: OrderSpec::Limit { price, quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
+                            margin,
+                        })
+                    };
+                    // Below the market's minimum every quantity is refused: search above it.
+                    let below_minimum = spec.min_quantity.0 - 1;
+                    let extra = scratch.largest(spec.max_quantity.0 - below_minimum, |n| order(below_minimum + n));
+                    if extra == 0 { 0 } else { below_minimum + extra }
+                }
+                _ => 0,
+            };
+            json!({
+                "symbol": spec.symbol.as_str(),
+                "side": side.as_str(),
+                "price": price.map(|p| format::price(&spec, p)),
+                "maxOrderQuantity": format::quantity(&spec, Lots(lots)),
+                "autoBorrow": margin.auto_borrow,
+                "autoBorrowRepay": margin.auto_borrow_repay,
+                "autoLendRedeem": margin.auto_lend_redeem,
+            })
+        })
     })
 }
 

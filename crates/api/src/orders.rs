@@ -11,7 +11,7 @@ use rucksack_types::{AccountId, CancelTarget, Command, Event, MarketSpec};
 
 use crate::error::ApiError;
 use crate::request::{self, Fields, market_filter, query_params};
-use crate::server::{Shared, Signed, json_body};
+use crate::server::{Shared, Signed, acknowledge, json_body};
 use crate::views::{OrderView, Views, placed_order};
 use crate::{format, wire};
 
@@ -61,18 +61,10 @@ pub async fn account(State(state): State<Shared>, request: Signed) -> Response {
 /// `PATCH /api/v1/account`: change settings; the venue answers 200 with an empty body.
 pub async fn update_account(State(state): State<Shared>, request: Signed) -> Response {
     let Signed { caller, body, .. } = request;
-    let result = async {
-        let body = json_body(&body)?;
-        let change = request::settings_change(&body)?;
-        let reply = state.gateway.execute(Command::UpdateAccountSettings { account: caller.account, change }).await?;
-        reply.result.map_err(ApiError::from)?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(error) => error.into_response(),
-    }
+    let command = json_body(&body)
+        .and_then(|body| request::settings_change(&body))
+        .map(|change| Command::UpdateAccountSettings { account: caller.account, change });
+    acknowledge(&state, command).await
 }
 
 pub async fn capital(State(state): State<Shared>, request: Signed) -> Response {

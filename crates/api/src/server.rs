@@ -154,6 +154,20 @@ pub fn json_body(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
 }
 
+/// Executes `command`, answering the venue's empty 200 once the engine accepted it, or the
+/// error that stopped it (building it or applying it).
+pub async fn acknowledge(state: &AppState, command: Result<Command, ApiError>) -> Response {
+    let result = async {
+        let reply = state.gateway.execute(command?).await?;
+        reply.result.map_err(ApiError::from)
+    }
+    .await;
+    match result {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
 /// Checks the `Authorization: Bearer <admin token>` header.
 pub fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let presented = headers

@@ -20,9 +20,8 @@ use rucksack_engine::Engine;
 use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures;
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetSpec, BorrowLendAction, CancelTarget, ClientId, Command, Decimal, Lots,
-    MarginFlags, MarketId, MarketSpec, NewOrder, OrderSpec, SelfTradePrevention, Sequenced, Side, Symbol, Ticks,
-    TimeInForce,
+    AccountId, Amount, AssetId, AssetSpec, BorrowLendAction, CancelTarget, ClientId, Command, Lots, MarginFlags,
+    MarketId, MarketSpec, NewOrder, OrderSpec, SelfTradePrevention, Sequenced, Side, Symbol, Ticks, TimeInForce,
 };
 
 const BASES: u16 = 20;
@@ -33,10 +32,6 @@ const LENDER: u64 = 3;
 const ORDERS: usize = 200_000;
 const HOUR: u64 = 3_600_000_000;
 
-fn decimal(text: &str) -> Decimal {
-    Decimal::parse(text, rucksack_types::decimal::Sign::Unsigned).expect("decimal")
-}
-
 /// USDC and 20 base assets with a market each, risk parameters and prices ($100 each).
 fn venue() -> Vec<Command> {
     let mut commands =
@@ -46,19 +41,13 @@ fn venue() -> Vec<Command> {
         commands.push(Command::ListAsset(AssetSpec { id: AssetId(base), symbol, decimals: 9 }));
     }
     for base in 1..=BASES {
+        // The standard SOL_USDC market's terms, for each base.
         commands.push(Command::ListMarket(MarketSpec {
             id: MarketId(base - 1),
             symbol: Symbol::new(&format!("A{base:02}_USDC")).expect("symbol"),
             base: AssetId(base),
             quote: USDC,
-            tick_size: decimal("0.01"),
-            step_size: decimal("0.01"),
-            min_price: Ticks(1),
-            max_price: Ticks(100_000_000),
-            min_quantity: Lots(1),
-            max_quantity: Lots(10_000_000),
-            maker_fee_bps: 2,
-            taker_fee_bps: 5,
+            ..fixtures::sol_usdc()
         }));
     }
     for asset in 0..=BASES {
@@ -145,6 +134,38 @@ fn run(engine: &mut Engine, commands: &[Sequenced]) -> usize {
     commands.iter().filter(|command| engine.apply(command).is_ok()).count()
 }
 
+/// Times `commands` applied to fresh clones of `start` and prints the rate; returns it in
+/// commands per second (`None` when the benchmark is filtered out).
+fn measure(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    label: &str,
+    name: &str,
+    start: &Engine,
+    commands: &[Sequenced],
+) -> Option<f64> {
+    group.throughput(Throughput::Elements(commands.len() as u64));
+    let (mut total, mut count) = (Duration::ZERO, 0u64);
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = Duration::ZERO;
+            for _ in 0..iters {
+                let mut engine = start.clone();
+                let began = Instant::now();
+                black_box(run(&mut engine, black_box(commands)));
+                elapsed += began.elapsed();
+            }
+            total += elapsed;
+            count += iters * commands.len() as u64;
+            elapsed
+        });
+    });
+    (count > 0).then(|| {
+        let rate = count as f64 / total.as_secs_f64();
+        println!("{label}/{name}: {:.2} M commands/s, {:.0} ns/command", rate / 1e6, 1e9 / rate);
+        rate
+    })
+}
+
 fn pre_trade(c: &mut Criterion) {
     let (start, mut stamp) = pre_trade_start();
     let flows = [("margin_account", churn(MARGIN, &mut stamp)), ("plain_account", churn(PLAIN, &mut stamp))];
@@ -155,27 +176,7 @@ fn pre_trade(c: &mut Criterion) {
     for (name, commands) in &flows {
         let mut check = start.clone();
         assert_eq!(run(&mut check, commands), commands.len(), "{name}: every command is accepted");
-        group.throughput(Throughput::Elements(commands.len() as u64));
-        let (mut total, mut count) = (Duration::ZERO, 0u64);
-        group.bench_function(*name, |b| {
-            b.iter_custom(|iters| {
-                let mut elapsed = Duration::ZERO;
-                for _ in 0..iters {
-                    let mut engine = start.clone();
-                    let began = Instant::now();
-                    black_box(run(&mut engine, black_box(commands)));
-                    elapsed += began.elapsed();
-                }
-                total += elapsed;
-                count += iters * commands.len() as u64;
-                elapsed
-            });
-        });
-        if count > 0 {
-            let rate = count as f64 / total.as_secs_f64();
-            println!("pre_trade/{name}: {:.2} M commands/s, {:.0} ns/command", rate / 1e6, 1e9 / rate);
-            rates.push(rate);
-        }
+        rates.extend(measure(&mut group, "pre_trade", name, &start, commands));
     }
     group.finish();
     if let [margin, plain] = rates[..] {
@@ -237,27 +238,7 @@ fn book_churn(c: &mut Criterion) {
             commands.len(),
             start.open_orders()
         );
-        group.throughput(Throughput::Elements(commands.len() as u64));
-        let (mut total, mut count) = (Duration::ZERO, 0u64);
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut elapsed = Duration::ZERO;
-                for _ in 0..iters {
-                    let mut engine = start.clone();
-                    let began = Instant::now();
-                    black_box(run(&mut engine, black_box(&commands)));
-                    elapsed += began.elapsed();
-                }
-                total += elapsed;
-                count += iters * commands.len() as u64;
-                elapsed
-            });
-        });
-        if count > 0 {
-            let rate = count as f64 / total.as_secs_f64();
-            println!("book_churn/{name}: {:.2} M commands/s, {:.0} ns/command", rate / 1e6, 1e9 / rate);
-            rates.push(rate);
-        }
+        rates.extend(measure(&mut group, "book_churn", name, &start, &commands));
     }
     group.finish();
     if let [margin, plain] = rates[..] {

@@ -9,7 +9,7 @@ use rucksack_types::{
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
 use crate::lending::{self, MICROS_PER_HOUR, Movement, Pool, PoolPosition};
-use crate::margin::{AccountHealth, CollateralRow, Holding, PricePoint, RiskInputs};
+use crate::margin::{Holding, PricePoint, RiskInputs};
 
 /// What a pool action changed, so a later refusal in the same command can restore it.
 #[derive(Clone, Copy, Debug)]
@@ -301,16 +301,6 @@ impl Engine {
         self.risk_inputs().holding(asset, account.balances[asset], account.positions[asset])
     }
 
-    /// The account's health at current index prices, with each asset's collateral row.
-    pub(crate) fn health_rows(
-        &self,
-        index: AccountIndex,
-        row: impl FnMut(usize, &Holding, &CollateralRow),
-    ) -> AccountHealth {
-        let account = self.ledger.account(index);
-        self.risk_inputs().health(&account.balances, &account.positions, account.settings.leverage_limit, row)
-    }
-
     pub fn pool(&self, asset: AssetId) -> Option<&Pool> {
         self.risk.pools.get(usize::from(asset.0))
     }
@@ -331,14 +321,6 @@ impl Engine {
     /// An account's position in every pool (none for an unknown account).
     pub fn pool_positions(&self, account: AccountId) -> Vec<PoolPosition> {
         self.ledger.find(account).map(|index| self.ledger.account(index).positions.clone()).unwrap_or_default()
-    }
-
-    /// An account's health and per-asset collateral rows.
-    pub fn account_health(&self, account: AccountId) -> (AccountHealth, Vec<(AssetId, Holding, CollateralRow)>) {
-        let Some(index) = self.ledger.find(account) else { return (AccountHealth::default(), Vec::new()) };
-        let mut rows = Vec::new();
-        let health = self.health_rows(index, |asset, holding, row| rows.push((AssetId(asset as u16), *holding, *row)));
-        (health, rows)
     }
 }
 

@@ -25,15 +25,21 @@ fn raw(client: &ApiClient, method: &str, path: &str, body: &str, sign_body: &str
     (response.status, serde_json::from_str(&response.body).unwrap_or(Value::String(response.body)))
 }
 
-fn order(fields: Value) -> String {
-    let mut base =
-        json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "150", "quantity": "1" });
+/// `base` with `fields` set over it, as a JSON body.
+fn merged(mut base: Value, fields: Value) -> String {
     if let (Some(base), Some(fields)) = (base.as_object_mut(), fields.as_object()) {
         for (k, v) in fields {
             base.insert(k.clone(), v.clone());
         }
     }
     base.to_string()
+}
+
+fn order(fields: Value) -> String {
+    merged(
+        json!({ "symbol": "SOL_USDC", "side": "Bid", "orderType": "Limit", "price": "150", "quantity": "1" }),
+        fields,
+    )
 }
 
 fn state(client: &ApiClient) -> (Value, Value) {
@@ -170,24 +176,9 @@ fn malformed_borrow_lend_requests_get_a_clear_4xx_and_change_nothing() {
         )
     };
     let before = snapshot(&trader);
-    let borrow_lend = |fields: Value| {
-        let mut base = json!({ "symbol": "USDC", "side": "Lend", "quantity": "1" });
-        if let (Some(base), Some(fields)) = (base.as_object_mut(), fields.as_object()) {
-            for (k, v) in fields {
-                base.insert(k.clone(), v.clone());
-            }
-        }
-        base.to_string()
-    };
-    let withdrawal = |fields: Value| {
-        let mut base = json!({ "symbol": "USDC", "quantity": "1", "address": "a", "blockchain": "Solana" });
-        if let (Some(base), Some(fields)) = (base.as_object_mut(), fields.as_object()) {
-            for (k, v) in fields {
-                base.insert(k.clone(), v.clone());
-            }
-        }
-        base.to_string()
-    };
+    let borrow_lend = |fields| merged(json!({ "symbol": "USDC", "side": "Lend", "quantity": "1" }), fields);
+    let withdrawal =
+        |fields| merged(json!({ "symbol": "USDC", "quantity": "1", "address": "a", "blockchain": "Solana" }), fields);
     let cases: Vec<(&str, &str, String, &str)> = vec![
         ("borrowLend: unknown asset", "/api/v1/borrowLend", borrow_lend(json!({"symbol": "DOGE"})), "INVALID_ASSET"),
         ("borrowLend: side Bend", "/api/v1/borrowLend", borrow_lend(json!({"side": "Bend"})), "INVALID_CLIENT_REQUEST"),
@@ -212,7 +203,7 @@ fn malformed_borrow_lend_requests_get_a_clear_4xx_and_change_nothing() {
             "INSUFFICIENT_FUNDS",
         ),
         (
-            "borrowLend: borrow without collateral room",
+            "borrowLend: borrow from an empty pool",
             "/api/v1/borrowLend",
             borrow_lend(json!({"side": "Borrow", "quantity": "1000"})),
             "INSUFFICIENT_SUPPLY",

@@ -36,10 +36,6 @@ impl Fraction {
         fixed_from_decimal(Decimal::parse(text, crate::decimal::Sign::Unsigned)?).map(Fraction)
     }
 
-    pub fn from_decimal(value: Decimal) -> Result<Fraction, DecimalError> {
-        fixed_from_decimal(value).map(Fraction)
-    }
-
     /// `value * self`, rounded as asked.
     pub fn of(self, value: i128, rounding: Rounding) -> Result<i128, Overflow> {
         crate::money::mul_div(value, i128::from(self.0), ONE, rounding)

@@ -123,7 +123,6 @@ pub struct Valuation<'a> {
 /// One asset's row of the collateral report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CollateralRow {
-    pub net: i128,
     pub notional: UsdValue,
     pub weight: Fraction,
     pub collateral_value: UsdValue,
@@ -215,7 +214,7 @@ impl AccountHealth {
     pub fn add(&mut self, holding: &Holding, valuation: &Valuation<'_>, leverage_limit: u16) -> CollateralRow {
         let held = holding.held();
         let (Some(risk), Some(price)) = (valuation.risk, valuation.price) else {
-            return CollateralRow { net: holding.net(), ..CollateralRow::default() };
+            return CollateralRow::default();
         };
         let decimals = valuation.asset.decimals;
         let notional = price.value(Amount(held as i64), decimals, Rounding::Down);
@@ -234,6 +233,6 @@ impl AccountHealth {
             self.initial_requirement.0 += imf.of(borrowed.0, Rounding::Up).unwrap_or(i128::MAX / 4);
             self.maintenance_requirement.0 += mmf.of(borrowed.0, Rounding::Up).unwrap_or(i128::MAX / 4);
         }
-        CollateralRow { net: holding.net(), notional, weight, collateral_value }
+        CollateralRow { notional, weight, collateral_value }
     }
 }

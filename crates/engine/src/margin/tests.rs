@@ -30,6 +30,18 @@ fn a_sol_holder_borrowing_usdc() {
         ("0.1", "0.0001"),
     );
     let usdc_risk = risk(1, Haircut::Identity, ("0.1", "0.00002"), ("0.05", "0.00001"));
+    let sol_at_150 = Valuation {
+        asset: &sol,
+        risk: Some(&sol_risk),
+        flat: FlatRegions::default(),
+        price: Some(IndexPrice::parse("150").unwrap()),
+    };
+    let usdc_at_1 = Valuation {
+        asset: &usdc,
+        risk: Some(&usdc_risk),
+        flat: FlatRegions::default(),
+        price: Some(IndexPrice::parse("1").unwrap()),
+    };
     let mut health = AccountHealth::default();
     let sol_holding = Holding {
         available: Amount(6_000_000_000),
@@ -37,30 +49,12 @@ fn a_sol_holder_borrowing_usdc() {
         lent: Amount(3_000_000_000),
         borrowed: Amount::ZERO,
     };
-    let row = health.add(
-        &sol_holding,
-        &Valuation {
-            asset: &sol,
-            risk: Some(&sol_risk),
-            flat: FlatRegions::default(),
-            price: Some(IndexPrice::parse("150").unwrap()),
-        },
-        10,
-    );
+    let row = health.add(&sol_holding, &sol_at_150, 10);
     // Notional $1,500; 1.1 / (1 + 0.00001 * sqrt(1500)) = 1.0996 > 0.9, so the weight is 0.9.
     assert_eq!(row.notional, UsdValue(1_500_000_000));
     assert_eq!(row.collateral_value, UsdValue(1_350_000_000));
     let usdc_holding = Holding { borrowed: Amount(1_000_000_000), ..Holding::default() };
-    health.add(
-        &usdc_holding,
-        &Valuation {
-            asset: &usdc,
-            risk: Some(&usdc_risk),
-            flat: FlatRegions::default(),
-            price: Some(IndexPrice::parse("1").unwrap()),
-        },
-        10,
-    );
+    health.add(&usdc_holding, &usdc_at_1, 10);
     // Liability $1,000; IMF max(0.1, 0.00002 * sqrt(1000) = 0.000632..., 1/10) = 0.1; MMF 0.05.
     assert_eq!(health.net_equity(), UsdValue(350_000_000));
     assert_eq!(health.initial_requirement, UsdValue(100_000_000));
@@ -69,26 +63,8 @@ fn a_sol_holder_borrowing_usdc() {
     assert!(health.within_initial_margin() && !health.below_maintenance());
     // At leverage 2 the floor 1/2 makes the requirement $500, more than the equity.
     let mut tight = AccountHealth::default();
-    tight.add(
-        &sol_holding,
-        &Valuation {
-            asset: &sol,
-            risk: Some(&sol_risk),
-            flat: FlatRegions::default(),
-            price: Some(IndexPrice::parse("150").unwrap()),
-        },
-        2,
-    );
-    tight.add(
-        &usdc_holding,
-        &Valuation {
-            asset: &usdc,
-            risk: Some(&usdc_risk),
-            flat: FlatRegions::default(),
-            price: Some(IndexPrice::parse("1").unwrap()),
-        },
-        2,
-    );
+    tight.add(&sol_holding, &sol_at_150, 2);
+    tight.add(&usdc_holding, &usdc_at_1, 2);
     assert_eq!(tight.initial_requirement, UsdValue(500_000_000));
     assert!(!tight.within_initial_margin());
 }
