@@ -248,13 +248,15 @@ pub async fn execute(State(state): State<Shared>, request: Signed) -> Response {
 /// A scratch engine holding the caller's account, for exact limits.
 fn what_if(views: &Views, account: AccountId) -> Result<WhatIf, ApiError> {
     let markets: Vec<MarketSpec> = views.markets.iter().map(|m| m.spec).collect();
-    let venue = Venue { assets: &views.assets, markets: &markets, risk: &views.risk, time: views.time };
+    let perps: Vec<_> = views.markets.iter().map(|m| m.perp.clone()).collect();
+    let venue = Venue { assets: &views.assets, markets: &markets, perps: &perps, risk: &views.risk, time: views.time };
     let snapshot = match views.accounts.get(&account) {
         Some(view) => AccountSnapshot {
             id: account,
             balances: view.balances.clone(),
             positions: view.positions.clone(),
             settings: view.settings,
+            perps: view.perps.iter().map(|h| (h.market, h.position)).collect(),
             orders: view
                 .open
                 .values()
@@ -280,6 +282,7 @@ fn what_if(views: &Views, account: AccountId) -> Result<WhatIf, ApiError> {
             positions: Vec::new(),
             settings: Default::default(),
             orders: Vec::new(),
+            perps: Vec::new(),
         },
     };
     WhatIf::new(&venue, &snapshot).map_err(ApiError::from)

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
 use rucksack_engine::lending::PoolPosition;
+use rucksack_engine::perp::{PerpHolding, PerpMarket};
 use rucksack_engine::{Balance, Engine, RiskInputs, RiskState};
 use rucksack_types::{
     AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId,
@@ -131,6 +132,8 @@ pub struct MarketView {
     pub spec: MarketSpec,
     pub depth: Arc<Depth>,
     pub trades: VecDeque<TradeView>,
+    /// A perpetual market's mark, funding and open interest, as the engine last had them.
+    pub perp: Option<PerpMarket>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -140,6 +143,8 @@ pub struct AccountView {
     pub positions: Vec<PoolPosition>,
     pub open: BTreeMap<OrderId, OrderView>,
     pub settings: AccountSettings,
+    /// Perpetual positions and open-order sums, in market order.
+    pub perps: Vec<PerpHolding>,
 }
 
 /// Everything queries read.
@@ -189,6 +194,8 @@ pub struct Publisher {
     dirty_markets: Vec<MarketId>,
     /// Whether the batch changed risk parameters, prices or pools.
     risk_changed: bool,
+    /// Whether a perpetual market's mark, funding or open interest may have changed.
+    perps_changed: bool,
     /// What the WebSocket streams take from each batch; absent while replaying at startup.
     streams: Option<crate::stream::Collector>,
 }
@@ -209,6 +216,7 @@ impl ReadModel {
             dirty_accounts: Vec::new(),
             dirty_markets: Vec::new(),
             risk_changed: false,
+            perps_changed: false,
             streams: None,
         }
     }
@@ -236,6 +244,13 @@ impl Publisher {
                     | Event::IndexPriceSet { .. }
                     | Event::BorrowLendExecuted { .. }
                     | Event::InterestCharged(_)
+            );
+            self.perps_changed |= matches!(
+                event,
+                Event::MarketListed(_)
+                    | Event::MarkPriceSet { .. }
+                    | Event::FundingPaid { .. }
+                    | Event::PositionChanged { .. }
             );
             self.pending.push((time, *event));
         }
@@ -269,6 +284,12 @@ impl Publisher {
             }
             view.balances = balances;
             view.positions = engine.pool_positions(*account);
+            view.perps = engine.perp_holdings(*account).to_vec();
+        }
+        if std::mem::take(&mut self.perps_changed) {
+            for market in views.markets.iter_mut() {
+                market.perp = engine.perp_market(market.spec.id).cloned();
+            }
         }
         if std::mem::take(&mut self.risk_changed) {
             views.risk.clone_from(engine.risk_state());
@@ -302,7 +323,12 @@ fn fold(
     match *event {
         Event::AssetListed(spec) => views.assets.push(spec),
         Event::MarketListed(spec) => {
-            views.markets.push(MarketView { spec, depth: Arc::new(Depth::default()), trades: VecDeque::new() });
+            views.markets.push(MarketView {
+                spec,
+                depth: Arc::new(Depth::default()),
+                trades: VecDeque::new(),
+                perp: None,
+            });
             markets.push(spec.id);
         }
         Event::AccountCreated { account, key, permissions } | Event::ApiKeyAdded { account, key, permissions } => {
@@ -363,8 +389,14 @@ fn fold(
                 return Some(closed);
             }
         }
-        Event::BorrowLendExecuted { account, .. } => accounts.push(account),
-        Event::AssetRiskSet(_) | Event::IndexPriceSet { .. } | Event::InterestCharged(_) => {}
+        Event::BorrowLendExecuted { account, .. }
+        | Event::PositionChanged { account, .. }
+        | Event::PnlRealized { account, .. } => accounts.push(account),
+        Event::AssetRiskSet(_)
+        | Event::IndexPriceSet { .. }
+        | Event::InterestCharged(_)
+        | Event::MarkPriceSet { .. }
+        | Event::FundingPaid { .. } => {}
     }
     None
 }

@@ -28,10 +28,11 @@ fn venue() -> Views {
         max_quantity: Lots(100_000_000),
         maker_fee_bps: 2,
         taker_fee_bps: 5,
+        kind: rucksack_types::MarketKind::Spot,
     };
     Views {
         assets: vec![asset(0, "USDC", 6), asset(1, "SOL", 9)],
-        markets: vec![MarketView { spec, depth: Arc::new(Depth::default()), trades: VecDeque::new() }],
+        markets: vec![MarketView { spec, depth: Arc::new(Depth::default()), trades: VecDeque::new(), perp: None }],
         ..Views::default()
     }
 }

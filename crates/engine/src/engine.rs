@@ -26,6 +26,8 @@ pub(crate) struct Market {
     pub spec: MarketSpec,
     pub scale: MarketScale,
     pub book: Book,
+    /// A perpetual market's positions-side state; `None` for spot.
+    pub perp: Option<crate::perp::PerpMarket>,
 }
 
 #[derive(Clone, Debug)]
@@ -106,6 +108,8 @@ impl Engine {
                 self.borrow_lend(*account, *asset, *action, *amount)
             }
             Command::AccrueInterest => self.accrue_interest(),
+            Command::UpdateMarkPrices => self.update_mark_prices(),
+            Command::RealizePnl => self.realize_pnl(),
         };
         if result.is_ok() {
             self.settle_after(&command.command);
@@ -134,7 +138,8 @@ impl Engine {
             | Command::PlaceOrder(_)
             | Command::CancelOrder { .. }
             | Command::CancelAll { .. }
-            | Command::UpdateAccountSettings { .. } => None,
+            | Command::UpdateAccountSettings { .. }
+            | Command::RealizePnl => None,
             _ => return,
         };
         self.settle_touched_accounts(0, taker_repays);
@@ -239,9 +244,37 @@ impl Engine {
         let base = self.assets.get(usize::from(spec.base.0)).ok_or(Reject::UnknownAsset)?;
         let quote = self.assets.get(usize::from(spec.quote.0)).ok_or(Reject::UnknownAsset)?;
         let scale = spec.scale(base, quote).map_err(Reject::InvalidSpec)?;
-        self.markets.push(Market { spec: *spec, scale, book: Book::default() });
+        let perp = match spec.kind.perp() {
+            None => None,
+            Some(perp) => Some(self.new_perp_market(spec, &scale, perp)?),
+        };
+        self.markets.push(Market { spec: *spec, scale, book: Book::default(), perp });
         self.events.push(Event::MarketListed(*spec));
         Ok(())
+    }
+
+    /// Checks a perpetual market's parameters: its spec, an exact settlement scale, one quote
+    /// asset for all perpetuals, and positions up to its open-interest limit valued without
+    /// overflow at its highest price.
+    fn new_perp_market(
+        &self,
+        spec: &MarketSpec,
+        scale: &MarketScale,
+        perp: &rucksack_types::PerpSpec,
+    ) -> Result<crate::perp::PerpMarket, Reject> {
+        use rucksack_types::PerpSpecError;
+        perp.validate().map_err(Reject::InvalidPerpSpec)?;
+        let fine = scale.fine_per_quote_unit().ok_or(Reject::InvalidPerpSpec(PerpSpecError::InexactSettlement))?;
+        if self.settlement_asset().is_some_and(|asset| asset != spec.quote) {
+            return Err(Reject::InvalidPerpSpec(PerpSpecError::SettlementAssetMismatch));
+        }
+        // The largest position's value, and four times it, fit.
+        rucksack_types::FinePrice::from_ticks(spec.max_price)
+            .0
+            .checked_mul(i128::from(perp.open_interest_limit.0))
+            .and_then(|v| v.checked_mul(4))
+            .ok_or(Reject::InvalidPerpSpec(PerpSpecError::InvalidLimits))?;
+        Ok(crate::perp::PerpMarket::new(*perp, fine))
     }
 
     fn create_account(&mut self, key: ApiKey, permissions: Permissions) -> Result<(), Reject> {
@@ -406,6 +439,9 @@ impl Engine {
         lots: Lots,
     ) -> Result<Amount, Reject> {
         let market = &self.markets[market_index];
+        if market.perp.is_some() {
+            return Ok(Amount::ZERO);
+        }
         Ok(match side {
             Side::Bid => bid_reservation_per_lot(market, price)?.checked_mul(lots.0)?,
             Side::Ask => market.scale.base_amount(lots)?,

@@ -10,10 +10,16 @@
 //! 6. Each money-market pool holds non-negative cash (counted in conservation), its shares are
 //!    exactly its accounts' shares, lenders' claims never exceed its lent total and debts never
 //!    fall short of its borrowed total.
+//! 7. Per perpetual market: long sizes equal short sizes and the open interest; the positions'
+//!    open values equal what was settled out of them plus the fees charged into them plus what
+//!    was forfeited, exactly; every account's open-order sums match its orders. The settlement
+//!    reserve is not negative and is counted in conservation.
 
 use std::fmt;
 
-use rucksack_types::{Amount, Side};
+use rucksack_types::{Amount, FinePrice, Side};
+
+use crate::margin::perp::OpenSide;
 
 use crate::book::arena::NIL;
 use crate::engine::Engine;
@@ -136,6 +142,9 @@ impl Engine {
             ensure!(fees >= Amount::ZERO && dust >= Amount::ZERO, "house accounts negative for asset {asset}");
             total += i128::from(fees.0) + i128::from(dust.0);
             total += self.check_pool(asset)?;
+            if self.settlement_asset().is_some_and(|a| usize::from(a.0) == asset) {
+                total += self.check_perps()?;
+            }
             let custody = self.ledger.custody[asset];
             ensure!(
                 total == custody.deposited - custody.withdrawn,
@@ -144,6 +153,83 @@ impl Engine {
             );
         }
         Ok(())
+    }
+
+    /// Invariant 7; returns the settlement reserve for the conservation sum.
+    fn check_perps(&self) -> Result<i128, InvariantViolation> {
+        for (market_index, market) in self.markets.iter().enumerate() {
+            let Some(perp) = &market.perp else { continue };
+            let (mut longs, mut shorts, mut open_values) = (0i128, 0i128, 0i128);
+            for account in &self.ledger.accounts {
+                let Some(holding) = account.perps.iter().find(|h| usize::from(h.market.0) == market_index) else {
+                    continue;
+                };
+                let size = i128::from(holding.position.size);
+                if size > 0 {
+                    longs += size
+                } else {
+                    shorts -= size
+                }
+                open_values += holding.position.open_value;
+                let (mut bids, mut asks) = (OpenSide::default(), OpenSide::default());
+                let mut handle = account.orders_head;
+                while handle != NIL {
+                    let order = self.orders.get(handle);
+                    if usize::from(order.market.0) == market_index {
+                        let fee = market
+                            .scale
+                            .fee(
+                                order.price,
+                                rucksack_types::Lots(1),
+                                market.spec.taker_fee_bps.max(market.spec.maker_fee_bps),
+                                rucksack_types::Rounding::Up,
+                            )
+                            .map_err(|_| InvariantViolation("fee overflow".into()))?;
+                        let open = OpenSide {
+                            lots: order.remaining.0,
+                            value: FinePrice::from_ticks(order.price).0 * i128::from(order.remaining.0),
+                            fees: fee.0 * order.remaining.0,
+                        };
+                        match order.side {
+                            Side::Bid => bids = bids.plus(open),
+                            Side::Ask => asks = asks.plus(open),
+                        }
+                    }
+                    handle = order.account_next;
+                }
+                ensure!(
+                    (holding.bids, holding.asks) == (bids, asks),
+                    "account {} in market {}: open-order sums {:?}/{:?}, its orders {bids:?}/{asks:?}",
+                    account.id,
+                    market.spec.symbol,
+                    holding.bids,
+                    holding.asks
+                );
+            }
+            ensure!(
+                longs == shorts && longs == i128::from(perp.open_interest),
+                "market {}: longs {longs}, shorts {shorts}, open interest {}",
+                market.spec.symbol,
+                perp.open_interest
+            );
+            let accounted = perp.fine_per_quote_unit * (perp.settled + perp.fees_charged) + perp.forfeited;
+            ensure!(
+                open_values == accounted,
+                "market {}: open values {open_values} do not match settled {} and fees {} (forfeited {})",
+                market.spec.symbol,
+                perp.settled,
+                perp.fees_charged,
+                perp.forfeited
+            );
+            ensure!(
+                perp.fees_collected <= perp.fees_charged,
+                "market {}: collected more fees than charged",
+                market.spec.symbol
+            );
+        }
+        let reserve = self.settlement_reserve();
+        ensure!(reserve >= 0, "the settlement reserve is negative: {reserve}");
+        Ok(reserve)
     }
 
     /// The pool of `asset` holds non-negative cash, its shares are exactly the accounts' shares,

@@ -28,6 +28,8 @@ pub(crate) struct Account {
     pub settings: AccountSettings,
     /// Per asset: the account's lend or borrow in the asset's pool.
     pub positions: Vec<PoolPosition>,
+    /// Positions and open-order sums in perpetual markets, in market order.
+    pub perps: Vec<crate::perp::PerpHolding>,
     pub margin_memo: crate::margin_check::MarginMemo,
 }
 
@@ -89,6 +91,7 @@ impl Ledger {
             orders_tail: NIL,
             settings: AccountSettings::default(),
             positions: vec![PoolPosition::None; self.asset_count()],
+            perps: Vec::new(),
             margin_memo: Default::default(),
         });
         self.index.insert(id, index);

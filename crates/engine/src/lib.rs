@@ -12,6 +12,7 @@
 //! - `money_market`: the borrow-lend, price and interest commands.
 //! - `margin_check`: the margin rule over open orders.
 //! - `spot_margin`: funding orders and withdrawals from lends and borrows; auto-repay, auto-lend.
+//! - [`perp`]: perpetual futures: positions, marks, funding and PnL realization.
 //! - [`what_if`]: exact borrow, withdrawal and order limits, answered on a scratch engine.
 //! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
 //! - [`invariants`]: conservation and consistency checks run after every command in tests.
@@ -27,6 +28,7 @@ pub mod margin;
 mod margin_check;
 mod matching;
 mod money_market;
+pub mod perp;
 pub mod snapshot;
 mod spot_margin;
 pub mod what_if;

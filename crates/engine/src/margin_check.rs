@@ -131,9 +131,19 @@ pub(crate) struct OrderFill {
     pub receive: Amount,
 }
 
+/// An order the margin rule judges as if it were already open.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum NewExposure {
+    Spot(OrderFill),
+    Perp { market: usize, side: Side, open: crate::margin::perp::OpenSide },
+}
+
 impl Engine {
-    pub(crate) fn has_borrows(&self, index: AccountIndex) -> bool {
-        self.ledger.account(index).positions.iter().any(|p| matches!(p, PoolPosition::Borrow(_)))
+    /// Whether the margin rule applies to the account: it borrows, or holds perpetual positions
+    /// or orders.
+    pub(crate) fn needs_margin(&self, index: AccountIndex) -> bool {
+        let account = self.ledger.account(index);
+        !account.perps.is_empty() || account.positions.iter().any(|p| matches!(p, PoolPosition::Borrow(_)))
     }
 
     /// What a new order of `lots` at `price` spends and receives in full, the fee counted at
@@ -290,6 +300,71 @@ impl Engine {
     pub(crate) fn worst_case_pair(
         &self,
         index: AccountIndex,
+        new: Option<NewExposure>,
+    ) -> Result<(AccountHealth, AccountHealth), Reject> {
+        let (spot_new, perp_new) = match new {
+            None => (None, None),
+            Some(NewExposure::Spot(fill)) => (Some(fill), None),
+            Some(NewExposure::Perp { market, side, open }) => (None, Some((market, side, open))),
+        };
+        let perps_before = self.perp_worst(index, None)?;
+        let perps_after = match perp_new {
+            None => perps_before,
+            Some(new) => self.perp_worst(index, Some(new))?,
+        };
+        let (before, after) = self.spot_worst_pair(index, spot_new)?;
+        Ok((before.plus(&perps_before), after.plus(&perps_after)))
+    }
+
+    /// The perpetual positions' part of the margin rule's health: each position at its worst
+    /// over its open orders, `new` counted among them.
+    fn perp_worst(
+        &self,
+        index: AccountIndex,
+        new: Option<(usize, Side, crate::margin::perp::OpenSide)>,
+    ) -> Result<AccountHealth, Reject> {
+        let account = self.ledger.account(index);
+        let mut total = AccountHealth::default();
+        let new_market = new.map(|(market, _, _)| rucksack_types::MarketId(market as u16));
+        let unheld = new_market
+            .filter(|m| !account.perps.iter().any(|h| h.market == *m))
+            .map(|market| crate::perp::PerpHolding { market, ..Default::default() });
+        for holding in account.perps.iter().chain(unheld.iter()) {
+            let market_index = usize::from(holding.market.0);
+            let Some(perp) = self.markets[market_index].perp.as_ref() else { continue };
+            let (mut bids, mut asks) = (holding.bids, holding.asks);
+            if let Some((_, side, open)) = new.filter(|_| new_market == Some(holding.market)) {
+                match side {
+                    Side::Bid => bids = bids.plus(open),
+                    Side::Ask => asks = asks.plus(open),
+                }
+            }
+            let Some(mark) = perp.mark else {
+                if holding.is_empty() && bids.lots == 0 && asks.lots == 0 {
+                    continue;
+                }
+                return Err(Reject::PriceUnavailable);
+            };
+            let quote = usize::from(self.markets[market_index].spec.quote.0);
+            let valuation = crate::margin::perp::PerpValuation {
+                spec: &perp.spec,
+                mark,
+                fine_per_quote_unit: perp.fine_per_quote_unit,
+                quote: &self.assets[quote],
+                quote_price: self.risk.prices[quote].map(|p| p.price),
+            };
+            let claim = holding.claim(mark, perp.cumulative_funding);
+            let health =
+                valuation.worst_health(holding.position.size, claim, bids, asks, account.settings.leverage_limit);
+            total = total.plus(&health);
+        }
+        Ok(total)
+    }
+
+    /// The spot part of [`Engine::worst_case_pair`].
+    fn spot_worst_pair(
+        &self,
+        index: AccountIndex,
         new: Option<OrderFill>,
     ) -> Result<(AccountHealth, AccountHealth), Reject> {
         let memo = &self.ledger.account(index).margin_memo;
@@ -313,7 +388,7 @@ impl Engine {
     pub(crate) fn worst_case_health(
         &self,
         index: AccountIndex,
-        new: Option<OrderFill>,
+        new: Option<NewExposure>,
     ) -> Result<AccountHealth, Reject> {
         Ok(self.worst_case_pair(index, new)?.1)
     }
@@ -352,6 +427,10 @@ impl Engine {
     /// set's unit values.
     fn count_into(&self, lowering: &mut Lowering, order: &RestingOrder) -> Result<(), Reject> {
         let market = &self.markets[usize::from(order.market.0)];
+        if market.perp.is_some() {
+            // Perpetual orders lock nothing; their open-order sums are kept apart.
+            return Ok(());
+        }
         let (spec, scale) = (&market.spec, &market.scale);
         let unit = |asset: AssetId| lowering.units.get(usize::from(asset.0)).copied().unwrap_or(0);
         let (base, quote) = (unit(spec.base), unit(spec.quote));
@@ -385,7 +464,11 @@ impl Engine {
 
     /// A resting order joined its account's orders (or was partly filled): counts it in the
     /// account's health-lowering set, if the set is being kept.
-    pub(crate) fn count_resting(&self, handle: Handle) {
+    pub(crate) fn count_resting(&mut self, handle: Handle) {
+        if self.markets[usize::from(self.orders.get(handle).market.0)].perp.is_some() {
+            self.track_perp_order(handle, true);
+            return;
+        }
         let order = self.orders.get(handle);
         let mut lowering = self.ledger.account(order.account).margin_memo.lowering.borrow_mut();
         if lowering.judged && self.count_into(&mut lowering, order).is_err() {
@@ -395,7 +478,11 @@ impl Engine {
 
     /// A resting order is about to leave its account's orders (or to be partly filled): takes
     /// it out of the account's health-lowering set.
-    pub(crate) fn uncount_resting(&self, handle: Handle) {
+    pub(crate) fn uncount_resting(&mut self, handle: Handle) {
+        if self.markets[usize::from(self.orders.get(handle).market.0)].perp.is_some() {
+            self.track_perp_order(handle, false);
+            return;
+        }
         let order = self.orders.get(handle);
         if !order.counted.replace(false) {
             return;
@@ -456,7 +543,7 @@ impl Engine {
     /// A user action may leave an account beyond initial margin only if it made it no worse.
     /// Accounts with borrows also need every price they hold to be fresh.
     pub(crate) fn check_margin_change(&self, index: AccountIndex, before: &AccountHealth) -> Result<(), Reject> {
-        if !self.has_borrows(index) {
+        if !self.needs_margin(index) {
             return Ok(());
         }
         let after = self.worst_case_health(index, None)?;
@@ -467,7 +554,7 @@ impl Engine {
     /// only for an account that borrows or may borrow in the action (otherwise the rule does not
     /// apply and this costs nothing).
     pub(crate) fn margin_before(&self, index: AccountIndex, may_borrow: bool) -> AccountHealth {
-        if may_borrow || self.has_borrows(index) {
+        if may_borrow || self.needs_margin(index) {
             self.worst_case_health(index, None).unwrap_or_default()
         } else {
             AccountHealth::default()
@@ -500,7 +587,7 @@ impl Engine {
         new: &NewOrder,
         before: Option<&AccountHealth>,
     ) -> Result<(), Reject> {
-        if !self.has_borrows(index) {
+        if !self.needs_margin(index) {
             return Ok(());
         }
         let spec = &self.markets[market].spec;
@@ -512,14 +599,19 @@ impl Engine {
             OrderSpec::Market { size: MarketSize::Quote(_), .. } => return Err(Reject::InsufficientMargin),
         };
         let fill = self.order_fill(market, new.side, price, lots)?;
-        let (unchanged_before, after) = self.worst_case_pair(index, Some(fill))?;
+        let (unchanged_before, after) = self.worst_case_pair(index, Some(NewExposure::Spot(fill)))?;
         self.judge(index, before.unwrap_or(&unchanged_before), &after)
     }
 
     /// The margin rule itself. An action that leaves free equity no lower is always allowed, so
     /// an account can reduce its risk even on stale prices; any other action needs fresh prices
     /// for everything the account holds, and must end within initial margin.
-    fn judge(&self, index: AccountIndex, before: &AccountHealth, after: &AccountHealth) -> Result<(), Reject> {
+    pub(crate) fn judge(
+        &self,
+        index: AccountIndex,
+        before: &AccountHealth,
+        after: &AccountHealth,
+    ) -> Result<(), Reject> {
         if after.free_equity() >= before.free_equity() {
             return Ok(());
         }

@@ -73,6 +73,16 @@ impl Engine {
                 return Err(Reject::PostOnlyWouldTake);
             }
         }
+        if market.perp.is_some() {
+            self.check_perp_order(account, market_index, new)?;
+            let (limit, quantity, quote_budget) = order_shape(new);
+            let killed = new.spec.time_in_force() == TimeInForce::Fok
+                && !self.can_fill_completely(market_index, account, new, limit, quantity, Amount(i64::MAX))?;
+            // Perpetual orders lock nothing: their margin is the account's equity.
+            let funding = Funding::Reserved { per_lot: Amount::ZERO };
+            let prepared = Prepared { limit, quantity, quote_budget, funding, killed };
+            return self.execute_order(account, market_index, new, prepared);
+        }
         // Spot margin: redeem and borrow what the order needs beyond the available balance, with
         // the health before that for the margin rule. Everything below may still refuse the
         // order; then these steps are undone.
@@ -98,11 +108,7 @@ impl Engine {
         self.check_order_margin(account, market_index, new, margin_before)?;
         let market = &self.markets[market_index];
         let time_in_force = new.spec.time_in_force();
-        let (limit, quantity, quote_budget) = match new.spec {
-            OrderSpec::Limit { price, quantity, .. } => (Some(price), quantity, None),
-            OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, quantity, None),
-            OrderSpec::Market { size: MarketSize::Quote(budget), .. } => (None, Lots::MAX, Some(budget)),
-        };
+        let (limit, quantity, quote_budget) = order_shape(new);
         let spend_asset = self.side_asset(market_index, new.side);
         let available = self.ledger.balance(account, spend_asset).available;
         let funding = match (limit, new.side) {
@@ -348,15 +354,92 @@ impl Engine {
     /// dust; fees are in the quote asset, charged rounded up, rebates paid rounded down.
     fn fill(&mut self, market_index: usize, taker: &mut Taker, handle: Handle, price: Ticks, lots: Lots) {
         let market = &self.markets[market_index];
-        let (base_asset, quote_asset) = (market.spec.base, market.spec.quote);
         let scale = market.scale;
-        let base = Amount(lots.0 * scale.base_units_per_lot);
         // Overflow is impossible here: the market's largest notional was checked at listing.
         let paid = scale.quote_amount(price, lots, Rounding::Up).unwrap_or_default();
         let received = scale.quote_amount(price, lots, Rounding::Down).unwrap_or_default();
         let taker_fee = scale.fee(price, lots, market.spec.taker_fee_bps, Rounding::Up).unwrap_or_default();
         let maker_fee = scale.fee(price, lots, market.spec.maker_fee_bps, Rounding::Up).unwrap_or_default();
         let maker_order = self.orders.get(handle).clone();
+        let (reported_paid, received) = if market.perp.is_some() {
+            // No quote changes hands: the notional is only reported, unrounded either way.
+            let (buyer, seller) = match taker.side {
+                Side::Bid => ((taker.account, taker_fee), (maker_order.account, maker_fee)),
+                Side::Ask => ((maker_order.account, maker_fee), (taker.account, taker_fee)),
+            };
+            self.settle_perp_fill(market_index, buyer, seller, price, lots);
+            (received, received)
+        } else {
+            self.settle_spot_fill(market_index, taker, &maker_order, lots, [paid, received, taker_fee, maker_fee]);
+            (paid, received)
+        };
+
+        taker.remaining.0 -= lots.0;
+        taker.executed.0 += lots.0;
+        taker.executed_quote.0 += received.0;
+        if let Some(budget) = &mut taker.quote_budget {
+            budget.0 -= paid.0;
+        }
+
+        let market = &mut self.markets[market_index];
+        let trade_id = TradeId(market.book.next_trade_id);
+        market.book.next_trade_id += 1;
+        // The maker's part in its account's health-lowering set changes with what is left.
+        self.uncount_resting(handle);
+        let market = &mut self.markets[market_index];
+        market.book.reduce(&mut self.orders, handle, lots);
+        if self.orders.get(handle).remaining.is_positive() {
+            self.count_resting(handle);
+        }
+        let maker = self.orders.get_mut(handle);
+        maker.executed_quote.0 += received.0;
+        let maker_done = maker.remaining.is_zero();
+        let maker_account_id = self.ledger.account(maker_order.account).id;
+        self.events.push(Event::Trade(Trade {
+            market: maker_order.market,
+            id: trade_id,
+            price,
+            quantity: lots,
+            taker_side: taker.side,
+            taker_order: taker.id,
+            maker_order: maker_order.id,
+            taker_account: self.ledger.account(taker.account).id,
+            maker_account: maker_account_id,
+            quote_paid: reported_paid,
+            quote_received: received,
+            taker_fee,
+            maker_fee,
+        }));
+        if maker_done {
+            let maker = self.orders.get(handle);
+            let closed = Event::OrderClosed {
+                order: maker.id,
+                account: maker_account_id,
+                market: maker.market,
+                status: OrderStatus::Filled,
+                reason: None,
+                executed: maker.executed(),
+                executed_quote: maker.executed_quote,
+            };
+            self.markets[market_index].book.unlink(&mut self.orders, handle);
+            self.forget_resting(handle);
+            self.events.push(closed);
+        }
+    }
+
+    /// The spot side of a fill: the buyer pays quote rounded up and receives base, the seller
+    /// the reverse with quote rounded down; fees go to the house, the rounding residue to dust.
+    fn settle_spot_fill(
+        &mut self,
+        market_index: usize,
+        taker: &Taker,
+        maker_order: &RestingOrder,
+        lots: Lots,
+        [paid, received, taker_fee, maker_fee]: [Amount; 4],
+    ) {
+        let market = &self.markets[market_index];
+        let (base_asset, quote_asset) = (market.spec.base, market.spec.quote);
+        let base = Amount(lots.0 * market.scale.base_units_per_lot);
         let maker_per_lot = maker_order.reserved_per_lot;
 
         // The taker's side of the fill.
@@ -399,58 +482,6 @@ impl Engine {
         let quote_index = usize::from(quote_asset.0);
         self.ledger.fees[quote_index].0 += taker_fee.0 + maker_fee.0;
         self.ledger.dust[quote_index].0 += paid.0 - received.0;
-
-        taker.remaining.0 -= lots.0;
-        taker.executed.0 += lots.0;
-        taker.executed_quote.0 += received.0;
-        if let Some(budget) = &mut taker.quote_budget {
-            budget.0 -= paid.0;
-        }
-
-        let market = &mut self.markets[market_index];
-        let trade_id = TradeId(market.book.next_trade_id);
-        market.book.next_trade_id += 1;
-        // The maker's part in its account's health-lowering set changes with what is left.
-        self.uncount_resting(handle);
-        let market = &mut self.markets[market_index];
-        market.book.reduce(&mut self.orders, handle, lots);
-        if self.orders.get(handle).remaining.is_positive() {
-            self.count_resting(handle);
-        }
-        let maker = self.orders.get_mut(handle);
-        maker.executed_quote.0 += received.0;
-        let maker_done = maker.remaining.is_zero();
-        let maker_account_id = self.ledger.account(maker_order.account).id;
-        self.events.push(Event::Trade(Trade {
-            market: maker_order.market,
-            id: trade_id,
-            price,
-            quantity: lots,
-            taker_side: taker.side,
-            taker_order: taker.id,
-            maker_order: maker_order.id,
-            taker_account: self.ledger.account(taker.account).id,
-            maker_account: maker_account_id,
-            quote_paid: paid,
-            quote_received: received,
-            taker_fee,
-            maker_fee,
-        }));
-        if maker_done {
-            let maker = self.orders.get(handle);
-            let closed = Event::OrderClosed {
-                order: maker.id,
-                account: maker_account_id,
-                market: maker.market,
-                status: OrderStatus::Filled,
-                reason: None,
-                executed: maker.executed(),
-                executed_quote: maker.executed_quote,
-            };
-            self.markets[market_index].book.unlink(&mut self.orders, handle);
-            self.forget_resting(handle);
-            self.events.push(closed);
-        }
     }
 
     /// Rests what is left of a GTC limit order, or releases its reservation and reports how it
@@ -547,6 +578,16 @@ impl Engine {
             executed,
             executed_quote,
         });
+    }
+}
+
+/// An order's limit (none for a market order), quantity (unbounded for a market order by
+/// quote budget) and quote budget.
+fn order_shape(new: &NewOrder) -> (Option<Ticks>, Lots, Option<Amount>) {
+    match new.spec {
+        OrderSpec::Limit { price, quantity, .. } => (Some(price), quantity, None),
+        OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, quantity, None),
+        OrderSpec::Market { size: MarketSize::Quote(budget), .. } => (None, Lots::MAX, Some(budget)),
     }
 }
 

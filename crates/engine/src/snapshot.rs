@@ -20,7 +20,11 @@ use crate::ledger::{Balance, Custody};
 use crate::lending::PoolPosition;
 use crate::margin::PricePoint;
 
-const MAGIC: &[u8; 8] = b"RKSNAP02";
+mod perp;
+
+const MAGIC: &[u8; 8] = b"RKSNAP03";
+/// The format before perpetual markets existed: read as an engine without them.
+const MAGIC_V2: &[u8; 8] = b"RKSNAP02";
 /// The format before the risk state existed: read as an engine without risk parameters.
 const MAGIC_V1: &[u8; 8] = b"RKSNAP01";
 /// Magic, sequence number and clock.
@@ -96,6 +100,7 @@ impl Engine {
             out.u8(permissions.bits());
         }
         self.encode_risk(&mut out);
+        self.encode_perps(&mut out);
         out.bytes
     }
 
@@ -209,9 +214,10 @@ impl Engine {
     /// Rebuilds an engine from [`Engine::encode_snapshot`] output.
     pub fn decode_snapshot(bytes: &[u8]) -> Result<Engine, SnapshotError> {
         let mut r = Reader::new(bytes);
-        let has_risk = match &r.take::<8>()? {
-            magic if magic == MAGIC => true,
-            magic if magic == MAGIC_V1 => false,
+        let version = match &r.take::<8>()? {
+            magic if magic == MAGIC => 3,
+            magic if magic == MAGIC_V2 => 2,
+            magic if magic == MAGIC_V1 => 1,
             _ => return Err(SnapshotError::BadMagic),
         };
         let mut engine = Engine::new();
@@ -245,7 +251,7 @@ impl Engine {
             let mut book = Book::default();
             book.next_trade_id = r.u64()?;
             let update_id = r.u64()?;
-            engine.markets.push(Market { spec, scale, book });
+            engine.markets.push(Market { spec, scale, book, perp: None });
             update_ids.push(update_id);
             for side in [Side::Bid, Side::Ask] {
                 let _levels = r.u32()?;
@@ -302,8 +308,11 @@ impl Engine {
             }
             engine.ledger.api_keys.insert(key, (account, permissions));
         }
-        if has_risk {
+        if version >= 2 {
             engine.decode_risk(&mut r)?;
+        }
+        if version >= 3 {
+            engine.decode_perps(&mut r)?;
         }
         r.finish()?;
         // Books in the order they were encoded (price-time priority); account lists by order
@@ -396,9 +405,10 @@ mod tests {
 
     use super::*;
 
-    /// A snapshot written before the risk state existed restores as the same engine without it.
+    /// Snapshots written before the risk state and before perpetuals existed restore as the same
+    /// engine without them.
     #[test]
-    fn a_first_format_snapshot_still_restores() {
+    fn earlier_format_snapshots_still_restore() {
         let mut engine = Engine::new();
         let mut stamp = Stamp::default();
         for command in fixtures::listings() {
@@ -409,7 +419,17 @@ mod tests {
         // The risk section of an engine without risk state: the charged hour, per asset two
         // absent tags, four amounts and two share totals, and an empty position list.
         let risk_section = 8 + engine.assets.len() * (1 + 1 + 4 * 8 + 2 * 16) + 8;
-        let mut first_format = current[..current.len() - risk_section].to_vec();
+        // The perpetual section of an engine without perpetuals: a spot tag per market and an
+        // empty position list.
+        let perp_section = engine.markets.len() + 8;
+        let second_format = {
+            let mut bytes = current[..current.len() - perp_section].to_vec();
+            bytes[..8].copy_from_slice(MAGIC_V2);
+            bytes
+        };
+        let restored = Engine::decode_snapshot(&second_format).expect("second format decodes");
+        assert_eq!(restored.state_hash(), engine.state_hash());
+        let mut first_format = current[..current.len() - perp_section - risk_section].to_vec();
         first_format[..8].copy_from_slice(MAGIC_V1);
         let restored = Engine::decode_snapshot(&first_format).expect("first format decodes");
         assert_eq!(restored.state_hash(), engine.state_hash());

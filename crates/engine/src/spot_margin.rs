@@ -137,7 +137,8 @@ impl Engine {
         self.events[first_event..].iter().any(|event| match *event {
             Event::Deposited { account, .. }
             | Event::OrderClosed { account, .. }
-            | Event::AccountSettingsChanged { account, .. } => auto(account),
+            | Event::AccountSettingsChanged { account, .. }
+            | Event::PnlRealized { account, .. } => auto(account),
             Event::Trade(trade) => auto(trade.taker_account) || auto(trade.maker_account),
             _ => false,
         })
@@ -151,6 +152,14 @@ impl Engine {
             match *event {
                 Event::Deposited { account, asset, .. } => {
                     touched.extend(find(account).map(|i| (i, Some(usize::from(asset.0)))));
+                }
+                Event::Trade(trade) if self.markets[usize::from(trade.market.0)].perp.is_some() => {
+                    touched.extend(find(trade.taker_account).map(|i| (i, None)));
+                    touched.extend(find(trade.maker_account).map(|i| (i, None)));
+                }
+                Event::PnlRealized { account, market, realized, .. } => {
+                    let quote = usize::from(self.markets[usize::from(market.0)].spec.quote.0);
+                    touched.extend(find(account).map(|i| (i, realized.is_positive().then_some(quote))));
                 }
                 Event::Trade(trade) => {
                     let market = &self.markets[usize::from(trade.market.0)].spec;

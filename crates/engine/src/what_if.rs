@@ -8,8 +8,8 @@
 //! on; a market order's cost would depend on the rest of the book and is not answered here.
 
 use rucksack_types::{
-    AccountId, AccountSettings, Amount, AssetSpec, ClientId, Command, Lots, MarketId, MarketSpec, OrderId, Reject,
-    SelfTradePrevention, Seq, Sequenced, Side, Ticks, TimeInForce, Timestamp,
+    AccountId, AccountSettings, Amount, AssetSpec, ClientId, Command, Lots, MarketId, MarketSpec, OrderId,
+    PerpPosition, Reject, SelfTradePrevention, Seq, Sequenced, Side, Ticks, TimeInForce, Timestamp,
 };
 
 use crate::book::Book;
@@ -18,12 +18,15 @@ use crate::engine::{Engine, Market};
 use crate::ledger::Balance;
 use crate::lending::PoolPosition;
 use crate::money_market::RiskState;
+use crate::perp::{PerpHolding, PerpMarket};
 
 /// The venue as a read model holds it.
 #[derive(Clone, Copy, Debug)]
 pub struct Venue<'a> {
     pub assets: &'a [AssetSpec],
     pub markets: &'a [MarketSpec],
+    /// Per market, a perpetual market's state (its mark, funding index and open interest).
+    pub perps: &'a [Option<PerpMarket>],
     pub risk: &'a RiskState,
     pub time: Timestamp,
 }
@@ -51,6 +54,8 @@ pub struct AccountSnapshot {
     pub positions: Vec<PoolPosition>,
     pub settings: AccountSettings,
     pub orders: Vec<OpenOrder>,
+    /// Perpetual positions, in market order.
+    pub perps: Vec<(MarketId, PerpPosition)>,
 }
 
 /// A scratch engine for one account's what-if questions.
@@ -70,11 +75,15 @@ impl WhatIf {
             engine.ledger.add_asset();
             engine.risk.add_asset();
         }
-        for spec in venue.markets {
+        for (index, spec) in venue.markets.iter().enumerate() {
             let base = engine.assets.get(usize::from(spec.base.0)).ok_or(Reject::UnknownAsset)?;
             let quote = engine.assets.get(usize::from(spec.quote.0)).ok_or(Reject::UnknownAsset)?;
             let scale = spec.scale(base, quote).map_err(Reject::InvalidSpec)?;
-            engine.markets.push(Market { spec: *spec, scale, book: Book::default() });
+            let perp = venue.perps.get(index).cloned().flatten();
+            if perp.is_some() != spec.kind.perp().is_some() {
+                return Err(Reject::UnknownMarket);
+            }
+            engine.markets.push(Market { spec: *spec, scale, book: Book::default(), perp });
         }
         let assets = engine.assets.len();
         if venue.risk.specs.len() != assets {
@@ -87,6 +96,12 @@ impl WhatIf {
             state.balances = pad(&account.balances, assets);
             state.positions = pad(&account.positions, assets);
             state.settings = account.settings;
+            state.perps = account
+                .perps
+                .iter()
+                .filter(|(market, _)| venue.perps.get(usize::from(market.0)).is_some_and(Option::is_some))
+                .map(|&(market, position)| PerpHolding { market, position, ..PerpHolding::default() })
+                .collect();
         }
         let mut orders = account.orders.clone();
         orders.sort_unstable_by_key(|o| o.id);

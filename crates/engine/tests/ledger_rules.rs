@@ -86,6 +86,7 @@ fn rounding_residue_goes_to_the_dust_account() {
         step_size: Decimal::parse("0.00003", Sign::Unsigned).unwrap(),
         maker_fee_bps: 0,
         taker_fee_bps: 0,
+        kind: rucksack_types::MarketKind::Spot,
         ..fixtures::btc_usdc()
     };
     h.ok(Command::ListMarket(odd));

@@ -103,6 +103,7 @@ impl Config {
                 max_quantity: Lots(units("max_quantity", &market.max_quantity, step_size)?),
                 maker_fee_bps: market.maker_fee_bps,
                 taker_fee_bps: market.taker_fee_bps,
+                kind: rucksack_types::MarketKind::Spot,
             };
             spec.scale(base, quote).map_err(|e| anyhow::anyhow!("market {name}: {e}"))?;
             commands.push(Command::ListMarket(spec));

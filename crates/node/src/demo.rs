@@ -72,6 +72,7 @@ pub fn listings() -> anyhow::Result<Vec<Command>> {
             max_quantity: Lots(listing.max_quantity),
             maker_fee_bps: 2,
             taker_fee_bps: 5,
+            kind: rucksack_types::MarketKind::Spot,
         }));
     }
     commands.extend(risk_settings()?);

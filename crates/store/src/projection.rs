@@ -169,7 +169,11 @@ impl Projection {
                 | Event::ApiKeyAdded { .. }
                 | Event::AccountSettingsChanged { .. }
                 | Event::AssetRiskSet(_)
-                | Event::IndexPriceSet { .. } => {}
+                | Event::IndexPriceSet { .. }
+                | Event::MarkPriceSet { .. }
+                | Event::FundingPaid { .. }
+                | Event::PositionChanged { .. }
+                | Event::PnlRealized { .. } => {}
             }
         }
         self.last_seq = Some(command.seq);

@@ -12,6 +12,9 @@ pub const USDC: AssetId = AssetId(1);
 pub const BTC: AssetId = AssetId(2);
 pub const SOL_USDC: MarketId = MarketId(0);
 pub const BTC_USDC: MarketId = MarketId(1);
+/// Listed by [`perp_listings`], after the spot markets.
+pub const SOL_USDC_PERP: MarketId = MarketId(2);
+pub const BTC_USDC_PERP: MarketId = MarketId(3);
 
 fn decimal(text: &str) -> Decimal {
     match Decimal::parse(text, Sign::Unsigned) {
@@ -46,6 +49,7 @@ pub fn sol_usdc() -> MarketSpec {
         max_quantity: Lots(10_000_000),
         maker_fee_bps: 2,
         taker_fee_bps: 5,
+        kind: rucksack_types::MarketKind::Spot,
     }
 }
 
@@ -65,7 +69,51 @@ pub fn btc_usdc() -> MarketSpec {
         max_quantity: Lots(100_000_000),
         maker_fee_bps: -1,
         taker_fee_bps: 4,
+        kind: rucksack_types::MarketKind::Spot,
     }
+}
+
+/// SOL_USDC_PERP: SOL_USDC's tick and step (a quote unit is 10^10 fine units), maker 2 bps,
+/// taker 5 bps, Backpack's SOL perp margin functions, hourly funding within ±1%, a 5% mark
+/// band.
+pub fn sol_perp() -> MarketSpec {
+    MarketSpec {
+        id: SOL_USDC_PERP,
+        symbol: symbol("SOL_USDC_PERP"),
+        kind: rucksack_types::MarketKind::Perp(perp_spec(("0.02", "0.0001275"), ("0.0125", "0.0000765"))),
+        ..sol_usdc()
+    }
+}
+
+/// BTC_USDC_PERP: BTC_USDC's tick and step (a quote unit is 10^12 fine units), maker 2 bps,
+/// taker 5 bps.
+pub fn btc_perp() -> MarketSpec {
+    MarketSpec {
+        id: BTC_USDC_PERP,
+        symbol: symbol("BTC_USDC_PERP"),
+        maker_fee_bps: 2,
+        taker_fee_bps: 5,
+        kind: rucksack_types::MarketKind::Perp(perp_spec(("0.02", "0.0000935"), ("0.0125", "0.0000561"))),
+        ..btc_usdc()
+    }
+}
+
+fn perp_spec(imf: (&str, &str), mmf: (&str, &str)) -> rucksack_types::PerpSpec {
+    let function = |(base, factor)| rucksack_types::MarginFunction { base: fraction(base), factor: fraction(factor) };
+    rucksack_types::PerpSpec {
+        imf: function(imf),
+        mmf: function(mmf),
+        funding_interval_micros: 3_600_000_000,
+        funding_rate_upper: fraction("0.01"),
+        funding_rate_lower: Fraction(-fraction("0.01").0),
+        open_interest_limit: Lots(1_000_000_000),
+        mark_band: fraction("0.05"),
+    }
+}
+
+/// The perpetual markets of the standard venue, to follow [`listings`].
+pub fn perp_listings() -> Vec<Command> {
+    vec![Command::ListMarket(sol_perp()), Command::ListMarket(btc_perp())]
 }
 
 /// The listing commands of the standard venue.

@@ -5,6 +5,7 @@
 //! journal's segment header; a change here needs a new version there. Decoding never panics:
 //! bad bytes are a [`CodecError`].
 
+mod perp;
 mod risk;
 pub use risk::{borrow_lend_from, borrow_lend_tag};
 
@@ -171,6 +172,7 @@ impl<'a> Reader<'a> {
             max_quantity: Lots(self.i64()?),
             maker_fee_bps: self.i32()?,
             taker_fee_bps: self.i32()?,
+            kind: crate::perp::MarketKind::Spot,
         })
     }
 }
@@ -184,9 +186,13 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.u8(0);
             out.asset_spec(asset);
         }
+        // Spot markets keep their first encoding (1); perpetual markets add their spec (16).
         Command::ListMarket(market) => {
-            out.u8(1);
+            out.u8(if market.kind.perp().is_some() { 16 } else { 1 });
             out.market_spec(market);
+            if let Some(perp) = market.kind.perp() {
+                out.perp_spec(perp);
+            }
         }
         Command::Deposit { account, asset, amount, tx } => {
             out.u8(2);
@@ -275,6 +281,8 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             out.i64(amount.0);
         }
         Command::AccrueInterest => out.u8(13),
+        Command::UpdateMarkPrices => out.u8(17),
+        Command::RealizePnl => out.u8(18),
     }
 }
 
@@ -327,6 +335,11 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
     let command = match r.u8()? {
         0 => Command::ListAsset(r.asset_spec()?),
         1 => Command::ListMarket(r.market_spec()?),
+        16 => {
+            let mut market = r.market_spec()?;
+            market.kind = crate::perp::MarketKind::Perp(r.perp_spec()?);
+            Command::ListMarket(market)
+        }
         2 => {
             let (account, asset, amount, tx) = read_transfer(&mut r)?;
             Command::Deposit { account, asset, amount, tx }
@@ -404,6 +417,8 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
             amount: Amount(r.i64()?),
         },
         13 => Command::AccrueInterest,
+        17 => Command::UpdateMarkPrices,
+        18 => Command::RealizePnl,
         tag => return Err(CodecError::UnknownTag { what: "command", tag }),
     };
     r.finish()?;

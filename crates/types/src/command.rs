@@ -83,6 +83,12 @@ pub enum Command {
     },
     /// Time passed: charge interest for every hour boundary up to the command's time.
     AccrueInterest,
+    /// The oracle's clock (about every second): sample each perpetual market's premium, set its
+    /// mark price, and pay funding for every interval that ended by the command's time.
+    UpdateMarkPrices,
+    /// Realize every perpetual position's unrealized PnL into the quote balance at the mark
+    /// price, without changing its size.
+    RealizePnl,
 }
 
 /// What a borrow-lend command does with the pool.

@@ -5,6 +5,7 @@ use crate::command::{BorrowLendAction, NewOrder};
 use crate::ids::{AccountId, ApiKey, AssetId, MarketId, OrderId, Permissions, TradeId, TxId};
 use crate::money::{Amount, Lots, Ticks};
 use crate::order::{ExpiryReason, OrderStatus, Side};
+use crate::perp::{FinePrice, PerpPosition, PerpSpecError};
 use crate::risk::{AssetRisk, Fraction, IndexPrice};
 use crate::spec::{AssetSpec, MarketSpec, SpecError};
 
@@ -85,6 +86,46 @@ pub enum Event {
     },
     /// One hour of interest charged on a pool.
     InterestCharged(InterestCharge),
+    /// A perpetual market's prices after a clock sample: its index (if the base has one), its
+    /// mark, the funding rate the interval would pay if it ended now, and its open interest.
+    MarkPriceSet {
+        market: MarketId,
+        index: Option<FinePrice>,
+        mark: FinePrice,
+        funding_rate: Fraction,
+        /// Lots held long (equal to lots held short).
+        open_interest: Lots,
+    },
+    /// A funding interval ended: every position of `size` lots owes `size * per_lot` fine
+    /// units (a long pays a positive rate, a short receives it), applied to each position the
+    /// next time it is touched. `cumulative` is the market's running sum of `per_lot`.
+    FundingPaid {
+        market: MarketId,
+        interval_end: crate::ids::Timestamp,
+        rate: Fraction,
+        mark: FinePrice,
+        per_lot: i128,
+        cumulative: i128,
+    },
+    /// A fill changed an account's position; `position` is the position after it, and
+    /// `fee` the trading fee (quote units, negative: a rebate) folded into it.
+    PositionChanged {
+        account: AccountId,
+        market: MarketId,
+        fee: Amount,
+        position: PerpPosition,
+    },
+    /// Unrealized PnL moved between a position and the account's quote balance: `realized`
+    /// (quote units, negative: paid by the account), of which `fees` came from trading fees and
+    /// `funding` from funding since the last realization. `position` is the position after it.
+    PnlRealized {
+        account: AccountId,
+        market: MarketId,
+        realized: Amount,
+        fees: Amount,
+        funding: Amount,
+        position: PerpPosition,
+    },
 }
 
 /// One hour of interest charged on a pool at `hour`: borrowers owe `interest` more, of which
@@ -121,6 +162,8 @@ pub enum BorrowLendSource {
     AutoBorrowRepay,
     SpotMargin,
     Withdrawal,
+    /// Settling a perpetual position's loss into the quote balance.
+    Reconciliation,
 }
 
 impl BorrowLendSource {
@@ -131,6 +174,7 @@ impl BorrowLendSource {
             BorrowLendSource::AutoBorrowRepay => "AutoBorrowRepay",
             BorrowLendSource::SpotMargin => "SpotMargin",
             BorrowLendSource::Withdrawal => "Withdrawal",
+            BorrowLendSource::Reconciliation => "Reconciliation",
         }
     }
 }
@@ -220,6 +264,10 @@ pub enum Reject {
     InsufficientMargin,
     #[error("No position to repay or redeem")]
     NoPosition,
+    #[error("Invalid perpetual market: {0}")]
+    InvalidPerpSpec(PerpSpecError),
+    #[error("Order would take open interest above the market's limit")]
+    OpenInterestLimit,
 }
 
 impl Reject {
@@ -251,6 +299,8 @@ impl Reject {
             Reject::LendRequiresBorrowRepay => "LEND_REQUIRES_BORROW_REPAY",
             Reject::InsufficientMargin => "INSUFFICIENT_MARGIN",
             Reject::NoPosition => "RESOURCE_NOT_FOUND",
+            Reject::InvalidPerpSpec(_) => "INVALID_CLIENT_REQUEST",
+            Reject::OpenInterestLimit => "INVALID_ORDER",
         }
     }
 }

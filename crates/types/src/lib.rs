@@ -15,6 +15,7 @@ pub mod event;
 pub mod ids;
 pub mod money;
 pub mod order;
+pub mod perp;
 pub mod risk;
 pub mod spec;
 pub mod symbol;
@@ -28,6 +29,7 @@ pub use event::{BorrowLendSource, Event, InterestCharge, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
+pub use perp::{BookPrices, FinePrice, MarketKind, PerpPosition, PerpSpec, PerpSpecError};
 pub use risk::{
     AssetRisk, FlatRegions, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, UsdValue,
 };

@@ -222,6 +222,13 @@ pub struct MarginFunction {
 }
 
 impl MarginFunction {
+    /// Whether an initial and a maintenance function make sense together: `0 < base <= 1`,
+    /// factors not negative, and maintenance no higher than initial at any size.
+    pub fn valid_pair(imf: &MarginFunction, mmf: &MarginFunction) -> bool {
+        let valid = |f: &MarginFunction| f.base.0 > 0 && f.base <= Fraction::ONE && !f.factor.is_negative();
+        valid(imf) && valid(mmf) && mmf.base <= imf.base && mmf.factor <= imf.factor
+    }
+
     /// The margin fraction for a position worth `notional`, rounded up.
     pub fn fraction(&self, notional: UsdValue) -> Fraction {
         let scaled = div_round(i128::from(self.factor.0) * notional.sqrt_dollars_up(), ONE, Rounding::Up)
@@ -323,12 +330,7 @@ impl AssetRisk {
         {
             return Err(RiskSpecError::InvalidHaircut);
         }
-        let valid_function = |f: &MarginFunction| f.base.0 > 0 && f.base <= Fraction::ONE && !f.factor.is_negative();
-        if !valid_function(&self.borrow_imf)
-            || !valid_function(&self.borrow_mmf)
-            || self.borrow_mmf.base > self.borrow_imf.base
-            || self.borrow_mmf.factor > self.borrow_imf.factor
-        {
+        if !MarginFunction::valid_pair(&self.borrow_imf, &self.borrow_mmf) {
             return Err(RiskSpecError::InvalidMarginFunction);
         }
         if let Some(lending) = &self.lending {

@@ -42,6 +42,7 @@ pub struct MarketSpec {
     /// May be negative: a rebate paid to the maker out of the taker's fee.
     pub maker_fee_bps: i32,
     pub taker_fee_bps: i32,
+    pub kind: crate::perp::MarketKind,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -147,6 +148,18 @@ impl MarketScale {
             fine.checked_mul(self.quote_num).and_then(|v| v.checked_mul(i128::from(bps))).ok_or(Overflow)?;
         let denominator = self.quote_den.checked_mul(BPS_DENOMINATOR).ok_or(Overflow)?;
         Amount::from_i128(div_round(numerator, denominator, rounding)?)
+    }
+
+    /// Fine units (see [`crate::perp`]) in one quote unit, if whole: perpetual markets need it
+    /// so positions settle into balances exactly.
+    pub fn fine_per_quote_unit(&self) -> Option<i128> {
+        let fine = self.quote_den.checked_mul(crate::perp::FINE_PER_TICK)?;
+        (fine % self.quote_num == 0).then_some(fine / self.quote_num)
+    }
+
+    /// Quote units in `fine` fine units, rounded as asked.
+    pub fn quote_of_fine(&self, fine: i128, rounding: Rounding) -> Result<i128, Overflow> {
+        div_round(fine, self.fine_per_quote_unit().ok_or(Overflow)?, rounding)
     }
 
     /// The most lots whose quote value at `price` (rounded up) fits in `budget`.

@@ -51,6 +51,7 @@ fn depth_batch(first: u64) -> super::batch::Batch {
         max_quantity: rucksack_types::Lots(1_000_000),
         maker_fee_bps: 0,
         taker_fee_bps: 0,
+        kind: rucksack_types::MarketKind::Spot,
     };
     let update = DepthUpdate {
         market: MarketId(0),

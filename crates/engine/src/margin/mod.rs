@@ -5,8 +5,8 @@
 //! held(asset)           = available + locked + lent   (borrowed units included)
 //! collateral value      = Σ held × index price × weight(held notional)
 //! borrow liability      = Σ borrowed × index price
-//! net equity            = collateral value - borrow liability
-//! exposure              = Σ borrow notional N_i
+//! net equity            = collateral value - borrow liability + unrealized PnL of perpetuals
+//! exposure              = Σ borrow notional N_i + Σ perpetual exposure (see [`perp`])
 //! initial requirement   = Σ N_i × max(IMF_i(N_i), 1 / leverage limit)
 //! maintenance requirement = Σ N_i × MMF_i(N_i)
 //! margin fraction       = net equity / exposure
@@ -20,6 +20,7 @@ use rucksack_types::{Amount, AssetRisk, AssetSpec, FlatRegions, Fraction, IndexP
 use crate::ledger::Balance;
 use crate::lending::{Pool, PoolPosition};
 
+pub mod perp;
 #[cfg(test)]
 mod tests;
 
@@ -138,6 +139,8 @@ pub struct AccountHealth {
     pub exposure: UsdValue,
     pub initial_requirement: UsdValue,
     pub maintenance_requirement: UsdValue,
+    /// Perpetual positions' unrealized PnL (funding and fees since realization included).
+    pub unrealized_pnl: UsdValue,
 }
 
 impl AccountHealth {
@@ -159,6 +162,7 @@ impl AccountHealth {
             exposure: f(self.exposure, other.exposure),
             initial_requirement: f(self.initial_requirement, other.initial_requirement),
             maintenance_requirement: f(self.maintenance_requirement, other.maintenance_requirement),
+            unrealized_pnl: f(self.unrealized_pnl, other.unrealized_pnl),
         }
     }
 
@@ -172,7 +176,7 @@ impl AccountHealth {
     }
 
     pub fn net_equity(&self) -> UsdValue {
-        UsdValue(self.collateral_value.0 - self.borrow_liability.0)
+        UsdValue(self.collateral_value.0 - self.borrow_liability.0 + self.unrealized_pnl.0)
     }
 
     /// Net equity covers the initial requirement (IMR ≤ 100%).

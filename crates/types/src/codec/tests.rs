@@ -17,6 +17,7 @@ fn sample_commands() -> Vec<Command> {
         max_quantity: Lots(1_000_000),
         maker_fee_bps: -1,
         taker_fee_bps: 5,
+        kind: crate::perp::MarketKind::Spot,
     };
     vec![
         Command::UpdateAccountSettings {
@@ -32,6 +33,27 @@ fn sample_commands() -> Vec<Command> {
         Command::AddApiKey { account: AccountId(3), key: ApiKey([8; 32]), permissions: Permissions::ALL },
         Command::ListAsset(AssetSpec { id: AssetId(7), symbol: Symbol::new("AAPL.US").unwrap(), decimals: 6 }),
         Command::ListMarket(market),
+        Command::ListMarket(MarketSpec {
+            symbol: Symbol::new("SOL_USDC_PERP").unwrap(),
+            kind: crate::perp::MarketKind::Perp(crate::perp::PerpSpec {
+                imf: crate::MarginFunction {
+                    base: crate::Fraction(20_000_000_000),
+                    factor: crate::Fraction(127_500_000),
+                },
+                mmf: crate::MarginFunction {
+                    base: crate::Fraction(12_500_000_000),
+                    factor: crate::Fraction(76_500_000),
+                },
+                funding_interval_micros: 3_600_000_000,
+                funding_rate_upper: crate::Fraction(10_000_000_000),
+                funding_rate_lower: crate::Fraction(-10_000_000_000),
+                open_interest_limit: Lots(4_000_000),
+                mark_band: crate::Fraction(50_000_000_000),
+            }),
+            ..market
+        }),
+        Command::UpdateMarkPrices,
+        Command::RealizePnl,
         Command::Deposit { account: AccountId(9), asset: AssetId(1), amount: Amount(55), tx: TxId([3; 32]) },
         Command::Withdraw {
             account: AccountId(9),

@@ -18,6 +18,7 @@ fn market(tick: &str, step: &str) -> MarketSpec {
         max_quantity: Lots(10_000_000),
         maker_fee_bps: 2,
         taker_fee_bps: 5,
+        kind: crate::perp::MarketKind::Spot,
     }
 }
 

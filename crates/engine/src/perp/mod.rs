@@ -1,0 +1,134 @@
+//! Perpetual futures in the unified account: positions instead of balances, margin instead of
+//! reservations, and money that moves only when PnL is realized.
+//!
+//! - A fill changes the two positions (see [`PerpPosition::fill`]) and folds each side's trading
+//!   fee into its position; no balance moves. Open orders lock nothing: the margin rule counts
+//!   them at their worst ([`crate::margin::perp`]).
+//! - `clock`: every second the mark price is sampled (index plus the smoothed premium of the
+//!   book's mid); at each interval end funding is paid through a cumulative index per lot,
+//!   applied to a position the next time it is touched.
+//! - `realization`: every few seconds each position's claim moves into the quote balance:
+//!   losses first (from the available balance, then a redeemed lend, then a borrow), then the
+//!   fees the house is owed, then profits, each only as far as the money collected allows.
+//!
+//! Per market the books balance exactly: sizes sum to zero, and the positions' open values sum
+//! to what was settled out of them plus the fees charged into them (plus claims under one quote
+//! unit forfeited when a flat position is closed), all in fine units. The cash collected and not
+//! yet paid out is the settlement reserve, which the conservation check counts.
+
+pub(crate) mod clock;
+pub(crate) mod realization;
+pub(crate) mod trading;
+
+use rucksack_types::{FinePrice, MarketId, PerpPosition, PerpSpec, Ticks, Timestamp};
+
+use crate::margin::perp::OpenSide;
+
+/// A perpetual market's state beside its book.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PerpMarket {
+    pub spec: PerpSpec,
+    /// Fine units per quote unit (exact, checked at listing).
+    pub fine_per_quote_unit: i128,
+    pub index: Option<FinePrice>,
+    pub mark: Option<FinePrice>,
+    /// The one-minute average of the book's mid over the index, in fine units.
+    pub smoothed_premium: Option<i128>,
+    pub last_sample: Option<Timestamp>,
+    pub last_trade: Option<Ticks>,
+    /// The running interval: when it ends (zero before the first clock sample), and the sum and
+    /// count of its premium samples.
+    pub interval_end: Timestamp,
+    pub premium_sum: i128,
+    pub premium_samples: u32,
+    /// The running sum of funding per lot, fine units.
+    pub cumulative_funding: i128,
+    /// Lots held long in all (equal to lots held short).
+    pub open_interest: i64,
+    /// Quote units moved out of positions into balances (negative: into positions from
+    /// balances).
+    pub settled: i128,
+    /// Trading fees folded into positions, and how much of them the house has collected.
+    pub fees_charged: i128,
+    pub fees_collected: i128,
+    /// Claims under one quote unit left by flat positions when they closed, fine units.
+    pub forfeited: i128,
+}
+
+impl PerpMarket {
+    pub fn new(spec: PerpSpec, fine_per_quote_unit: i128) -> PerpMarket {
+        PerpMarket {
+            spec,
+            fine_per_quote_unit,
+            index: None,
+            mark: None,
+            smoothed_premium: None,
+            last_sample: None,
+            last_trade: None,
+            interval_end: Timestamp(0),
+            premium_sum: 0,
+            premium_samples: 0,
+            cumulative_funding: 0,
+            open_interest: 0,
+            settled: 0,
+            fees_charged: 0,
+            fees_collected: 0,
+            forfeited: 0,
+        }
+    }
+
+    /// The interval's funding rate if it ended now.
+    pub fn funding_estimate(&self) -> rucksack_types::Fraction {
+        let mean = if self.premium_samples == 0 { 0 } else { self.premium_sum / i128::from(self.premium_samples) };
+        rucksack_types::perp::funding_rate(
+            rucksack_types::Fraction(mean as i64),
+            self.spec.interest_per_interval(),
+            self.spec.funding_rate_lower,
+            self.spec.funding_rate_upper,
+        )
+    }
+}
+
+/// An account's position in one perpetual market and its open orders there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PerpHolding {
+    pub market: MarketId,
+    pub position: PerpPosition,
+    pub bids: OpenSide,
+    pub asks: OpenSide,
+}
+
+impl PerpHolding {
+    /// Funding owed since the position last had funding applied, fine units (negative: due to
+    /// it).
+    pub fn pending_funding(&self, cumulative: i128) -> i128 {
+        i128::from(self.position.size).saturating_mul(cumulative - self.position.funding_index)
+    }
+
+    /// What the position is owed at `mark` with pending funding applied.
+    pub fn claim(&self, mark: FinePrice, cumulative: i128) -> i128 {
+        self.position.claim(mark).unwrap_or(i128::MIN / 4).saturating_sub(self.pending_funding(cumulative))
+    }
+
+    /// Nothing left: no size, no orders, nothing owed either way.
+    pub fn is_empty(&self) -> bool {
+        self.position.size == 0 && self.position.open_value == 0 && self.bids.lots == 0 && self.asks.lots == 0
+    }
+}
+
+impl crate::Engine {
+    /// A perpetual market's state; `None` for a spot or unknown market.
+    pub fn perp_market(&self, market: MarketId) -> Option<&PerpMarket> {
+        self.markets.get(usize::from(market.0)).and_then(|m| m.perp.as_ref())
+    }
+
+    /// An account's perpetual holdings, in market order (none for an unknown account).
+    pub fn perp_holdings(&self, account: rucksack_types::AccountId) -> &[PerpHolding] {
+        self.ledger.find(account).map_or(&[], |index| &self.ledger.account(index).perps)
+    }
+
+    /// An account's position in a perpetual market (flat if it has none).
+    pub fn perp_position(&self, account: rucksack_types::AccountId, market: MarketId) -> PerpPosition {
+        self.perp_holdings(account).iter().find(|h| h.market == market).map(|h| h.position).unwrap_or_default()
+    }
+}

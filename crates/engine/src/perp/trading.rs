@@ -1,0 +1,194 @@
+//! Trading perpetuals: the checks an order passes, what a fill does to the two positions, and
+//! the open-order sums the margin rule reads.
+
+use rucksack_types::{
+    Amount, Event, FinePrice, Lots, MarketSize, NewOrder, OrderSpec, Reject, Rounding, SelfTradePrevention, Side, Ticks,
+};
+
+use crate::book::arena::{AccountIndex, Handle, NIL};
+use crate::engine::Engine;
+use crate::margin::perp::OpenSide;
+use crate::margin_check::NewExposure;
+use crate::perp::{PerpHolding, PerpMarket};
+
+impl Engine {
+    pub(crate) fn perp(&self, market_index: usize) -> Option<&PerpMarket> {
+        self.markets[market_index].perp.as_ref()
+    }
+
+    /// The account's holding in a perpetual market, if it has one.
+    pub(crate) fn perp_holding(&self, index: AccountIndex, market_index: usize) -> Option<&PerpHolding> {
+        let market = rucksack_types::MarketId(market_index as u16);
+        self.ledger.account(index).perps.iter().find(|h| h.market == market)
+    }
+
+    /// The account's holding in a perpetual market, opened empty if it has none, with pending
+    /// funding applied.
+    pub(crate) fn perp_holding_mut(&mut self, index: AccountIndex, market_index: usize) -> &mut PerpHolding {
+        let market = rucksack_types::MarketId(market_index as u16);
+        let cumulative = self.markets[market_index].perp.as_ref().map_or(0, |p| p.cumulative_funding);
+        let perps = &mut self.ledger.account_mut(index).perps;
+        let at = match perps.binary_search_by_key(&market, |h| h.market) {
+            Ok(at) => at,
+            Err(at) => {
+                let mut holding = PerpHolding { market, ..PerpHolding::default() };
+                holding.position.funding_index = cumulative;
+                perps.insert(at, holding);
+                at
+            }
+        };
+        let holding = &mut perps[at];
+        apply_funding(holding, cumulative);
+        holding
+    }
+
+    /// The checks a perpetual order passes before anything changes: open interest and the
+    /// margin rule. An order that can only shrink the account's position passes both.
+    pub(crate) fn check_perp_order(
+        &self,
+        account: AccountIndex,
+        market_index: usize,
+        new: &NewOrder,
+    ) -> Result<(), Reject> {
+        let perp = self.perp(market_index).ok_or(Reject::UnknownMarket)?;
+        let open = self.new_open_side(account, market_index, new)?;
+        let size = self.perp_holding(account, market_index).map_or(0, |h| h.position.size);
+        let resting_same_side = self.perp_holding(account, market_index).map_or(0, |h| match new.side {
+            Side::Bid => h.bids.lots,
+            Side::Ask => h.asks.lots,
+        });
+        let reduces = match new.side {
+            Side::Bid => size < 0 && open.lots + resting_same_side <= -size,
+            Side::Ask => size > 0 && open.lots + resting_same_side <= size,
+        };
+        if reduces {
+            return Ok(());
+        }
+        if perp.open_interest.saturating_add(open.lots) > perp.spec.open_interest_limit.0 {
+            return Err(Reject::OpenInterestLimit);
+        }
+        let (before, after) =
+            self.worst_case_pair(account, Some(NewExposure::Perp { market: market_index, side: new.side, open }))?;
+        self.judge(account, &before, &after)
+    }
+
+    /// What a new order adds to its side's open orders for the margin rule: a limit order all at
+    /// its limit; a market order what it would take from the book now (it never rests).
+    fn new_open_side(&self, account: AccountIndex, market_index: usize, new: &NewOrder) -> Result<OpenSide, Reject> {
+        let market = &self.markets[market_index];
+        let fee_per_lot = |price: Ticks| {
+            market.scale.fee(price, Lots(1), market.spec.taker_fee_bps.max(market.spec.maker_fee_bps), Rounding::Up)
+        };
+        match new.spec {
+            OrderSpec::Limit { price, quantity, .. } => Ok(OpenSide {
+                lots: quantity.0,
+                value: FinePrice::from_ticks(price).0.checked_mul(i128::from(quantity.0)).ok_or(Reject::Overflow)?,
+                fees: fee_per_lot(price)?.checked_mul(quantity.0)?.0,
+            }),
+            OrderSpec::Market { size, .. } => {
+                let mut open = OpenSide::default();
+                let (mut lots_left, mut budget) = match size {
+                    MarketSize::Base(lots) => (lots.0, None),
+                    MarketSize::Quote(budget) => (i64::MAX, Some(budget.0)),
+                };
+                let book = &market.book;
+                'levels: for (price, level) in book.ladder(new.side.opposite()).iter_best_first() {
+                    let mut handle = book.level(level).head;
+                    while handle != NIL && lots_left > 0 {
+                        let maker = self.orders.get(handle);
+                        handle = maker.next;
+                        if maker.account == account {
+                            match new.self_trade_prevention {
+                                SelfTradePrevention::RejectMaker => continue,
+                                _ => break 'levels,
+                            }
+                        }
+                        let mut take = lots_left.min(maker.remaining.0);
+                        if let Some(budget) = &mut budget {
+                            take = take.min(market.scale.lots_within(price, Amount(*budget)).0);
+                            if take == 0 {
+                                break 'levels;
+                            }
+                            *budget -= market.scale.quote_amount(price, Lots(take), Rounding::Up)?.0;
+                        }
+                        lots_left -= take;
+                        open.lots += take;
+                        open.value += FinePrice::from_ticks(price).0 * i128::from(take);
+                        open.fees += fee_per_lot(price)?.0 * take;
+                    }
+                    if lots_left == 0 {
+                        break;
+                    }
+                }
+                Ok(open)
+            }
+        }
+    }
+
+    /// Settles one perpetual fill of `lots` at `price`: the buyer's position grows by them, the
+    /// seller's shrinks, and each side's fee is folded into its position.
+    pub(crate) fn settle_perp_fill(
+        &mut self,
+        market_index: usize,
+        buyer: (AccountIndex, Amount),
+        seller: (AccountIndex, Amount),
+        price: Ticks,
+        lots: Lots,
+    ) {
+        for ((index, fee), signed) in [(buyer, lots.0), (seller, -lots.0)] {
+            let perp = self.markets[market_index].perp.as_ref().map_or(0, |p| p.fine_per_quote_unit);
+            let holding = self.perp_holding_mut(index, market_index);
+            let before = holding.position.size;
+            // Bounded at listing: sizes stay within the open-interest limit, whose value at the
+            // highest price fits.
+            let _ = holding.position.fill(signed, price);
+            holding.position.open_value += i128::from(fee.0) * perp;
+            holding.position.unsettled_fees += fee.0;
+            let (after, position) = (holding.position.size, holding.position);
+            if let Some(perp) = self.markets[market_index].perp.as_mut() {
+                perp.open_interest += after.max(0) - before.max(0);
+                perp.fees_charged += i128::from(fee.0);
+                perp.last_trade = Some(price);
+            }
+            let account = self.ledger.account(index).id;
+            self.events.push(Event::PositionChanged {
+                account,
+                market: rucksack_types::MarketId(market_index as u16),
+                fee,
+                position,
+            });
+        }
+    }
+
+    /// Adds (or removes) a resting perpetual order to (from) its account's open-order sums.
+    pub(crate) fn track_perp_order(&mut self, handle: Handle, add: bool) {
+        let (account, market, side, price, lots) = {
+            let order = self.orders.get(handle);
+            (order.account, usize::from(order.market.0), order.side, order.price, order.remaining)
+        };
+        let spec = self.markets[market].spec;
+        let scale = self.markets[market].scale;
+        let fee =
+            scale.fee(price, Lots(1), spec.taker_fee_bps.max(spec.maker_fee_bps), Rounding::Up).unwrap_or_default();
+        let open =
+            OpenSide { lots: lots.0, value: FinePrice::from_ticks(price).0 * i128::from(lots.0), fees: fee.0 * lots.0 };
+        let holding = self.perp_holding_mut(account, market);
+        let sum = match side {
+            Side::Bid => &mut holding.bids,
+            Side::Ask => &mut holding.asks,
+        };
+        *sum = if add { sum.plus(open) } else { sum.minus(open) };
+    }
+}
+
+/// Applies funding since the position last saw the market's cumulative index.
+pub(crate) fn apply_funding(holding: &mut PerpHolding, cumulative: i128) {
+    let owed = holding.pending_funding(cumulative);
+    if owed != 0 {
+        let position = &mut holding.position;
+        position.open_value += owed;
+        position.unsettled_funding -= owed;
+        position.cumulative_funding -= owed;
+    }
+    holding.position.funding_index = cumulative;
+}

@@ -1,0 +1,38 @@
+//! Encoding of a perpetual market's spec.
+
+use super::{CodecError, Reader, Writer};
+use crate::money::Lots;
+use crate::perp::PerpSpec;
+use crate::risk::MarginFunction;
+
+impl Writer {
+    pub fn perp_spec(&mut self, spec: &PerpSpec) {
+        for function in [spec.imf, spec.mmf] {
+            self.fraction(function.base);
+            self.fraction(function.factor);
+        }
+        self.u64(spec.funding_interval_micros);
+        self.fraction(spec.funding_rate_upper);
+        self.fraction(spec.funding_rate_lower);
+        self.i64(spec.open_interest_limit.0);
+        self.fraction(spec.mark_band);
+    }
+}
+
+impl Reader<'_> {
+    pub fn perp_spec(&mut self) -> Result<PerpSpec, CodecError> {
+        let mut function = || -> Result<MarginFunction, CodecError> {
+            Ok(MarginFunction { base: self.fraction()?, factor: self.fraction()? })
+        };
+        let (imf, mmf) = (function()?, function()?);
+        Ok(PerpSpec {
+            imf,
+            mmf,
+            funding_interval_micros: self.u64()?,
+            funding_rate_upper: self.fraction()?,
+            funding_rate_lower: self.fraction()?,
+            open_interest_limit: Lots(self.i64()?),
+            mark_band: self.fraction()?,
+        })
+    }
+}
