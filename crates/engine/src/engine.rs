@@ -305,8 +305,18 @@ impl Engine {
         if change.leverage_limit.is_some_and(|l| l == 0 || l > rucksack_types::AccountSettings::MAX_LEVERAGE) {
             return Err(Reject::InvalidLeverage);
         }
-        let settings = change.applied_to(self.ledger.account(index).settings);
+        let previous = self.ledger.account(index).settings;
+        let settings = change.applied_to(previous);
+        // A lower leverage limit raises margin requirements: it must not take the account
+        // beyond initial margin.
+        let before = self.margin_before(index, false);
         self.ledger.account_mut(index).settings = settings;
+        if settings.leverage_limit < previous.leverage_limit
+            && let Err(reject) = self.check_margin_change(index, &before)
+        {
+            self.ledger.account_mut(index).settings = previous;
+            return Err(reject);
+        }
         self.events.push(Event::AccountSettingsChanged { account, settings });
         Ok(())
     }

@@ -11,8 +11,8 @@
 //!    exactly its accounts' shares, lenders' claims never exceed its lent total and debts never
 //!    fall short of its borrowed total.
 //! 7. Per perpetual market: long sizes equal short sizes and the open interest; the positions'
-//!    open values equal what was settled out of them plus the fees charged into them plus what
-//!    was forfeited, exactly; every account's open-order sums match its orders. The settlement
+//!    open values (with funding not yet applied) equal what was settled out of them plus the fees
+//!    charged into them plus what was forfeited, exactly; every account's open-order sums match its orders. The settlement
 //!    reserve is not negative and is counted in conservation.
 
 use std::fmt;
@@ -170,7 +170,8 @@ impl Engine {
                 } else {
                     shorts -= size
                 }
-                open_values += holding.position.open_value;
+                // Funding not yet applied to a position is part of its value already.
+                open_values += holding.position.open_value + holding.pending_funding(perp.cumulative_funding);
                 let (mut bids, mut asks) = (OpenSide::default(), OpenSide::default());
                 let mut handle = account.orders_head;
                 while handle != NIL {

@@ -240,3 +240,16 @@ fn a_loss_is_settled_from_the_balance_then_a_lend_then_a_borrow() {
     assert_eq!(position(&h, 5).size, 5_000);
     assert_eq!(position(&h, 5).claim(h.engine.perp_market(SOL_USDC_PERP).and_then(|p| p.mark).unwrap()), Some(0));
 }
+
+#[test]
+fn a_snapshot_restores_perpetual_state_exactly() {
+    let mut h = venue();
+    open_long_short(&mut h);
+    h.ok(gtc(3, Side::Bid, 14_000, 100));
+    h.ok(price("150"));
+    h.ok(Command::UpdateMarkPrices);
+    let bytes = h.engine.encode_snapshot();
+    let restored = rucksack_engine::Engine::decode_snapshot(&bytes).expect("decodes");
+    assert_eq!(restored.encode_snapshot(), bytes);
+    restored.check().expect("restored invariants");
+}

@@ -1,14 +1,18 @@
 //! The invariant state machine: random sequences of every command across several accounts and
 //! markets: deposits, withdrawals, orders, cancels, lends, redeems, borrows, repays, price moves
-//! and clock ticks. After every command all invariants hold; a refused command leaves the state
-//! (everything but the sequence number) unchanged; pool indices never fall; each hour's interest
-//! is split to the unit; no user action takes any account from within initial margin to beyond
-//! it; a snapshot taken at any point restores to the same state hash and continues identically.
+//! and clock ticks, on spot and perpetual markets, with mark-price samples (and funding) and PnL
+//! realization. After every command all invariants hold (per perpetual market long and short
+//! sizes match, and the positions' values match what was settled and charged); a refused command
+//! leaves the state (everything but the sequence number) unchanged; pool indices never fall; each
+//! hour's interest is split to the unit; funding paid equals funding received to the unit;
+//! realization changes no size, no account's net equity beyond rounding, and no exposure unless
+//! it borrowed; no user action takes any account from within initial margin to beyond it; a
+//! snapshot taken at any point restores to the same state hash and continues identically.
 
 use proptest::prelude::*;
 use rucksack_engine::Engine;
 use rucksack_testkit::Stamp;
-use rucksack_testkit::fixtures::{self, BTC, BTC_USDC, SOL, SOL_USDC, USDC};
+use rucksack_testkit::fixtures::{self, BTC, BTC_USDC, BTC_USDC_PERP, SOL, SOL_USDC, SOL_USDC_PERP, USDC};
 use rucksack_types::{
     AccountId, Amount, ApiKey, AssetId, BorrowLendAction, CancelTarget, ClientId, Command, Event, IndexPrice, Lots,
     MarginFlags, MarketId, MarketSize, NewOrder, OrderId, OrderSpec, Permissions, SelfTradePrevention, Side, Ticks,
@@ -16,7 +20,9 @@ use rucksack_types::{
 };
 
 const ACCOUNTS: u64 = 4;
-const MIDS: [i64; 2] = [14_300, 950_000];
+/// Markets 0 and 1 are spot, 2 and 3 the perpetuals on the same assets.
+const MARKETS: u16 = 4;
+const MIDS: [i64; 4] = [14_300, 950_000, 14_300, 950_000];
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -90,6 +96,10 @@ enum Op {
     Tick {
         minutes: u64,
     },
+    MarkClock {
+        seconds: u64,
+    },
+    Realize,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -99,19 +109,21 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(account, asset, amount, tx)| Op::Deposit { account, asset, amount, tx }),
         1 => (account.clone(), 0u16..3, 1i64..5_000_000_000, 0u64..40, margin_flags())
             .prop_map(|(account, asset, amount, tx, margin)| Op::Withdraw { account, asset, amount, tx, margin }),
-        8 => (account.clone(), 0u16..2, any::<bool>(), -12i64..12, 1i64..400, 0u8..4, 0u8..3, proptest::option::of(0u32..6), margin_flags())
+        10 => (account.clone(), 0u16..MARKETS, any::<bool>(), -12i64..12, 1i64..400, 0u8..4, 0u8..3, proptest::option::of(0u32..6), margin_flags())
             .prop_map(|(account, market, side, offset, lots, tif, stp, client, margin)| Op::Limit { account, market, side, offset, lots, tif, stp, client, margin }),
-        3 => (account.clone(), 0u16..2, any::<bool>(), any::<bool>(), 1i64..3_000_000, any::<bool>(), 0u8..3, margin_flags())
+        4 => (account.clone(), 0u16..MARKETS, any::<bool>(), any::<bool>(), 1i64..3_000_000, any::<bool>(), 0u8..3, margin_flags())
             .prop_map(|(account, market, side, by_quote, size, fok, stp, margin)| Op::Market { account, market, side, by_quote, size, fok, stp, margin }),
-        3 => (account.clone(), 0u16..2, 0u64..60).prop_map(|(account, market, order)| Op::CancelId { account, market, order }),
-        2 => (account.clone(), 0u16..2, 0u32..6).prop_map(|(account, market, client)| Op::CancelClient { account, market, client }),
-        1 => (account, 0u16..2).prop_map(|(account, market)| Op::CancelAll { account, market }),
+        3 => (account.clone(), 0u16..MARKETS, 0u64..60).prop_map(|(account, market, order)| Op::CancelId { account, market, order }),
+        2 => (account.clone(), 0u16..MARKETS, 0u32..6).prop_map(|(account, market, client)| Op::CancelClient { account, market, client }),
+        1 => (account, 0u16..MARKETS).prop_map(|(account, market)| Op::CancelAll { account, market }),
         1 => (0u8..4).prop_map(|key| Op::CreateAccount { key }),
         1 => (1..=ACCOUNTS + 1, any::<bool>(), any::<bool>(), 0u16..120).prop_map(|(account, lend, repay, leverage)| Op::Settings { account, lend, repay, leverage }),
         8 => (1..=ACCOUNTS, 0u16..3, 0u8..4, 1i64..20_000_000_000)
             .prop_map(|(account, asset, action, amount)| Op::Pool { account, asset, action, amount }),
         2 => (0u16..3, -60i64..120).prop_map(|(asset, percent)| Op::Price { asset, percent }),
         2 => (1u64..200).prop_map(|minutes| Op::Tick { minutes }),
+        3 => prop_oneof![6 => 1u64..30, 1 => 3_000u64..4_000].prop_map(|seconds| Op::MarkClock { seconds }),
+        2 => Just(Op::Realize),
     ]
 }
 
@@ -151,7 +163,7 @@ fn command(op: &Op) -> Command {
         Op::Limit { account, market, side: bid, offset, lots, tif, stp: s, client, margin: bits } => {
             let time_in_force =
                 [TimeInForce::Gtc, TimeInForce::PostOnly, TimeInForce::Ioc, TimeInForce::Fok][usize::from(tif)];
-            let scale = if market == 0 { 1 } else { 100 };
+            let scale = if market % 2 == 0 { 1 } else { 100 };
             Command::PlaceOrder(NewOrder {
                 account: AccountId(account),
                 market: MarketId(market),
@@ -195,6 +207,7 @@ fn command(op: &Op) -> Command {
             change: rucksack_types::SettingsChange {
                 auto_lend: Some(lend),
                 auto_repay_borrows: Some(repay),
+                auto_borrow_settlements: Some(lend != repay),
                 leverage_limit: Some(leverage),
                 ..Default::default()
             },
@@ -219,12 +232,102 @@ fn command(op: &Op) -> Command {
             Command::SetIndexPrice { asset: AssetId(asset), price: IndexPrice(start / 100 * (100 + percent)) }
         }
         Op::Tick { .. } => Command::AccrueInterest,
+        Op::MarkClock { .. } => Command::UpdateMarkPrices,
+        Op::Realize => Command::RealizePnl,
     }
 }
 
-/// Whether an op is a user's action, as opposed to prices and time.
+/// How far the clock moves before an op.
+fn elapsed_micros(op: &Op) -> u64 {
+    match op {
+        Op::Tick { minutes } => minutes * 60_000_000,
+        Op::MarkClock { seconds } => seconds * 1_000_000,
+        _ => 0,
+    }
+}
+
+/// Whether an op is a user's action, as opposed to prices, time and settlement.
 fn is_user_action(op: &Op) -> bool {
-    !matches!(op, Op::Price { .. } | Op::Tick { .. })
+    !matches!(op, Op::Price { .. } | Op::Tick { .. } | Op::MarkClock { .. } | Op::Realize)
+}
+
+/// Per (account, perpetual market): funding received so far plus funding pending (fine units).
+fn funding_ledger(engine: &Engine) -> std::collections::BTreeMap<(u64, u16), i128> {
+    let mut ledger = std::collections::BTreeMap::new();
+    for account in engine.account_ids() {
+        for holding in engine.perp_holdings(account) {
+            let cumulative = engine.perp_market(holding.market).map_or(0, |p| p.cumulative_funding);
+            ledger.insert(
+                (account.0, holding.market.0),
+                holding.position.cumulative_funding - holding.pending_funding(cumulative),
+            );
+        }
+    }
+    ledger
+}
+
+/// Funding paid equals funding received, to the unit: across all positions (those closed by the
+/// step counted as they were), what positions have received and are due changes by nothing.
+fn funding_step_holds(
+    before: &std::collections::BTreeMap<(u64, u16), i128>,
+    after: &std::collections::BTreeMap<(u64, u16), i128>,
+) -> Result<(), TestCaseError> {
+    for market in [SOL_USDC_PERP.0, BTC_USDC_PERP.0] {
+        let sum = |ledger: &std::collections::BTreeMap<(u64, u16), i128>, closed_too: bool| -> i128 {
+            let mut total: i128 = ledger.iter().filter(|((_, m), _)| *m == market).map(|(_, v)| v).sum();
+            if closed_too {
+                total += before
+                    .iter()
+                    .filter(|(key, _)| key.1 == market && !after.contains_key(key))
+                    .map(|(_, v)| v)
+                    .sum::<i128>();
+            }
+            total
+        };
+        prop_assert_eq!(sum(after, true), sum(before, false), "market {}: funding does not sum to zero", market);
+    }
+    Ok(())
+}
+
+/// What realization may change: no size, each account's net equity by at most a rounding unit
+/// per position, and its exposure only where it borrowed to settle (or auto-repaid a borrow).
+fn realization_holds(before: &Engine, after: &Engine, events: &[Event]) -> Result<(), TestCaseError> {
+    for account in before.account_ids() {
+        let (b, a) = (before.margin_health(account), after.margin_health(account));
+        let positions = before.perp_holdings(account).len() as i128;
+        for holding in before.perp_holdings(account) {
+            prop_assert_eq!(holding.position.size, after.perp_position(account, holding.market).size);
+        }
+        // A settlement borrow pays its entry fee to the pool's lenders at once.
+        let lends =
+            before.pool_positions(account).iter().any(|p| matches!(p, rucksack_engine::lending::PoolPosition::Lend(_)));
+        let any_borrow =
+            events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { action: BorrowLendAction::Borrow, .. }));
+        // ... and costs the borrower that fee (in USDC, worth at most $2.20 here).
+        let entry_fees: i128 = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::BorrowLendExecuted { account: who, entry_fee, .. } if *who == account => {
+                    Some(i128::from(entry_fee.0))
+                }
+                _ => None,
+            })
+            .sum();
+        let drift = (a.net_equity().0 - b.net_equity().0).abs();
+        prop_assert!(
+            drift <= 2 * positions + 2 + 3 * entry_fees || (lends && any_borrow),
+            "account {}: realization moved equity {:?} -> {:?}",
+            account,
+            b,
+            a
+        );
+        let pool_moved =
+            events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { account: who, .. } if *who == account));
+        if !pool_moved {
+            prop_assert_eq!(a.exposure, b.exposure, "account {}: realization changed exposure", account);
+        }
+    }
+    Ok(())
 }
 
 /// Per asset: (lent, lend shares, borrowed, borrow shares, house fee + dust incl. claims).
@@ -280,6 +383,8 @@ fn venue() -> (Engine, Stamp) {
     let mut stamp = Stamp::default();
     let mut setup = fixtures::listings();
     setup.extend(fixtures::risk_settings());
+    setup.extend(fixtures::perp_listings());
+    setup.push(Command::UpdateMarkPrices);
     for account in 1..=ACCOUNTS {
         setup.push(fixtures::deposit(account, SOL, 20_000_000_000, 1_000 + account));
         setup.push(fixtures::deposit(account, USDC, 3_000_000_000, 2_000 + account));
@@ -303,7 +408,7 @@ fn venue() -> (Engine, Stamp) {
 /// The two ways the API reads a book agree: each level of `depth_top` is what `level_quantity`
 /// says of its price, and a price between levels holds nothing.
 fn depth_reads_agree(engine: &Engine) -> Result<(), TestCaseError> {
-    for market in [SOL_USDC, BTC_USDC] {
+    for market in [SOL_USDC, BTC_USDC, SOL_USDC_PERP, BTC_USDC_PERP] {
         for side in [Side::Bid, Side::Ask] {
             for (price, quantity) in engine.depth_top(market, side, usize::MAX) {
                 prop_assert_eq!(
@@ -336,9 +441,9 @@ proptest! {
             let pools_before = pool_totals(&engine);
             let within_before: Vec<bool> =
                 (1..=ACCOUNTS).map(|account| engine.margin_health(AccountId(account)).within_initial_margin()).collect();
-            if let Op::Tick { minutes } = op {
-                stamp.advance(minutes * 60_000_000);
-            }
+            let funding_before = funding_ledger(&engine);
+            let realizing = matches!(op, Op::Realize).then(|| engine.clone());
+            stamp.advance(elapsed_micros(op));
             let sequenced = stamp.next(command(op));
             let result = engine.apply(&sequenced).map(<[Event]>::to_vec);
             if let Err(violation) = engine.check() {
@@ -346,7 +451,13 @@ proptest! {
             }
             match &result {
                 Err(_) => prop_assert_eq!(engine.content_hash(), before, "refused {:?} changed the state", op),
-                Ok(events) => pool_step_holds(&pools_before, &pool_totals(&engine), events, matches!(op, Op::Tick { .. }))?,
+                Ok(events) => {
+                    pool_step_holds(&pools_before, &pool_totals(&engine), events, matches!(op, Op::Tick { .. }))?;
+                    funding_step_holds(&funding_before, &funding_ledger(&engine))?;
+                    if let Some(before) = &realizing {
+                        realization_holds(before, &engine, events)?;
+                    }
+                }
             }
             if is_user_action(op) {
                 for (account, within) in (1..=ACCOUNTS).zip(&within_before) {
@@ -375,16 +486,12 @@ proptest! {
         let (mut original, mut stamp) = venue();
         let cut = cut % ops.len();
         for op in &ops[..cut] {
-            if let Op::Tick { minutes } = op {
-                stamp.advance(minutes * 60_000_000);
-            }
+            stamp.advance(elapsed_micros(op));
             let _ = original.apply(&stamp.next(command(op)));
         }
         let mut restored = Engine::decode_snapshot(&original.encode_snapshot()).expect("snapshot decodes");
         for op in &ops[cut..] {
-            if let Op::Tick { minutes } = op {
-                stamp.advance(minutes * 60_000_000);
-            }
+            stamp.advance(elapsed_micros(op));
             let sequenced = stamp.next(command(op));
             let a = original.apply(&sequenced).map(<[_]>::to_vec);
             let b = restored.apply(&sequenced).map(<[_]>::to_vec);
@@ -405,15 +512,27 @@ fn generated_sequences_exercise_the_money_market() {
     let mut accepted = [0usize; 4];
     let mut interest_charged = 0usize;
     let mut automatic = std::collections::BTreeMap::<&str, usize>::new();
+    let mut perps = std::collections::BTreeMap::<&str, usize>::new();
     for _ in 0..64 {
         let ops = proptest::collection::vec(op(), 160).new_tree(&mut runner).expect("ops").current();
         let (mut engine, mut stamp) = venue();
         for op in &ops {
-            if let Op::Tick { minutes } = op {
-                stamp.advance(minutes * 60_000_000);
-            }
+            stamp.advance(elapsed_micros(op));
             let Ok(events) = engine.apply(&stamp.next(command(op))) else { continue };
             interest_charged += events.iter().filter(|e| matches!(e, Event::InterestCharged(_))).count();
+            for event in events {
+                let key = match event {
+                    Event::PositionChanged { .. } => "perp fill",
+                    Event::FundingPaid { per_lot, .. } if *per_lot != 0 => "funding",
+                    Event::PnlRealized { realized, .. } if realized.0 > 0 => "profit realized",
+                    Event::PnlRealized { realized, .. } if realized.0 < 0 => "loss realized",
+                    Event::BorrowLendExecuted { source: rucksack_types::BorrowLendSource::Reconciliation, .. } => {
+                        "settlement waterfall"
+                    }
+                    _ => continue,
+                };
+                *perps.entry(key).or_default() += 1;
+            }
             for event in events {
                 if let Event::BorrowLendExecuted { source, action, .. } = event
                     && *source != rucksack_types::BorrowLendSource::Manual
@@ -422,6 +541,7 @@ fn generated_sequences_exercise_the_money_market() {
                         (rucksack_types::BorrowLendSource::SpotMargin, BorrowLendAction::Borrow) => "order borrow",
                         (rucksack_types::BorrowLendSource::SpotMargin, _) => "order redeem",
                         (rucksack_types::BorrowLendSource::Withdrawal, _) => "withdrawal funding",
+                        (rucksack_types::BorrowLendSource::Reconciliation, _) => continue,
                         (rucksack_types::BorrowLendSource::AutoLend, _) => "auto-lend",
                         _ => "auto-repay",
                     };
@@ -440,5 +560,65 @@ fn generated_sequences_exercise_the_money_market() {
     );
     for key in ["order borrow", "order redeem", "withdrawal funding", "auto-lend", "auto-repay"] {
         assert!(automatic.get(key).is_some_and(|n| *n > 0), "no {key} happened: {automatic:?}");
+    }
+    eprintln!("perpetuals: {perps:?}");
+    for key in ["perp fill", "funding", "profit realized", "loss realized", "settlement waterfall"] {
+        assert!(perps.get(key).is_some_and(|n| *n > 0), "no {key} happened: {perps:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The initial margin fraction is never below the maintenance fraction, at any size.
+    #[test]
+    fn imf_is_never_below_mmf(micro_dollars in 0i128..1_000_000_000_000_000_000) {
+        for market in [fixtures::sol_perp(), fixtures::btc_perp()] {
+            let spec = market.kind.perp().copied().expect("a perpetual");
+            let notional = rucksack_types::UsdValue(micro_dollars);
+            prop_assert!(spec.imf.fraction(notional) >= spec.mmf.fraction(notional), "{} at {:?}", market.symbol, notional);
+        }
+    }
+
+    /// Margin is monotone: more collateral never lowers an account's margin fraction, and a price
+    /// move against a perpetual position never raises its net or free equity. (Not its margin
+    /// fraction: an account holding more equity than exposure sees that fraction rise as a falling
+    /// price shrinks its exposure faster than its equity.)
+    #[test]
+    fn margin_is_monotone(ops in proptest::collection::vec(op(), 1..120), extra in 1i64..10_000_000_000, percent in 1i64..40) {
+        let (mut engine, mut stamp) = venue();
+        engine.set_invariant_checks(false);
+        for op in &ops {
+            stamp.advance(elapsed_micros(op));
+            let _ = engine.apply(&stamp.next(command(op)));
+        }
+        for account in (1..=ACCOUNTS).map(AccountId) {
+            let before = engine.margin_health(account);
+            let mut richer = engine.clone();
+            let mut later = stamp.clone();
+            richer.apply(&later.next(fixtures::deposit(account.0, USDC, extra, 9_999))).expect("deposit");
+            let after = richer.margin_health(account);
+            if let (Some(b), Some(a)) = (before.margin_fraction(), after.margin_fraction()) {
+                prop_assert!(a >= b, "account {}: a deposit lowered the margin fraction {:?} -> {:?}", account, b, a);
+            }
+            // A price move against the account's SOL perpetual, for an account that holds no SOL
+            // otherwise and has no open orders there.
+            let size = engine.perp_position(account, SOL_USDC_PERP).size;
+            let holds_sol = engine.balance(account, SOL) != Default::default()
+                || engine.pool_positions(account).get(usize::from(SOL.0)).is_some_and(|p| *p != Default::default());
+            let ordering = engine.perp_holdings(account).iter().any(|h| h.bids.lots + h.asks.lots > 0);
+            if size == 0 || holds_sol || ordering {
+                continue;
+            }
+            let index = engine.risk_state().prices[usize::from(SOL.0)].expect("SOL has a price").price.0;
+            let moved = if size > 0 { index / 100 * (100 - percent) } else { index / 100 * (100 + percent) };
+            let mut adverse = engine.clone();
+            let mut later = stamp.clone();
+            adverse.apply(&later.next(Command::SetIndexPrice { asset: SOL, price: IndexPrice(moved) })).expect("price");
+            adverse.apply(&later.next(Command::UpdateMarkPrices)).expect("mark");
+            let after = adverse.margin_health(account);
+            prop_assert!(after.net_equity() <= before.net_equity(), "account {}: {:?} -> {:?}", account, before, after);
+            prop_assert!(after.free_equity() <= before.free_equity(), "account {}: {:?} -> {:?}", account, before, after);
+        }
     }
 }

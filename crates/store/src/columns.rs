@@ -6,6 +6,7 @@ use rucksack_types::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeI
 
 use crate::StoreError;
 use crate::records::TransferKind;
+use crate::sql::{Row, Value};
 
 /// An unsigned value as a column.
 pub(crate) fn int(what: &'static str, value: u64) -> Result<i64, StoreError> {
@@ -20,6 +21,19 @@ pub(crate) fn unsigned(what: &'static str, value: i64) -> Result<u64, StoreError
 /// A stored column as a narrower unsigned value (asset and market ids, client ids).
 pub(crate) fn narrow<T: TryFrom<i64>>(what: &'static str, value: i64) -> Result<T, StoreError> {
     T::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value} is out of range")))
+}
+
+/// A value that can pass 64 bits (share counts, fine units) as 16 little-endian bytes.
+pub(crate) fn wide(value: i128) -> Value {
+    Value::Bytes(value.to_le_bytes().to_vec())
+}
+
+/// Column `index` as written by [`wide`].
+pub(crate) fn read_wide(what: &'static str, row: &Row, index: usize) -> Result<i128, StoreError> {
+    let bytes: Vec<u8> = row.get(index)?;
+    <[u8; 16]>::try_from(bytes.as_slice())
+        .map(i128::from_le_bytes)
+        .map_err(|_| StoreError::Corrupt(format!("{what} of {} bytes", bytes.len())))
 }
 
 pub(crate) fn tx(bytes: &[u8]) -> Result<TxId, StoreError> {

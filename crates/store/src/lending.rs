@@ -12,7 +12,7 @@ use rucksack_types::{
 };
 
 use crate::StoreError;
-use crate::columns::{Named, int, narrow, unsigned};
+use crate::columns::{Named, int, narrow, read_wide, unsigned, wide};
 use crate::records::{Page, SortDirection};
 use crate::sql::{Pool, Row, Value};
 use crate::tables::Table;
@@ -125,15 +125,8 @@ pub(crate) const POOL_HOURS: Table = Table {
     on_conflict: "",
 };
 
-fn wide(value: i128) -> Value {
-    Value::Bytes(value.to_le_bytes().to_vec())
-}
-
-fn read_wide(row: &Row, index: usize) -> Result<i128, StoreError> {
-    let bytes: Vec<u8> = row.get(index)?;
-    <[u8; 16]>::try_from(bytes.as_slice())
-        .map(i128::from_le_bytes)
-        .map_err(|_| StoreError::Corrupt(format!("a share count of {} bytes", bytes.len())))
+fn read_shares(row: &Row, index: usize) -> Result<i128, StoreError> {
+    read_wide("a share count", row, index)
 }
 
 pub(crate) fn movement_row(m: &PoolMovementRecord, row: &mut Vec<Value>) -> Result<(), StoreError> {
@@ -163,8 +156,8 @@ fn read_movement(row: &Row) -> Result<PoolMovementRecord, StoreError> {
         source: BorrowLendSource::parse(&row.get::<String>(5)?)?,
         amount: Amount(row.get(6)?),
         entry_fee: Amount(row.get(7)?),
-        shares: read_wide(row, 8)?,
-        value: read_wide(row, 9)?,
+        shares: read_shares(row, 8)?,
+        value: read_shares(row, 9)?,
         time: Timestamp(unsigned("time", row.get(10)?)?),
     })
 }
@@ -201,9 +194,9 @@ fn read_hour(row: &Row) -> Result<PoolHourRecord, StoreError> {
         fee: Amount(row.get(7)?),
         dust: Amount(row.get(8)?),
         lent: Amount(row.get(9)?),
-        lend_shares: read_wide(row, 10)?,
+        lend_shares: read_shares(row, 10)?,
         borrowed: Amount(row.get(11)?),
-        borrow_shares: read_wide(row, 12)?,
+        borrow_shares: read_shares(row, 12)?,
     };
     Ok(PoolHourRecord { seq, charge })
 }

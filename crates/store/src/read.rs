@@ -15,15 +15,21 @@ use crate::tables::{self, CANDLES_1M, FILLS, ORDERS, TRADES, TRANSFERS};
 
 /// A statement's WHERE conditions and their values, numbered as they are added.
 #[derive(Default)]
-struct Filter {
+pub(crate) struct Filter {
     conditions: Vec<String>,
     values: Vec<Value>,
 }
 
 impl Filter {
-    fn and(&mut self, condition: &str, value: impl Into<Value>) -> &mut Filter {
+    pub(crate) fn and(&mut self, condition: &str, value: impl Into<Value>) -> &mut Filter {
         self.values.push(value.into());
         self.conditions.push(format!("{condition} ${}", self.values.len()));
+        self
+    }
+
+    /// A condition that takes no value.
+    pub(crate) fn holds(&mut self, condition: &str) -> &mut Filter {
+        self.conditions.push(condition.to_owned());
         self
     }
 
@@ -40,7 +46,7 @@ impl Filter {
     }
 
     /// The statement, sorted by `order` columns in the page's direction and paged.
-    fn select(mut self, columns: &str, table: &str, order: &[&str], page: Page) -> (String, Vec<Value>) {
+    pub(crate) fn select(mut self, columns: &str, table: &str, order: &[&str], page: Page) -> (String, Vec<Value>) {
         let direction = page.direction.sql();
         let order = order.iter().map(|column| format!("{column} {direction}")).collect::<Vec<_>>().join(", ");
         self.values.push(i64::from(page.limit).into());
@@ -57,17 +63,17 @@ impl Filter {
 
 /// A value as stored, or `None` if it is beyond every stored value (so a filter on it matches
 /// nothing).
-fn stored(value: u64) -> Option<i64> {
+pub(crate) fn stored(value: u64) -> Option<i64> {
     i64::try_from(value).ok()
 }
 
-fn decode<T>(rows: Vec<Row>, read: fn(&Row) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+pub(crate) fn decode<T>(rows: Vec<Row>, read: fn(&Row) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
     rows.iter().map(read).collect()
 }
 
 /// An account's rows, optionally of one market and one order (`order_condition` names the
 /// column); `None` if nothing can match.
-fn account_filter(
+pub(crate) fn account_filter(
     account: AccountId,
     market: Option<MarketId>,
     order: Option<OrderId>,

@@ -22,9 +22,9 @@ impl Engine {
         self.ledger.account(index).perps.iter().find(|h| h.market == market)
     }
 
-    /// The account's holding in a perpetual market, opened empty if it has none, with pending
-    /// funding applied.
-    pub(crate) fn perp_holding_mut(&mut self, index: AccountIndex, market_index: usize) -> &mut PerpHolding {
+    /// The account's holding in a perpetual market, opened empty if it has none. Pending funding
+    /// is left pending: only a change of size needs it applied first.
+    fn perp_holding_mut(&mut self, index: AccountIndex, market_index: usize) -> &mut PerpHolding {
         let market = rucksack_types::MarketId(market_index as u16);
         let cumulative = self.markets[market_index].perp.as_ref().map_or(0, |p| p.cumulative_funding);
         let perps = &mut self.ledger.account_mut(index).perps;
@@ -37,13 +37,12 @@ impl Engine {
                 at
             }
         };
-        let holding = &mut perps[at];
-        apply_funding(holding, cumulative);
-        holding
+        &mut perps[at]
     }
 
     /// The checks a perpetual order passes before anything changes: open interest and the
-    /// margin rule. An order that can only shrink the account's position passes both.
+    /// margin rule. An order that can only shrink the account's position is not limited by open
+    /// interest, and passes the margin rule whenever the account is already beyond it.
     pub(crate) fn check_perp_order(
         &self,
         account: AccountIndex,
@@ -61,14 +60,16 @@ impl Engine {
             Side::Bid => size < 0 && open.lots + resting_same_side <= -size,
             Side::Ask => size > 0 && open.lots + resting_same_side <= size,
         };
-        if reduces {
-            return Ok(());
-        }
-        if perp.open_interest.saturating_add(open.lots) > perp.spec.open_interest_limit.0 {
+        if !reduces && perp.open_interest.saturating_add(open.lots) > perp.spec.open_interest_limit.0 {
             return Err(Reject::OpenInterestLimit);
         }
         let (before, after) =
             self.worst_case_pair(account, Some(NewExposure::Perp { market: market_index, side: new.side, open }))?;
+        // An account already beyond initial margin may always shrink its position; any other
+        // order (a reducing one too) must not take the account beyond it.
+        if reduces && !before.within_initial_margin() {
+            return Ok(());
+        }
         self.judge(account, &before, &after)
     }
 
@@ -136,13 +137,17 @@ impl Engine {
         lots: Lots,
     ) {
         for ((index, fee), signed) in [(buyer, lots.0), (seller, -lots.0)] {
-            let perp = self.markets[market_index].perp.as_ref().map_or(0, |p| p.fine_per_quote_unit);
+            let (fine, cumulative) = self.markets[market_index]
+                .perp
+                .as_ref()
+                .map_or((0, 0), |p| (p.fine_per_quote_unit, p.cumulative_funding));
             let holding = self.perp_holding_mut(index, market_index);
+            apply_funding(holding, cumulative);
             let before = holding.position.size;
             // Bounded at listing: sizes stay within the open-interest limit, whose value at the
             // highest price fits.
             let _ = holding.position.fill(signed, price);
-            holding.position.open_value += i128::from(fee.0) * perp;
+            holding.position.open_value += i128::from(fee.0) * fine;
             holding.position.unsettled_fees += fee.0;
             let (after, position) = (holding.position.size, holding.position);
             if let Some(perp) = self.markets[market_index].perp.as_mut() {
