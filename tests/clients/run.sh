@@ -68,6 +68,6 @@ session() {
 
 cd "$here"
 extra=$#
-session "$main_python" test_ccxt.py test_ccxt_pro.py test_backpack_sdk.py test_unified_account.py "$@"
+session "$main_python" test_ccxt.py test_ccxt_pro.py test_backpack_sdk.py test_unified_account.py test_perpetuals.py "$@"
 session "$bpx_python" test_bpx_py.py "$@"
 exit "$status"

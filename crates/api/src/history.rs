@@ -133,9 +133,7 @@ pub async fn orders(State(state): State<Shared>, request: Signed) -> Response {
         let page = page(&params, SortDirection::Desc)?;
         let market = market_filter(&state.model.read(), &params)?;
         let order = integer(&params, "orderId")?.map(OrderId);
-        if !request::selects_spot(uri.query())? {
-            return Ok(json!([]));
-        }
+        let kinds = request::market_kinds(uri.query())?;
         catch_up(&state).await;
         let rows = state.history.orders(&OrderQuery { account: caller.account, market, order, page }).await?;
         let views = state.model.read();
@@ -143,6 +141,7 @@ pub async fn orders(State(state): State<Shared>, request: Signed) -> Response {
             rows.into_iter()
                 .filter_map(|row| {
                     let spec = views.markets.get(usize::from(row.market.0))?.spec;
+                    kinds.includes(&spec.kind).then_some(())?;
                     Some(wire::order_history(&views, &spec, &OrderView::from(row)))
                 })
                 .collect(),
@@ -162,7 +161,8 @@ pub async fn fills(State(state): State<Shared>, request: Signed) -> Response {
         let (from, to) = (millis(&params, "from")?, millis(&params, "to")?);
         let order = integer(&params, "orderId")?.map(OrderId);
         let selected = request::selects_user_fills(params.get("fillType").map(String::as_str))?;
-        if !(selected && request::selects_spot(uri.query())?) {
+        let kinds = request::market_kinds(uri.query())?;
+        if !selected {
             return Ok(json!([]));
         }
         let query = FillQuery { account: caller.account, market, order, from, to, page };
@@ -173,7 +173,7 @@ pub async fn fills(State(state): State<Shared>, request: Signed) -> Response {
             rows.into_iter()
                 .filter_map(|row| {
                     let spec = views.markets.get(usize::from(row.market.0))?.spec;
-                    Some(wire::fill(&views, &spec, &row))
+                    kinds.includes(&spec.kind).then(|| wire::fill(&views, &spec, &row))
                 })
                 .collect(),
         ))

@@ -31,7 +31,7 @@ fn usd(value: UsdValue) -> String {
 }
 
 fn margin_function(function: &MarginFunction) -> Value {
-    json!({ "type": "sqrt", "base": function.base.to_string(), "factor": function.factor.to_string() })
+    crate::wire::margin_function(function)
 }
 
 /// `GET /api/v1/collateral`: every asset's haircut and borrow margin functions.
@@ -65,23 +65,16 @@ fn collateral_parameter_row(symbol: &str, risk: &AssetRisk) -> Value {
 /// `GET /api/v1/capital/collateral`: the account's collateral, equity and margin fractions.
 pub async fn account_collateral(State(state): State<Shared>, request: Signed) -> Response {
     let views = state.model.read();
-    let Some(account) = views.accounts.get(&request.caller.account) else {
-        return Json(collateral_summary(&views, &[], &[], rucksack_types::AccountSettings::default().leverage_limit))
-            .into_response();
-    };
-    Json(collateral_summary(&views, &account.balances, &account.positions, account.settings.leverage_limit))
-        .into_response()
+    let empty = crate::views::AccountView::default();
+    let account = views.accounts.get(&request.caller.account).unwrap_or(&empty);
+    Json(collateral_summary(&views, account)).into_response()
 }
 
-fn collateral_summary(
-    views: &Views,
-    balances: &[rucksack_engine::Balance],
-    positions: &[PoolPosition],
-    leverage: u16,
-) -> Value {
+fn collateral_summary(views: &Views, account: &crate::views::AccountView) -> Value {
     let inputs = views.risk_inputs();
     let mut rows = Vec::new();
-    let health = inputs.health(balances, positions, leverage, |asset, holding, row| {
+    let leverage = account.settings.leverage_limit;
+    let spot = inputs.health(&account.balances, &account.positions, leverage, |asset, holding, row| {
         let spec = &views.assets[asset];
         let price = views.risk.prices[asset].map_or_else(|| "0".to_string(), |p| p.price.to_decimal_string());
         let total = holding.net().max(0);
@@ -97,6 +90,9 @@ fn collateral_summary(
             "availableQuantity": format::amount(spec, holding.available),
         }));
     });
+    // Perpetual positions add their unrealized PnL and exposure.
+    let health = crate::perp::account_health(views, account);
+    let futures = UsdValue(health.exposure.0 - spot.exposure.0);
     let net_equity = health.net_equity();
     let locked = health.initial_requirement;
     json!({
@@ -110,8 +106,8 @@ fn collateral_summary(
         "netEquity": usd(net_equity),
         "netEquityAvailable": usd(UsdValue(net_equity.0 - locked.0)),
         "netEquityLocked": usd(locked),
-        "netExposureFutures": "0",
-        "pnlUnrealized": "0",
+        "netExposureFutures": usd(futures),
+        "pnlUnrealized": usd(health.unrealized_pnl),
         "unsettledEquity": "0",
     })
 }

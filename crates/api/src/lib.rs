@@ -3,6 +3,7 @@
 //! - [`auth`]: ED25519 request signing and verification, replay protection, rate limits.
 //! - [`server`]: the axum router; [`market_data`], [`orders`] and [`history`] hold the handlers
 //!   (history is read from the history store).
+//! - [`perp`]: perpetual futures' mark prices, open interest and positions.
 //! - [`request`]: request bodies to commands, strictly; [`wire`] and [`format`]: responses as
 //!   the venue renders them.
 //! - [`views`]: the read models queries are answered from, published by the engine thread.
@@ -19,6 +20,8 @@ pub mod lending;
 pub mod lending_history;
 pub mod market_data;
 pub mod orders;
+pub mod perp;
+pub mod perp_history;
 pub mod request;
 pub mod server;
 pub mod stream;

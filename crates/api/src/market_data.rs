@@ -53,16 +53,18 @@ pub async fn assets(State(state): State<Shared>) -> Response {
     Json(Value::Array(views.assets.iter().map(wire::asset).collect())).into_response()
 }
 
-/// Collateral parameters arrive with the unified margin account; a spot venue has none.
+/// `GET /api/v1/markets`: spot and perpetual markets, or the kinds a `marketType` filter (the
+/// key may repeat) names.
 pub async fn markets(State(state): State<Shared>, RawQuery(query): RawQuery) -> Response {
-    // Only spot markets exist; a filter (the key may repeat) without SPOT matches nothing.
-    match crate::request::selects_spot(query.as_deref()) {
-        Ok(true) => {}
-        Ok(false) => return Json(json!([])).into_response(),
+    let kinds = match crate::request::market_kinds(query.as_deref()) {
+        Ok(kinds) => kinds,
         Err(error) => return error.into_response(),
-    }
+    };
     let views = state.model.read();
-    Json(Value::Array(views.markets.iter().map(|m| wire::market(&views, &m.spec)).collect())).into_response()
+    Json(Value::Array(
+        views.markets.iter().filter(|m| kinds.includes(&m.spec.kind)).map(|m| wire::market(&views, &m.spec)).collect(),
+    ))
+    .into_response()
 }
 
 pub async fn market(State(state): State<Shared>, Query(params): Params) -> Response {

@@ -222,9 +222,7 @@ pub async fn open_orders(State(state): State<Shared>, request: Signed) -> Respon
         let params = query_params(&uri);
         let views = state.model.read();
         let market = market_filter(&views, &params)?;
-        if !request::selects_spot(uri.query())? {
-            return Ok(json!([]));
-        }
+        let kinds = request::market_kinds(uri.query())?;
         let orders = views
             .accounts
             .get(&caller.account)
@@ -234,7 +232,10 @@ pub async fn open_orders(State(state): State<Shared>, request: Signed) -> Respon
             orders
                 .iter()
                 .filter(|o| market.is_none_or(|m| o.market == m))
-                .filter_map(|o| spec_of(&views, o).map(|spec| wire::order(&views, &spec, o)))
+                .filter_map(|o| {
+                    let spec = spec_of(&views, o).filter(|spec| kinds.includes(&spec.kind))?;
+                    Some(wire::order(&views, &spec, o))
+                })
                 .collect(),
         ))
     })())

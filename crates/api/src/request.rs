@@ -225,9 +225,24 @@ pub fn query_values<'q>(query: Option<&'q str>, name: &str) -> Vec<&'q str> {
 /// Market types a `marketType` filter may name.
 const MARKET_TYPES: [&str; 6] = ["SPOT", "PERP", "IPERP", "DATED", "PREDICTION", "RFQ"];
 
-/// Whether a `marketType` filter (absent, once or repeated) selects spot markets, the only kind
-/// listed: a filter naming only other types selects nothing.
-pub fn selects_spot(query: Option<&str>) -> Result<bool, ApiError> {
+/// Which kinds of market a `marketType` filter (absent, once or repeated) selects: all listed
+/// kinds when absent; kinds the venue does not list (IPERP, DATED, ...) select nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarketKinds {
+    pub spot: bool,
+    pub perp: bool,
+}
+
+impl MarketKinds {
+    pub fn includes(&self, kind: &rucksack_types::MarketKind) -> bool {
+        match kind {
+            rucksack_types::MarketKind::Spot => self.spot,
+            rucksack_types::MarketKind::Perp(_) => self.perp,
+        }
+    }
+}
+
+pub fn market_kinds(query: Option<&str>) -> Result<MarketKinds, ApiError> {
     let types = query_values(query, "marketType");
     if let Some(unknown) = types.iter().find(|t| !MARKET_TYPES.contains(t)) {
         return Err(ApiError::bad_request(format!(
@@ -235,7 +250,10 @@ pub fn selects_spot(query: Option<&str>) -> Result<bool, ApiError> {
             MARKET_TYPES.join(", ")
         )));
     }
-    Ok(types.is_empty() || types.contains(&"SPOT"))
+    Ok(MarketKinds {
+        spot: types.is_empty() || types.contains(&"SPOT"),
+        perp: types.is_empty() || types.contains(&"PERP"),
+    })
 }
 
 /// Fill types a `fillType` filter may name.
@@ -312,14 +330,15 @@ mod filter_tests {
     use super::*;
 
     #[test]
-    fn market_type_filters_select_spot_only_when_named() {
-        assert_eq!(selects_spot(None), Ok(true));
-        assert_eq!(selects_spot(Some("symbol=SOL_USDC")), Ok(true));
-        assert_eq!(selects_spot(Some("marketType=SPOT")), Ok(true));
-        assert_eq!(selects_spot(Some("marketType=PERP&marketType=SPOT")), Ok(true));
-        assert_eq!(selects_spot(Some("marketType=SPOT&marketType=PERP")), Ok(true));
-        assert_eq!(selects_spot(Some("marketType=PERP")), Ok(false));
-        assert!(selects_spot(Some("marketType=spot")).is_err());
+    fn market_type_filters_select_the_kinds_named() {
+        let kinds = |spot, perp| Ok(MarketKinds { spot, perp });
+        assert_eq!(market_kinds(None), kinds(true, true));
+        assert_eq!(market_kinds(Some("symbol=SOL_USDC")), kinds(true, true));
+        assert_eq!(market_kinds(Some("marketType=SPOT")), kinds(true, false));
+        assert_eq!(market_kinds(Some("marketType=PERP&marketType=SPOT")), kinds(true, true));
+        assert_eq!(market_kinds(Some("marketType=PERP")), kinds(false, true));
+        assert_eq!(market_kinds(Some("marketType=DATED")), kinds(false, false));
+        assert!(market_kinds(Some("marketType=spot")).is_err());
     }
 
     #[test]

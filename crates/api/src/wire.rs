@@ -31,13 +31,21 @@ pub fn asset(asset: &AssetSpec) -> Value {
     })
 }
 
+/// Backpack's `{"type": "sqrt", "base", "factor"}` margin function.
+pub fn margin_function(function: &rucksack_types::MarginFunction) -> Value {
+    json!({ "type": "sqrt", "base": function.base.to_string(), "factor": function.factor.to_string() })
+}
+
 pub fn market(views: &Views, spec: &MarketSpec) -> Value {
     let symbol = |id| views.asset(id).map_or("", |a| a.symbol.as_str());
+    let perp = spec.kind.perp();
+    // Funding bounds are published in basis points.
+    let bps = |rate: rucksack_types::Fraction| rucksack_types::Fraction(rate.0.saturating_mul(10_000)).to_string();
     json!({
         "symbol": spec.symbol.as_str(),
         "baseSymbol": symbol(spec.base),
         "quoteSymbol": symbol(spec.quote),
-        "marketType": "SPOT",
+        "marketType": spec.kind.as_str(),
         "filters": {
             "price": {
                 "minPrice": format::price(spec, spec.min_price),
@@ -58,12 +66,12 @@ pub fn market(views: &Views, spec: &MarketSpec) -> Value {
                 "stepSize": spec.step_size.to_string(),
             },
         },
-        "imfFunction": null,
-        "mmfFunction": null,
-        "fundingInterval": null,
-        "fundingRateUpperBound": null,
-        "fundingRateLowerBound": null,
-        "openInterestLimit": "0",
+        "imfFunction": perp.map(|p| margin_function(&p.imf)),
+        "mmfFunction": perp.map(|p| margin_function(&p.mmf)),
+        "fundingInterval": perp.map(|p| p.funding_interval_micros / 1_000),
+        "fundingRateUpperBound": perp.map(|p| bps(p.funding_rate_upper)),
+        "fundingRateLowerBound": perp.map(|p| bps(p.funding_rate_lower)),
+        "openInterestLimit": perp.map_or("0".to_string(), |p| format::quantity(spec, p.open_interest_limit)),
         "orderBookState": "Open",
         "createdAt": format::naive_datetime(LISTED_AT),
         "visible": true,

@@ -12,10 +12,13 @@
 //!
 //! Run: `cargo bench -p rucksack-engine --bench margin`.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+
+#[path = "shared/measure.rs"]
+mod measure;
+use measure::{measure, run};
 use rucksack_engine::Engine;
 use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures;
@@ -128,42 +131,6 @@ fn churn(account: u64, stamp: &mut Stamp) -> Vec<Sequenced> {
         }));
     }
     commands
-}
-
-fn run(engine: &mut Engine, commands: &[Sequenced]) -> usize {
-    commands.iter().filter(|command| engine.apply(command).is_ok()).count()
-}
-
-/// Times `commands` applied to fresh clones of `start` and prints the rate; returns it in
-/// commands per second (`None` when the benchmark is filtered out).
-fn measure(
-    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
-    label: &str,
-    name: &str,
-    start: &Engine,
-    commands: &[Sequenced],
-) -> Option<f64> {
-    group.throughput(Throughput::Elements(commands.len() as u64));
-    let (mut total, mut count) = (Duration::ZERO, 0u64);
-    group.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            let mut elapsed = Duration::ZERO;
-            for _ in 0..iters {
-                let mut engine = start.clone();
-                let began = Instant::now();
-                black_box(run(&mut engine, black_box(commands)));
-                elapsed += began.elapsed();
-            }
-            total += elapsed;
-            count += iters * commands.len() as u64;
-            elapsed
-        });
-    });
-    (count > 0).then(|| {
-        let rate = count as f64 / total.as_secs_f64();
-        println!("{label}/{name}: {:.2} M commands/s, {:.0} ns/command", rate / 1e6, 1e9 / rate);
-        rate
-    })
 }
 
 fn pre_trade(c: &mut Criterion) {

@@ -339,21 +339,14 @@ impl Engine {
                     Side::Ask => asks = asks.plus(open),
                 }
             }
-            let Some(mark) = perp.mark else {
+            let quote = usize::from(self.markets[market_index].spec.quote.0);
+            let Some(valuation) = perp.valuation(&self.assets[quote], self.risk.prices[quote].map(|p| p.price)) else {
                 if holding.is_empty() && bids.lots == 0 && asks.lots == 0 {
                     continue;
                 }
                 return Err(Reject::PriceUnavailable);
             };
-            let quote = usize::from(self.markets[market_index].spec.quote.0);
-            let valuation = crate::margin::perp::PerpValuation {
-                spec: &perp.spec,
-                mark,
-                fine_per_quote_unit: perp.fine_per_quote_unit,
-                quote: &self.assets[quote],
-                quote_price: self.risk.prices[quote].map(|p| p.price),
-            };
-            let claim = holding.claim(mark, perp.cumulative_funding);
+            let claim = holding.claim(valuation.mark, perp.cumulative_funding);
             let health =
                 valuation.worst_health(holding.position.size, claim, bids, asks, account.settings.leverage_limit);
             total = total.plus(&health);

@@ -1,10 +1,11 @@
 //! The demo profile: what a fresh data directory is given so `rucksack serve` is a working
-//! venue at once: SOL, BTC, ETH and USDC, and a spot market for each against USDC.
+//! venue at once: SOL, BTC, ETH and USDC, a spot market for each against USDC, and a perpetual
+//! on each settled in USDC.
 
 use rucksack_types::decimal::Sign;
 use rucksack_types::{
     AssetId, AssetRisk, AssetSpec, Command, Decimal, Fraction, Haircut, IndexPrice, LendingSpec, Lots, MarginFunction,
-    MarketId, MarketSpec, RateCurve, Symbol, Ticks,
+    MarketId, MarketKind, MarketSpec, PerpSpec, RateCurve, Symbol, Ticks,
 };
 
 struct Listing {
@@ -14,11 +15,26 @@ struct Listing {
     step: &'static str,
     max_price: i64,
     max_quantity: i64,
+    /// The perpetual's IMF and MMF functions (base, factor), Backpack's for the asset, and its
+    /// open-interest limit in whole units.
+    imf: (&'static str, &'static str),
+    mmf: (&'static str, &'static str),
+    open_interest_limit: &'static str,
 }
 
 const USDC_DECIMALS: u8 = 6;
 const LISTINGS: [Listing; 3] = [
-    Listing { base: "SOL", decimals: 9, tick: "0.01", step: "0.01", max_price: 100_000_000, max_quantity: 100_000_000 },
+    Listing {
+        base: "SOL",
+        decimals: 9,
+        tick: "0.01",
+        step: "0.01",
+        max_price: 100_000_000,
+        max_quantity: 100_000_000,
+        imf: ("0.02", "0.0001275"),
+        mmf: ("0.0125", "0.0000765"),
+        open_interest_limit: "4000000",
+    },
     Listing {
         base: "BTC",
         decimals: 8,
@@ -26,6 +42,9 @@ const LISTINGS: [Listing; 3] = [
         step: "0.00001",
         max_price: 100_000_000,
         max_quantity: 100_000_000,
+        imf: ("0.02", "0.0000935"),
+        mmf: ("0.0125", "0.0000561"),
+        open_interest_limit: "1000",
     },
     Listing {
         base: "ETH",
@@ -34,6 +53,9 @@ const LISTINGS: [Listing; 3] = [
         step: "0.0001",
         max_price: 100_000_000,
         max_quantity: 100_000_000,
+        imf: ("0.02", "0.0000935"),
+        mmf: ("0.0125", "0.0000561"),
+        open_interest_limit: "50000",
     },
 ];
 
@@ -58,8 +80,8 @@ pub fn listings() -> anyhow::Result<Vec<Command>> {
             decimals: listing.decimals,
         }));
     }
-    for (index, listing) in LISTINGS.iter().enumerate() {
-        commands.push(Command::ListMarket(MarketSpec {
+    let spot = |index: usize, listing: &Listing| -> anyhow::Result<MarketSpec> {
+        Ok(MarketSpec {
             id: MarketId(index as u16),
             symbol: symbol(&format!("{}_USDC", listing.base))?,
             base: AssetId(index as u16 + 1),
@@ -72,7 +94,35 @@ pub fn listings() -> anyhow::Result<Vec<Command>> {
             max_quantity: Lots(listing.max_quantity),
             maker_fee_bps: 2,
             taker_fee_bps: 5,
-            kind: rucksack_types::MarketKind::Spot,
+            kind: MarketKind::Spot,
+        })
+    };
+    for (index, listing) in LISTINGS.iter().enumerate() {
+        commands.push(Command::ListMarket(spot(index, listing)?));
+    }
+    // The perpetuals follow, on the spot markets' ticks and steps, at Backpack's futures fees.
+    for (index, listing) in LISTINGS.iter().enumerate() {
+        let spec = spot(index, listing)?;
+        let f = |text: &str| Fraction::parse(text).map_err(|e| anyhow::anyhow!("demo fraction {text}: {e}"));
+        let perp = PerpSpec {
+            imf: MarginFunction { base: f(listing.imf.0)?, factor: f(listing.imf.1)? },
+            mmf: MarginFunction { base: f(listing.mmf.0)?, factor: f(listing.mmf.1)? },
+            funding_interval_micros: 3_600_000_000,
+            funding_rate_upper: f("0.01")?,
+            funding_rate_lower: Fraction(-f("0.01")?.0),
+            open_interest_limit: Lots(
+                rucksack_types::decimal::parse_units("open interest", listing.open_interest_limit, spec.step_size)
+                    .map_err(|e| anyhow::anyhow!("demo open interest: {e:?}"))?,
+            ),
+            mark_band: f("0.05")?,
+        };
+        commands.push(Command::ListMarket(MarketSpec {
+            id: MarketId((LISTINGS.len() + index) as u16),
+            symbol: symbol(&format!("{}_USDC_PERP", listing.base))?,
+            maker_fee_bps: 2,
+            taker_fee_bps: 5,
+            kind: MarketKind::Perp(perp),
+            ..spec
         }));
     }
     commands.extend(risk_settings()?);
@@ -136,7 +186,8 @@ mod tests {
             let sequenced = Sequenced { seq: Seq(seq as u64 + 1), time: Timestamp(1), command };
             engine.apply(&sequenced).unwrap();
         }
-        assert_eq!(engine.market_specs().count(), 3);
+        assert_eq!(engine.market_specs().count(), 6);
+        assert_eq!(engine.market_specs().filter(|m| m.kind.perp().is_some()).count(), 3);
         assert_eq!(engine.assets().len(), 4);
     }
 }

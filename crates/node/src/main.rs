@@ -179,6 +179,9 @@ struct ServeArgs {
     /// [default: sqlite://<data-dir>/history.sqlite].
     #[arg(long)]
     database_url: Option<String>,
+    /// How often perpetual PnL is realized into balances, in seconds.
+    #[arg(long, default_value_t = 10)]
+    realize_pnl_every: u64,
 }
 
 impl ServeArgs {
@@ -202,6 +205,7 @@ impl ServeArgs {
             manual_clock: self.manual_clock,
             listings,
             database_url: self.database_url.or(config.database_url),
+            realize_pnl_every_seconds: self.realize_pnl_every.max(1),
         })
     }
 }

@@ -17,13 +17,18 @@ use rucksack_types::{Decimal, MarketSpec, Ticks};
 use crate::admin::Admin;
 use crate::client::ApiClient;
 
-/// One market's reference price, in ticks.
+/// One market's reference price, in ticks. A perpetual's follows its base's spot market at a
+/// premium of its own (in basis points), which the funding rate then pays down.
 #[derive(Clone, Debug)]
 struct Reference {
     spec: MarketSpec,
     price: Ticks,
     pinned: bool,
+    premium_bps: i64,
 }
+
+/// The most a perpetual's demo premium wanders from its spot market.
+const MAX_PREMIUM_BPS: i64 = 30;
 
 /// Index prices for the demo: a seeded random walk per market, unless an operator pins one.
 #[derive(Debug)]
@@ -51,21 +56,31 @@ impl Oracle {
                     .ok()
                     .and_then(|d| d.to_units(spec.tick_size).ok())
                     .unwrap_or(spec.min_price.0.max(1) * 100);
-                Reference { spec: *spec, price: Ticks(start), pinned: false }
+                Reference { spec: *spec, price: Ticks(start), pinned: false, premium_bps: 0 }
             })
             .collect();
         Oracle { references: Mutex::new(references), rng: Mutex::new(SplitMix64::new(seed)) }
     }
 
-    /// Moves every unpinned price by up to ±0.1%.
+    /// Moves every unpinned spot price by up to ±0.1%, then each perpetual's premium by up to
+    /// ±2 bps, and sets the perpetual at its spot price plus that premium.
     pub fn step(&self) {
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        for reference in self.references.lock().unwrap_or_else(PoisonError::into_inner).iter_mut() {
+        let mut references = self.references.lock().unwrap_or_else(PoisonError::into_inner);
+        for reference in references.iter_mut().filter(|r| r.spec.kind.perp().is_none()) {
             if reference.pinned {
                 continue;
             }
             let bps = rng.range(-10, 10);
             let moved = reference.price.0 + reference.price.0 * bps / 10_000;
+            reference.price = Ticks(moved.clamp(reference.spec.min_price.0, reference.spec.max_price.0));
+        }
+        let spot: Vec<(rucksack_types::AssetId, Ticks)> =
+            references.iter().filter(|r| r.spec.kind.perp().is_none()).map(|r| (r.spec.base, r.price)).collect();
+        for reference in references.iter_mut().filter(|r| r.spec.kind.perp().is_some()) {
+            let Some(&(_, price)) = spot.iter().find(|(base, _)| *base == reference.spec.base) else { continue };
+            reference.premium_bps = (reference.premium_bps + rng.range(-2, 2)).clamp(-MAX_PREMIUM_BPS, MAX_PREMIUM_BPS);
+            let moved = price.0 + price.0 * reference.premium_bps / 10_000;
             reference.price = Ticks(moved.clamp(reference.spec.min_price.0, reference.spec.max_price.0));
         }
     }
@@ -75,7 +90,7 @@ impl Oracle {
         let mut references = self.references.lock().unwrap_or_else(PoisonError::into_inner);
         let reference = references
             .iter_mut()
-            .find(|r| r.spec.symbol.as_str().split('_').next() == Some(asset))
+            .find(|r| r.spec.kind.perp().is_none() && r.spec.symbol.as_str().split('_').next() == Some(asset))
             .ok_or_else(|| anyhow::anyhow!("no market for asset {asset}"))?;
         let ticks = rucksack_types::decimal::parse_units("price", price, reference.spec.tick_size)?;
         reference.price = Ticks(ticks);
@@ -178,8 +193,8 @@ pub fn run(
         oracle.step();
         for (spec, price) in oracle.prices() {
             let symbol = spec.symbol.as_str();
-            // The reference price is the base asset's index price (the quote is USDC, $1).
-            if let Some(base) = symbol.split('_').next() {
+            // A spot reference price is the base asset's index price (the quote is USDC, $1).
+            if let (None, Some(base)) = (spec.kind.perp(), symbol.split('_').next()) {
                 let index = Decimal::format_units(price.0, spec.tick_size);
                 if let Err(error) = admin.publish_index_price(base, &index) {
                     tracing::warn!(error = %format!("{error:#}"), "demo oracle could not publish a price");

@@ -55,6 +55,8 @@ pub struct ServeOptions {
     /// Where history is kept: `sqlite://PATH` or `postgres://...`; `None` for
     /// `<data-dir>/history.sqlite`.
     pub database_url: Option<String>,
+    /// How often perpetual positions' PnL is realized into balances, in venue seconds.
+    pub realize_pnl_every_seconds: u64,
 }
 
 /// The history store a data directory uses unless told otherwise.
@@ -209,6 +211,7 @@ pub fn serve(options: ServeOptions) -> anyhow::Result<()> {
             }
         }
         spawn_interest_clock(state.clone(), manual_clock.clone());
+        spawn_perp_clock(state.clone(), manual_clock.clone(), options.realize_pnl_every_seconds);
         let oracle = {
             let views = state.model.read();
             let specs: Vec<_> = views.markets.iter().map(|m| m.spec).collect();
@@ -343,6 +346,32 @@ fn spawn_interest_clock(state: Arc<AppState>, clock: Option<ManualClock>) {
                 requested_hour = hour;
             }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+}
+
+/// The perpetuals' clock: a mark-price sample (and funding, at interval ends) every second of
+/// wall time, and PnL realization whenever the venue's clock passes a multiple of
+/// `realize_every_seconds` (so a manual clock's jump realizes within a second). Without perpetual
+/// markets it sends nothing.
+fn spawn_perp_clock(state: Arc<AppState>, clock: Option<ManualClock>, realize_every_seconds: u64) {
+    let period = realize_every_seconds.max(1) * 1_000_000;
+    let now = move || match &clock {
+        Some(clock) => clock.now_micros(),
+        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64),
+    };
+    tokio::spawn(async move {
+        let mut realized_period = 0;
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if !state.model.read().markets.iter().any(|m| m.perp.is_some()) {
+                continue;
+            }
+            let _ = state.gateway.execute(Command::UpdateMarkPrices).await;
+            let current = now() / period;
+            if current > realized_period && state.gateway.execute(Command::RealizePnl).await.is_ok() {
+                realized_period = current;
+            }
         }
     });
 }

@@ -1,6 +1,6 @@
 //! The history store: the venue's past for the API (orders, fills, public trades, deposits,
-//! withdrawals, candles, and the money market's movements and hourly charges), kept in SQLite on
-//! one machine or PostgreSQL at scale.
+//! withdrawals, candles, the money market's movements and hourly charges, and perpetual
+//! funding, settlements and positions), kept in SQLite on one machine or PostgreSQL at scale.
 //!
 //! ```text
 //! engine events ─► Applied (per command) ─► HistoryStore::apply ─► one transaction per batch:
@@ -23,6 +23,7 @@ mod candles;
 mod columns;
 mod interval;
 mod lending;
+mod perp;
 mod postgres;
 mod projection;
 mod read;
@@ -36,6 +37,10 @@ use rucksack_types::{MarketId, Seq};
 
 pub use interval::{CandleInterval, UnknownInterval};
 pub use lending::{InterestPayment, PaymentKind, PoolHourRecord, PoolMovementRecord, PoolQuery};
+pub use perp::{
+    FundingPaymentQuery, FundingPaymentRecord, FundingRateRecord, PositionId, PositionQuery, PositionRecord,
+    PositionState, SettlementQuery, SettlementRecord, SettlementSource,
+};
 pub use records::{
     Applied, Candle, FillQuery, FillRecord, OrderQuery, OrderRecord, Page, SortDirection, TradeRecord, TransferKind,
     TransferQuery, TransferRecord,
@@ -160,5 +165,31 @@ impl HistoryStore {
         from: rucksack_types::Timestamp,
     ) -> Result<Vec<PoolHourRecord>, StoreError> {
         lending::market_hours(&self.pool, asset, from).await
+    }
+
+    /// A market's funding intervals, sorted by interval end (Backpack lists them newest first).
+    pub async fn funding_rates(&self, market: MarketId, page: Page) -> Result<Vec<FundingRateRecord>, StoreError> {
+        perp::funding_rates(&self.pool, market, page).await
+    }
+
+    /// A market's latest funding paid by command `at` or an earlier one.
+    pub async fn latest_funding(&self, market: MarketId, at: Seq) -> Result<Option<FundingRateRecord>, StoreError> {
+        perp::latest_funding(&self.pool, market, at).await
+    }
+
+    /// An account's settlements (the parts of each PnL realization), by (seq, position, source).
+    pub async fn settlements(&self, query: &SettlementQuery) -> Result<Vec<SettlementRecord>, StoreError> {
+        perp::settlements(&self.pool, query).await
+    }
+
+    /// An account's funding payments (its `FundingPayment` settlements with the market's
+    /// funding rate then), by (seq, position).
+    pub async fn funding_payments(&self, query: &FundingPaymentQuery) -> Result<Vec<FundingPaymentRecord>, StoreError> {
+        perp::funding_payments(&self.pool, query).await
+    }
+
+    /// An account's perpetual position lifetimes, open and closed, by id (the order they opened).
+    pub async fn positions(&self, query: &PositionQuery) -> Result<Vec<PositionRecord>, StoreError> {
+        perp::positions(&self.pool, query).await
     }
 }

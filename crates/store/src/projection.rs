@@ -1,6 +1,7 @@
 //! The event fold: what a batch of applied commands changes in the history, computed in memory
 //! before anything is written. It knows no SQL; the writer loads the rows the batch changes that
-//! earlier batches wrote (open orders, the current minute's candle), folds, and writes the result.
+//! earlier batches wrote (open orders, the current minute's candle, open perpetual positions),
+//! folds, and writes the result.
 //!
 //! A new kind of history is a new field here, a match arm in [`Projection::fold`] and a table.
 
@@ -13,6 +14,7 @@ use rucksack_types::{
 use crate::StoreError;
 use crate::candles::Piece;
 use crate::lending::{PoolHourRecord, PoolMovementRecord};
+use crate::perp::{FundingRateRecord, PerpProjection, PositionRow, fold::Place};
 use crate::records::{Applied, FillRecord, OrderRecord, TradeRecord, TransferKind, TransferRecord};
 
 const MICROS_PER_SECOND: u64 = 1_000_000;
@@ -54,6 +56,7 @@ pub(crate) struct Projection {
     pub candles: BTreeMap<MinuteKey, Piece>,
     pub pool_movements: Vec<PoolMovementRecord>,
     pub pool_hours: Vec<PoolHourRecord>,
+    pub perp: PerpProjection,
     pub last_seq: Option<Seq>,
 }
 
@@ -102,8 +105,14 @@ impl Projection {
     pub(crate) fn new(
         orders: impl IntoIterator<Item = OrderRecord>,
         candles: BTreeMap<MinuteKey, Piece>,
+        open_positions: impl IntoIterator<Item = PositionRow>,
     ) -> Projection {
-        Projection { orders: orders.into_iter().map(|o| (o.id, o)).collect(), candles, ..Projection::default() }
+        Projection {
+            orders: orders.into_iter().map(|o| (o.id, o)).collect(),
+            candles,
+            perp: PerpProjection::new(open_positions),
+            ..Projection::default()
+        }
     }
 
     pub(crate) fn fold(&mut self, command: &Applied) -> Result<(), StoreError> {
@@ -163,6 +172,25 @@ impl Projection {
                     });
                 }
                 Event::InterestCharged(charge) => self.pool_hours.push(PoolHourRecord { seq: command.seq, charge }),
+                Event::FundingPaid { market, interval_end, rate, mark, per_lot, cumulative } => {
+                    self.perp.funding_paid(FundingRateRecord {
+                        market,
+                        interval_end,
+                        rate,
+                        mark,
+                        per_lot,
+                        cumulative,
+                        seq: command.seq,
+                    })
+                }
+                Event::PositionChanged { account, market, fee, position: after } => {
+                    let place = Place { seq: command.seq, position: position as u64, time };
+                    self.perp.position_changed(place, (account, market), fee, &after)?
+                }
+                Event::PnlRealized { account, market, realized, fees, funding, .. } => {
+                    let place = Place { seq: command.seq, position: position as u64, time };
+                    self.perp.realized(place, (account, market), realized, fees, funding)?
+                }
                 Event::AssetListed(_)
                 | Event::MarketListed(_)
                 | Event::AccountCreated { .. }
@@ -170,10 +198,7 @@ impl Projection {
                 | Event::AccountSettingsChanged { .. }
                 | Event::AssetRiskSet(_)
                 | Event::IndexPriceSet { .. }
-                | Event::MarkPriceSet { .. }
-                | Event::FundingPaid { .. }
-                | Event::PositionChanged { .. }
-                | Event::PnlRealized { .. } => {}
+                | Event::MarkPriceSet { .. } => {}
             }
         }
         self.last_seq = Some(command.seq);

@@ -18,6 +18,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "history", include_str!("../migrations/sqlite/0001_history.sql")),
     (2, "lending", include_str!("../migrations/sqlite/0002_lending.sql")),
+    (3, "perps", include_str!("../migrations/sqlite/0003_perps.sql")),
 ];
 
 pub(crate) async fn open(url: &str) -> Result<SqlitePool, StoreError> {

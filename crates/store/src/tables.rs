@@ -103,8 +103,18 @@ pub(crate) const CANDLES_1M: Table = Table {
 };
 
 /// Every table `clear` empties (the position row is reset instead).
-pub(crate) const HISTORY_TABLES: [&str; 7] =
-    ["orders", "fills", "trades", "transfers", "candles_1m", "pool_movements", "pool_hours"];
+pub(crate) const HISTORY_TABLES: [&str; 10] = [
+    "orders",
+    "fills",
+    "trades",
+    "transfers",
+    "candles_1m",
+    "pool_movements",
+    "pool_hours",
+    "funding_rates",
+    "settlements",
+    "perp_positions",
+];
 
 fn client_id(value: Option<ClientId>) -> Value {
     Value::Int(value.map(|c| i64::from(c.0)))

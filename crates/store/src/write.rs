@@ -8,6 +8,7 @@ use rucksack_types::{MarketId, OrderId, Seq};
 use crate::candles::Piece;
 use crate::columns::{int, unsigned};
 use crate::lending;
+use crate::perp::{self, PositionRow, fold::Holder};
 use crate::projection::{self, MinuteKey, Projection};
 use crate::records::Applied;
 use crate::sql::{Pool, Tx, Value};
@@ -17,8 +18,8 @@ use crate::{StoreError, records::OrderRecord};
 /// Rows per INSERT at most. Smaller remainders go in power-of-two chunks, so each table has a
 /// handful of distinct statements that stay in the prepared-statement cache.
 const MAX_ROWS_PER_INSERT: usize = 256;
-/// Ids per lookup of stored orders; short lists are padded by repeating their last id, so
-/// every lookup is the same prepared statement.
+/// Ids per lookup of stored rows (orders, open positions by account); short lists are padded
+/// by repeating their last id, so every lookup is the same prepared statement.
 const IDS_PER_LOOKUP: usize = 64;
 
 /// Takes the store's write lock before reading the position: PostgreSQL locks the row, and
@@ -52,7 +53,8 @@ pub(crate) async fn apply(pool: &Pool, commands: &[Applied]) -> Result<(), Store
     };
     let orders = load_orders(&mut tx, &projection::earlier_orders(fresh)).await?;
     let candles = load_candles(&mut tx, &projection::traded_minutes(fresh)).await?;
-    let mut projection = Projection::new(orders, candles);
+    let positions = load_open_positions(&mut tx, &perp::fold::changed_positions(fresh)).await?;
+    let mut projection = Projection::new(orders, candles, positions);
     for command in fresh {
         projection.fold(command)?;
     }
@@ -63,6 +65,10 @@ pub(crate) async fn apply(pool: &Pool, commands: &[Applied]) -> Result<(), Store
     insert(&mut tx, &CANDLES_1M, &projection.candles, |(key, piece), row| tables::candle_row(key, piece, row)).await?;
     insert(&mut tx, &lending::POOL_MOVEMENTS, &projection.pool_movements, lending::movement_row).await?;
     insert(&mut tx, &lending::POOL_HOURS, &projection.pool_hours, lending::hour_row).await?;
+    let perps = &projection.perp;
+    insert(&mut tx, &perp::FUNDING_RATES, &perps.funding_rates, perp::funding_row).await?;
+    insert(&mut tx, &perp::SETTLEMENTS, &perps.settlements, perp::settlement_row).await?;
+    insert(&mut tx, &perp::PERP_POSITIONS, perps.positions.values(), perp::position_row).await?;
     tx.execute(SET_POSITION, &[int("sequence number", last.seq.0)?.into()]).await?;
     tx.commit().await
 }
@@ -79,21 +85,40 @@ pub(crate) async fn clear(pool: &Pool) -> Result<(), StoreError> {
 
 async fn load_orders(tx: &mut Tx, ids: &BTreeSet<OrderId>) -> Result<Vec<OrderRecord>, StoreError> {
     let ids = ids.iter().map(|id| int("order id", id.0)).collect::<Result<Vec<_>, _>>()?;
-    let sql = format!(
-        "SELECT {} FROM orders WHERE id IN ({})",
-        ORDERS.select_list(),
-        (1..=IDS_PER_LOOKUP).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+    let head = format!("SELECT {} FROM orders WHERE id", ORDERS.select_list());
+    fetch_in(tx, &head, &ids).await?.iter().map(tables::read_order).collect()
+}
+
+/// The open position rows of `holders`.
+async fn load_open_positions(tx: &mut Tx, holders: &BTreeSet<Holder>) -> Result<Vec<PositionRow>, StoreError> {
+    let mut accounts =
+        holders.iter().map(|(account, _)| int("account id", account.0)).collect::<Result<Vec<_>, _>>()?;
+    accounts.dedup();
+    let head = format!(
+        "SELECT {} FROM perp_positions WHERE closed_at IS NULL AND account",
+        perp::PERP_POSITIONS.select_list()
     );
-    let mut orders = Vec::with_capacity(ids.len());
+    let mut open = Vec::new();
+    for row in fetch_in(tx, &head, &accounts).await? {
+        let row = perp::read_position(&row)?;
+        if holders.contains(&(row.record.account, row.record.market)) {
+            open.push(row);
+        }
+    }
+    Ok(open)
+}
+
+/// The rows of `{head} IN (ids)`, looked up [`IDS_PER_LOOKUP`] ids at a time.
+async fn fetch_in(tx: &mut Tx, head: &str, ids: &[i64]) -> Result<Vec<crate::sql::Row>, StoreError> {
+    let sql = format!("{head} IN ({})", (1..=IDS_PER_LOOKUP).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "));
+    let mut rows = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_LOOKUP) {
         let padding = chunk.last().copied().unwrap_or_default();
         let values: Vec<Value> =
             chunk.iter().copied().chain(std::iter::repeat(padding)).take(IDS_PER_LOOKUP).map(Value::from).collect();
-        for row in tx.fetch(&sql, &values).await? {
-            orders.push(tables::read_order(&row)?);
-        }
+        rows.extend(tx.fetch(&sql, &values).await?);
     }
-    Ok(orders)
+    Ok(rows)
 }
 
 async fn load_candles(tx: &mut Tx, minutes: &BTreeSet<MinuteKey>) -> Result<BTreeMap<MinuteKey, Piece>, StoreError> {

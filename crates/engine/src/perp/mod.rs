@@ -77,6 +77,21 @@ impl PerpMarket {
         }
     }
 
+    /// How positions in this market are valued now: `None` before its first mark price.
+    pub fn valuation<'a>(
+        &'a self,
+        quote: &'a rucksack_types::AssetSpec,
+        quote_price: Option<rucksack_types::IndexPrice>,
+    ) -> Option<crate::margin::perp::PerpValuation<'a>> {
+        Some(crate::margin::perp::PerpValuation {
+            spec: &self.spec,
+            mark: self.mark?,
+            fine_per_quote_unit: self.fine_per_quote_unit,
+            quote,
+            quote_price,
+        })
+    }
+
     /// The interval's funding rate if it ended now.
     pub fn funding_estimate(&self) -> rucksack_types::Fraction {
         let mean = if self.premium_samples == 0 { 0 } else { self.premium_sum / i128::from(self.premium_samples) };

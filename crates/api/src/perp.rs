@@ -1,0 +1,236 @@
+//! Perpetual futures on the wire: mark prices, open interest and positions, read from the
+//! published views.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use rucksack_engine::margin::AccountHealth;
+use rucksack_engine::perp::{PerpHolding, PerpMarket};
+use rucksack_types::{Amount, AssetSpec, FinePrice, Fraction, Lots, MarketSpec, Rounding, Timestamp};
+
+use crate::error::ApiError;
+use crate::format;
+use crate::server::{Shared, Signed};
+use crate::views::{AccountView, MarketView, Views};
+
+type Params = Query<HashMap<String, String>>;
+
+fn respond(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The perpetual markets a request names: the one `symbol` says (which must be a perpetual), or
+/// all of them.
+fn perp_markets<'v>(
+    views: &'v Views,
+    symbol: Option<&String>,
+) -> Result<Vec<(&'v MarketView, &'v PerpMarket)>, ApiError> {
+    let perps = views.markets.iter().filter_map(|m| m.perp.as_ref().map(|p| (m, p)));
+    match symbol {
+        None => Ok(perps.collect()),
+        Some(symbol) => {
+            let found: Vec<_> = perps.filter(|(m, _)| m.spec.symbol.as_str() == symbol).collect();
+            if found.is_empty() { Err(ApiError::invalid_symbol()) } else { Ok(found) }
+        }
+    }
+}
+
+/// The end of the funding interval running now.
+fn next_funding(perp: &PerpMarket, now: Timestamp) -> Timestamp {
+    if perp.interval_end.0 > now.0 { perp.interval_end } else { perp.spec.interval_end(now) }
+}
+
+fn price(spec: &MarketSpec, price: Option<FinePrice>) -> String {
+    price.map_or_else(|| "0".to_string(), |p| p.to_decimal_string(spec.tick_size))
+}
+
+/// `GET /api/v1/markPrices`: each perpetual's mark and index price, the funding rate its running
+/// interval would pay, and when that interval ends.
+pub async fn mark_prices(State(state): State<Shared>, RawQuery(query): RawQuery, Query(params): Params) -> Response {
+    let views = state.model.read();
+    respond((|| {
+        if !crate::request::market_kinds(query.as_deref())?.perp {
+            return Ok(json!([]));
+        }
+        let rows = perp_markets(&views, params.get("symbol"))?
+            .into_iter()
+            .map(|(market, perp)| {
+                json!({
+                    "symbol": market.spec.symbol.as_str(),
+                    "markPrice": price(&market.spec, perp.mark),
+                    "indexPrice": price(&market.spec, perp.index),
+                    "fundingRate": perp.funding_estimate().to_string(),
+                    "nextFundingTimestamp": next_funding(perp, views.time).millis(),
+                })
+            })
+            .collect();
+        Ok(Value::Array(rows))
+    })())
+}
+
+/// `GET /api/v1/openInterest`: lots held long (equal to lots held short), in base units.
+pub async fn open_interest(State(state): State<Shared>, Query(params): Params) -> Response {
+    let views = state.model.read();
+    respond(perp_markets(&views, params.get("symbol")).map(|markets| {
+        Value::Array(
+            markets
+                .into_iter()
+                .map(|(market, perp)| {
+                    json!({
+                        "symbol": market.spec.symbol.as_str(),
+                        "openInterest": format::quantity(&market.spec, Lots(perp.open_interest)),
+                        "timestamp": views.time.millis(),
+                    })
+                })
+                .collect(),
+        )
+    }))
+}
+
+/// `GET /api/v1/position`: the caller's open perpetual positions with their margin.
+pub async fn positions(State(state): State<Shared>, request: Signed) -> Response {
+    let Signed { caller, uri, .. } = request;
+    let views = state.model.read();
+    respond((|| {
+        let params = crate::request::query_params(&uri);
+        let markets = perp_markets(&views, params.get("symbol"))?;
+        if !crate::request::market_kinds(uri.query())?.perp {
+            return Ok(json!([]));
+        }
+        let Some(account) = views.accounts.get(&caller.account) else { return Ok(json!([])) };
+        let equity = account_health(&views, account).net_equity();
+        let rows = account
+            .perps
+            .iter()
+            .filter(|h| h.position.size != 0)
+            .filter_map(|holding| {
+                let (market, perp) = markets.iter().find(|(m, _)| m.spec.id == holding.market)?;
+                position_json(&views, caller.account, market, perp, holding, account, equity)
+            })
+            .collect();
+        Ok(Value::Array(rows))
+    })())
+}
+
+/// The id the API gives an account's position in a perpetual market.
+pub fn position_id(account: rucksack_types::AccountId, market: rucksack_types::MarketId) -> String {
+    format!("{}-{}", account.0, market.0)
+}
+
+/// The settlement asset of a perpetual market and its index price.
+fn quote_of<'v>(views: &'v Views, spec: &MarketSpec) -> Option<(&'v AssetSpec, Option<rucksack_types::IndexPrice>)> {
+    let quote = views.asset(spec.quote)?;
+    Some((quote, views.risk.prices.get(usize::from(spec.quote.0)).copied().flatten().map(|p| p.price)))
+}
+
+/// An account's health now (open orders not counted): its collateral and borrows, and its
+/// perpetual positions at their marks.
+pub fn account_health(views: &Views, account: &AccountView) -> AccountHealth {
+    let inputs = views.risk_inputs();
+    let leverage = account.settings.leverage_limit;
+    let mut health = inputs.health(&account.balances, &account.positions, leverage, |_, _, _| {});
+    for holding in &account.perps {
+        let Some(market) = views.markets.get(usize::from(holding.market.0)) else { continue };
+        let (Some(perp), Some((quote, quote_price))) = (&market.perp, quote_of(views, &market.spec)) else { continue };
+        let Some(valuation) = perp.valuation(quote, quote_price) else { continue };
+        let claim = holding.claim(valuation.mark, perp.cumulative_funding);
+        health = health.plus(&valuation.health(holding.position.size, claim, leverage));
+    }
+    health
+}
+
+/// Fine units as a quote amount, rounded toward zero.
+fn quote_amount(quote: &AssetSpec, perp: &PerpMarket, fine: i128) -> String {
+    let units = fine / perp.fine_per_quote_unit;
+    format::amount(quote, Amount(units.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
+}
+
+fn position_json(
+    views: &Views,
+    account: rucksack_types::AccountId,
+    market: &MarketView,
+    perp: &PerpMarket,
+    holding: &PerpHolding,
+    view: &AccountView,
+    equity: rucksack_types::UsdValue,
+) -> Option<Value> {
+    let spec = &market.spec;
+    let (quote, quote_price) = quote_of(views, spec)?;
+    let valuation = perp.valuation(quote, quote_price)?;
+    let position = &holding.position;
+    let size = i128::from(position.size);
+    let claim = holding.claim(valuation.mark, perp.cumulative_funding);
+    let health = valuation.health(position.size, claim, view.settings.leverage_limit);
+    // The worst case over the open orders: the side that would leave the bigger position.
+    let exposure = [size, size + i128::from(holding.bids.lots), size - i128::from(holding.asks.lots)]
+        .into_iter()
+        .max_by_key(|q| q.abs())
+        .unwrap_or(size);
+    let fraction = |requirement: rucksack_types::UsdValue| {
+        Fraction::ratio(requirement.0, health.exposure.0.max(1), Rounding::Up).unwrap_or(Fraction::ZERO).to_string()
+    };
+    // Break-even: the mark at which the position, with the fees and funding it has not settled,
+    // would be owed nothing.
+    let unsettled = i128::from(position.unsettled_fees) * perp.fine_per_quote_unit - position.unsettled_funding;
+    let break_even = FinePrice((position.entry_value + unsettled) / size);
+    Some(json!({
+        "symbol": spec.symbol.as_str(),
+        "positionId": position_id(account, spec.id),
+        "userId": account.0,
+        "subaccountId": null,
+        "netQuantity": signed_quantity(spec, size),
+        "netExposureQuantity": signed_quantity(spec, exposure),
+        "netExposureNotional": quote_amount(quote, perp, exposure * valuation.mark.0),
+        "netCost": quote_amount(quote, perp, position.entry_value),
+        "entryPrice": price(spec, position.entry_price()),
+        "breakEvenPrice": price(spec, Some(break_even)),
+        "markPrice": price(spec, Some(valuation.mark)),
+        "estLiquidationPrice": price(spec, liquidation_price(&valuation, position.size, equity, health)),
+        "pnlUnrealized": quote_amount(quote, perp, claim),
+        "pnlRealized": quote_amount(quote, perp, position.realized_pnl),
+        "cumulativeFundingPayment": quote_amount(quote, perp, position.cumulative_funding),
+        "cumulativeInterest": "0",
+        "imf": fraction(health.initial_requirement),
+        "mmf": fraction(health.maintenance_requirement),
+        "imfFunction": crate::wire::margin_function(&perp.spec.imf),
+        "mmfFunction": crate::wire::margin_function(&perp.spec.mmf),
+    }))
+}
+
+fn signed_quantity(spec: &MarketSpec, lots: i128) -> String {
+    format::quantity(spec, Lots(lots.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
+}
+
+/// The mark at which the account's net equity would meet this position's maintenance
+/// requirement if nothing else changed: `E + s × (P − M) = mmf × |s| × P`, so
+/// `P = (s × M − E) / (s − mmf × |s|)`, with the equity counted a dollar per quote unit.
+fn liquidation_price(
+    valuation: &rucksack_engine::margin::perp::PerpValuation<'_>,
+    size: i64,
+    equity: rucksack_types::UsdValue,
+    health: AccountHealth,
+) -> Option<FinePrice> {
+    const ONE: i128 = 1_000_000_000_000;
+    let mmf = i128::from(health.mmf()?.0);
+    let size = i128::from(size);
+    let decimals = u32::from(valuation.quote.decimals);
+    let quote_units = if decimals >= 6 {
+        equity.0.checked_mul(rucksack_types::decimal::pow10(decimals - 6)?)?
+    } else {
+        equity.0 / rucksack_types::decimal::pow10(6 - decimals)?
+    };
+    let equity_fine = quote_units.checked_mul(valuation.fine_per_quote_unit)?;
+    let numerator = size.checked_mul(valuation.mark.0)?.checked_sub(equity_fine)?.checked_mul(ONE)?;
+    let denominator = size * ONE - mmf * size.abs();
+    if denominator == 0 {
+        return None;
+    }
+    Some(FinePrice((numerator / denominator).max(0)))
+}
