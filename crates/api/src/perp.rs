@@ -124,12 +124,6 @@ pub fn position_id(account: rucksack_types::AccountId, market: rucksack_types::M
     format!("{}-{}", account.0, market.0)
 }
 
-/// The settlement asset of a perpetual market and its index price.
-fn quote_of<'v>(views: &'v Views, spec: &MarketSpec) -> Option<(&'v AssetSpec, Option<rucksack_types::IndexPrice>)> {
-    let quote = views.asset(spec.quote)?;
-    Some((quote, views.risk.prices.get(usize::from(spec.quote.0)).copied().flatten().map(|p| p.price)))
-}
-
 /// An account's health now (open orders not counted): its collateral and borrows, and its
 /// perpetual positions at their marks.
 pub fn account_health(views: &Views, account: &AccountView) -> AccountHealth {
@@ -138,8 +132,8 @@ pub fn account_health(views: &Views, account: &AccountView) -> AccountHealth {
     let mut health = inputs.health(&account.balances, &account.positions, leverage, |_, _, _| {});
     for holding in &account.perps {
         let Some(market) = views.markets.get(usize::from(holding.market.0)) else { continue };
-        let (Some(perp), Some((quote, quote_price))) = (&market.perp, quote_of(views, &market.spec)) else { continue };
-        let Some(valuation) = perp.valuation(quote, quote_price) else { continue };
+        let Some(perp) = &market.perp else { continue };
+        let Some(valuation) = perp.valuation(&inputs, &account.balances, &account.positions) else { continue };
         let claim = holding.claim(valuation.mark, perp.cumulative_funding);
         health = health.plus(&valuation.health(holding.position.size, claim, leverage));
     }
@@ -162,8 +156,8 @@ fn position_json(
     equity: rucksack_types::UsdValue,
 ) -> Option<Value> {
     let spec = &market.spec;
-    let (quote, quote_price) = quote_of(views, spec)?;
-    let valuation = perp.valuation(quote, quote_price)?;
+    let quote = views.asset(spec.quote)?;
+    let valuation = perp.valuation(&views.risk_inputs(), &view.balances, &view.positions)?;
     let position = &holding.position;
     let size = i128::from(position.size);
     let claim = holding.claim(valuation.mark, perp.cumulative_funding);

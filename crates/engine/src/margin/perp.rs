@@ -7,15 +7,18 @@
 //! maintenance         = N × MMF(N)
 //! ```
 //!
+//! A short hedged by the base asset held in the account (a basis trade) is valued as a pair when
+//! the market has basis terms: see [`Hedge`].
+//!
 //! The net exposure quantity is the worst case over the position's open orders: the position
 //! as it is, with every open bid filled at its limit, or with every open ask filled at its
 //! limit, whichever leaves the least equity free. A fill at a limit worse than the mark loses
 //! the difference at once, and the taker fee is counted on every lot; both lower equity in
 //! that scenario.
 
-use rucksack_types::{Amount, AssetSpec, FinePrice, Fraction, IndexPrice, PerpSpec, Rounding, UsdValue};
+use rucksack_types::{Amount, AssetSpec, BasisSpec, FinePrice, Fraction, IndexPrice, PerpSpec, Rounding, UsdValue};
 
-use super::AccountHealth;
+use super::{AccountHealth, Holding, RiskInputs, Valuation};
 
 /// What a side's open orders would do to a position if they all filled at their limits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,6 +51,99 @@ pub struct PerpValuation<'a> {
     /// The settlement (quote) asset and its index price; a dollar when it has none.
     pub quote: &'a AssetSpec,
     pub quote_price: Option<IndexPrice>,
+    /// Notionals up to which the IMF and MMF functions are flat (their bases).
+    pub flat: (UsdValue, UsdValue),
+    /// The base asset the account holds, when the market credits hedged pairs.
+    pub hedge: Option<Hedge<'a>>,
+}
+
+/// The spot leg a short position may be hedged by: the account's holding of the base asset.
+#[derive(Clone, Copy, Debug)]
+pub struct Hedge<'a> {
+    pub basis: BasisSpec,
+    pub spot: Holding,
+    pub spot_valuation: Valuation<'a>,
+    /// Whether the base's pool is within its throttle, so a lend of it can be redeemed to back
+    /// the pair.
+    pub lend_redeemable: bool,
+    pub base_units_per_lot: i64,
+}
+
+/// What a hedged pair changes: the spot leg's extra collateral value, and the requirements of
+/// the short on its hedged and unhedged parts.
+struct HedgedPair {
+    extra_collateral: UsdValue,
+    initial_requirement: UsdValue,
+    maintenance_requirement: UsdValue,
+}
+
+impl<'a> Hedge<'a> {
+    /// The spot leg of a market with basis terms `basis` on base asset `base`, from an
+    /// account's balance and pool position in it.
+    pub fn of(
+        basis: Option<BasisSpec>,
+        inputs: &RiskInputs<'a>,
+        base: usize,
+        balance: crate::ledger::Balance,
+        position: crate::lending::PoolPosition,
+        base_units_per_lot: i64,
+    ) -> Option<Hedge<'a>> {
+        let basis = basis?;
+        let throttle =
+            inputs.specs.get(base).copied().flatten().and_then(|s| s.lending).map(|l| l.throttle_utilization);
+        let pool = inputs.pools.get(base).copied().unwrap_or_default();
+        Some(Hedge {
+            basis,
+            spot: inputs.holding(base, balance, position),
+            spot_valuation: inputs.valuation(base),
+            lend_redeemable: throttle.is_some_and(|t| pool.utilization() <= t),
+            base_units_per_lot,
+        })
+    }
+
+    /// For a short of `short_units` base units worth `notional` at the mark: `None` without a
+    /// hedge. Units locked by open spot orders are left out (their sale is already the spot
+    /// leg's worst case), and so is a lend while its pool is throttled.
+    fn pair(
+        &self,
+        short_units: i128,
+        notional: UsdValue,
+        perp: &PerpValuation<'_>,
+        floor: Fraction,
+    ) -> Option<HedgedPair> {
+        let (Some(risk), Some(price)) = (self.spot_valuation.risk, self.spot_valuation.price) else { return None };
+        let spot = &self.spot;
+        let lent = if self.lend_redeemable { i128::from(spot.lent.0) } else { 0 };
+        let hedged = (i128::from(spot.available.0) + lent - i128::from(spot.borrowed.0)).min(short_units);
+        if hedged <= 0 || short_units <= 0 {
+            return None;
+        }
+        let decimals = self.spot_valuation.asset.decimals;
+        let value =
+            |units: i128| price.value(Amount(units.clamp(0, i128::from(i64::MAX)) as i64), decimals, Rounding::Down);
+        let collateral = |units: i128| {
+            let notional = value(units);
+            risk.haircut.weight_in(notional, &self.spot_valuation.flat).of(notional.0, Rounding::Down).unwrap_or(0)
+        };
+        // The spot leg without the units its open orders may sell.
+        let held = i128::from(spot.available.0) + i128::from(spot.lent.0);
+        let weight = Fraction(Fraction::ONE.0 - self.basis.haircut.0);
+        let paired = weight.of(value(hedged).0, Rounding::Down).unwrap_or(0) + collateral(held - hedged);
+        let extra_collateral = UsdValue((paired - collateral(held)).max(0));
+        // The short's hedged part at the basis fractions, the rest by the market's functions.
+        let hedged_notional =
+            UsdValue(rucksack_types::money::mul_div(notional.0, hedged, short_units, Rounding::Up).ok()?);
+        let rest = UsdValue(notional.0 - hedged_notional.0);
+        let of = |f: Fraction, n: UsdValue| f.of(n.0, Rounding::Up).unwrap_or(i128::MAX / 4);
+        let initial = of(self.basis.imf.max(floor), hedged_notional)
+            + of(perp.spec.imf.fraction_in(rest, perp.flat.0).max(floor), rest);
+        let maintenance = of(self.basis.mmf, hedged_notional) + of(perp.spec.mmf.fraction_in(rest, perp.flat.1), rest);
+        Some(HedgedPair {
+            extra_collateral,
+            initial_requirement: UsdValue(initial),
+            maintenance_requirement: UsdValue(maintenance),
+        })
+    }
 }
 
 impl PerpValuation<'_> {
@@ -64,8 +160,23 @@ impl PerpValuation<'_> {
         let notional = self.usd(i128::from(size).saturating_abs().saturating_mul(self.mark.0), Rounding::Up);
         let leverage_floor =
             Fraction::ratio(1, i128::from(leverage_limit.max(1)), Rounding::Up).unwrap_or(Fraction::ONE);
-        let imf = self.spec.imf.fraction(notional).max(leverage_floor);
-        let mmf = self.spec.mmf.fraction(notional);
+        let short_units = if size < 0 {
+            self.hedge.map_or(0, |h| i128::from(size).abs() * i128::from(h.base_units_per_lot))
+        } else {
+            0
+        };
+        if let Some(pair) = self.hedge.and_then(|h| h.pair(short_units, notional, self, leverage_floor)) {
+            return AccountHealth {
+                unrealized_pnl: pnl,
+                exposure: notional,
+                collateral_value: pair.extra_collateral,
+                initial_requirement: pair.initial_requirement,
+                maintenance_requirement: pair.maintenance_requirement,
+                ..AccountHealth::default()
+            };
+        }
+        let imf = self.spec.imf.fraction_in(notional, self.flat.0).max(leverage_floor);
+        let mmf = self.spec.mmf.fraction_in(notional, self.flat.1);
         AccountHealth {
             unrealized_pnl: pnl,
             exposure: notional,

@@ -22,14 +22,20 @@ pub(crate) mod trading;
 
 use rucksack_types::{FinePrice, MarketId, PerpPosition, PerpSpec, Ticks, Timestamp};
 
-use crate::margin::perp::OpenSide;
+use crate::margin::RiskInputs;
+use crate::margin::perp::{Hedge, OpenSide, PerpValuation};
 
 /// A perpetual market's state beside its book.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PerpMarket {
     pub spec: PerpSpec,
+    /// The market's base and quote assets.
+    pub base: rucksack_types::AssetId,
+    pub quote: rucksack_types::AssetId,
     /// Fine units per quote unit (exact, checked at listing).
     pub fine_per_quote_unit: i128,
+    /// Base units in one lot.
+    pub base_units_per_lot: i64,
     pub index: Option<FinePrice>,
     pub mark: Option<FinePrice>,
     /// The one-minute average of the book's mid over the index, in fine units.
@@ -53,13 +59,23 @@ pub struct PerpMarket {
     pub fees_collected: i128,
     /// Claims under one quote unit left by flat positions when they closed, fine units.
     pub forfeited: i128,
+    /// Where the IMF and MMF functions are flat (derived from `spec`): no square root below.
+    pub flat_imf: rucksack_types::UsdValue,
+    pub flat_mmf: rucksack_types::UsdValue,
 }
 
 impl PerpMarket {
-    pub fn new(spec: PerpSpec, fine_per_quote_unit: i128) -> PerpMarket {
-        PerpMarket {
+    pub fn new(
+        market: &rucksack_types::MarketSpec,
+        spec: PerpSpec,
+        scale: &rucksack_types::MarketScale,
+    ) -> Option<PerpMarket> {
+        Some(PerpMarket {
             spec,
-            fine_per_quote_unit,
+            base: market.base,
+            quote: market.quote,
+            fine_per_quote_unit: scale.fine_per_quote_unit()?,
+            base_units_per_lot: scale.base_units_per_lot,
             index: None,
             mark: None,
             smoothed_premium: None,
@@ -74,21 +90,35 @@ impl PerpMarket {
             fees_charged: 0,
             fees_collected: 0,
             forfeited: 0,
-        }
+            flat_imf: spec.imf.flat_up_to(),
+            flat_mmf: spec.mmf.flat_up_to(),
+        })
     }
 
-    /// How positions in this market are valued now: `None` before its first mark price.
+    /// How an account's positions in this market are valued now, its holding of the base asset
+    /// as the spot leg of a hedged pair: `None` before the market's first mark price.
     pub fn valuation<'a>(
         &'a self,
-        quote: &'a rucksack_types::AssetSpec,
-        quote_price: Option<rucksack_types::IndexPrice>,
-    ) -> Option<crate::margin::perp::PerpValuation<'a>> {
-        Some(crate::margin::perp::PerpValuation {
+        inputs: &RiskInputs<'a>,
+        balances: &[crate::ledger::Balance],
+        positions: &[crate::lending::PoolPosition],
+    ) -> Option<PerpValuation<'a>> {
+        let (base, quote) = (usize::from(self.base.0), usize::from(self.quote.0));
+        Some(PerpValuation {
             spec: &self.spec,
             mark: self.mark?,
             fine_per_quote_unit: self.fine_per_quote_unit,
-            quote,
-            quote_price,
+            quote: inputs.assets.get(quote)?,
+            quote_price: inputs.prices.get(quote).copied().flatten().map(|p| p.price),
+            flat: (self.flat_imf, self.flat_mmf),
+            hedge: Hedge::of(
+                self.spec.basis,
+                inputs,
+                base,
+                balances.get(base).copied().unwrap_or_default(),
+                positions.get(base).copied().unwrap_or_default(),
+                self.base_units_per_lot,
+            ),
         })
     }
 

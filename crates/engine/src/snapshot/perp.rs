@@ -56,7 +56,12 @@ impl Engine {
                 _ => return Err(SnapshotError::Inconsistent("market kind tag")),
             }
             let spec = r.perp_spec()?;
-            let mut perp = PerpMarket::new(spec, r.i128()?);
+            let market = &self.markets[index];
+            let mut perp = PerpMarket::new(&market.spec, spec, &market.scale)
+                .ok_or(SnapshotError::Inconsistent("perpetual market settles inexactly"))?;
+            if r.i128()? != perp.fine_per_quote_unit {
+                return Err(SnapshotError::Inconsistent("perpetual market scale"));
+            }
             perp.index = read_optional(r)?.map(FinePrice);
             perp.mark = read_optional(r)?.map(FinePrice);
             perp.smoothed_premium = read_optional(r)?;

@@ -2,7 +2,7 @@
 
 use super::{CodecError, Reader, Writer};
 use crate::money::Lots;
-use crate::perp::PerpSpec;
+use crate::perp::{BasisSpec, PerpSpec};
 use crate::risk::MarginFunction;
 
 impl Writer {
@@ -16,6 +16,15 @@ impl Writer {
         self.fraction(spec.funding_rate_lower);
         self.i64(spec.open_interest_limit.0);
         self.fraction(spec.mark_band);
+        match spec.basis {
+            None => self.u8(0),
+            Some(basis) => {
+                self.u8(1);
+                self.fraction(basis.haircut);
+                self.fraction(basis.imf);
+                self.fraction(basis.mmf);
+            }
+        }
     }
 }
 
@@ -33,6 +42,11 @@ impl Reader<'_> {
             funding_rate_lower: self.fraction()?,
             open_interest_limit: Lots(self.i64()?),
             mark_band: self.fraction()?,
+            basis: match self.u8()? {
+                0 => None,
+                1 => Some(BasisSpec { haircut: self.fraction()?, imf: self.fraction()?, mmf: self.fraction()? }),
+                tag => return Err(CodecError::UnknownTag { what: "basis", tag }),
+            },
         })
     }
 }

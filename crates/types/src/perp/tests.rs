@@ -16,6 +16,7 @@ fn hourly() -> PerpSpec {
         funding_rate_lower: f("-0.01"),
         open_interest_limit: Lots(1_000_000),
         mark_band: f("0.05"),
+        basis: Some(BasisSpec { haircut: f("0.01"), imf: f("0.015"), mmf: f("0.01") }),
     }
 }
 
@@ -65,6 +66,9 @@ fn spec_validation() {
     let mut spec = hourly();
     spec.mark_band = Fraction::ONE;
     assert_eq!(spec.validate(), Err(PerpSpecError::InvalidLimits));
+    let mut spec = hourly();
+    spec.basis = Some(BasisSpec { haircut: f("0.01"), imf: f("0.03"), mmf: f("0.01") });
+    assert_eq!(spec.validate(), Err(PerpSpecError::InvalidBasis), "a basis IMF above the market's base");
 }
 
 fn price(text: &str) -> FinePrice {

@@ -4,6 +4,7 @@
 use rucksack_types::{AssetId, PerpSpec, Symbol, Ticks};
 
 use super::*;
+use crate::margin::{Holding, Valuation};
 
 fn f(text: &str) -> Fraction {
     Fraction::parse(text).unwrap()
@@ -26,6 +27,8 @@ fn at_100<'a>(spec: &'a PerpSpec, quote: &'a AssetSpec) -> PerpValuation<'a> {
         fine_per_quote_unit: 10_000_000_000,
         quote,
         quote_price: Some(IndexPrice::parse("1").unwrap()),
+        flat: (spec.imf.flat_up_to(), spec.mmf.flat_up_to()),
+        hedge: None,
     }
 }
 
@@ -102,4 +105,48 @@ fn open_orders_count_at_their_worst() {
     assert_eq!(all_bids.unrealized_pnl, UsdValue(-5_000_500));
     assert_eq!((all_asks.exposure, all_asks.unrealized_pnl), (UsdValue(1_000_000_000), UsdValue(-20_002_000)));
     assert_eq!(worst, all_asks);
+}
+
+#[test]
+fn a_hedged_pair_counts_its_spot_at_the_basis_haircut_and_its_short_at_the_basis_imf() {
+    let mut spec = sol_perp();
+    let quote = usdc();
+    let sol = AssetSpec { id: AssetId(0), symbol: Symbol::new("SOL").unwrap(), decimals: 9 };
+    let sol_risk = rucksack_testkit::fixtures::asset_risk(rucksack_testkit::fixtures::SOL);
+    let spot_valuation = Valuation {
+        asset: &sol,
+        risk: Some(&sol_risk),
+        flat: Default::default(),
+        price: Some(IndexPrice::parse("100").unwrap()),
+    };
+    // 100 SOL held ($10,000 at $100) against a short of 150 SOL ($15,000) at leverage 100.
+    let spot = Holding { available: Amount(100_000_000_000), ..Holding::default() };
+    let basis = spec.basis.expect("the fixture credits hedged pairs");
+    let hedge = Hedge { basis, spot, spot_valuation, lend_redeemable: true, base_units_per_lot: 10_000_000 };
+    let hedged = PerpValuation { hedge: Some(hedge), ..at_100(&spec, &quote) }.health(-15_000, 0, 100);
+    // Spot: the 100 paired SOL count at 99% ($9,900) instead of their 90% haircut ($9,000).
+    assert_eq!(hedged.collateral_value, UsdValue(900_000_000));
+    // Short: $10,000 hedged at 1.5% and $5,000 unhedged at max(2%, 0.0001275·√5000 = 0.9%) = 2%:
+    // $150 + $100 = $250 initial, $100 + $62.50 = $162.50 maintenance.
+    assert_eq!(hedged.initial_requirement, UsdValue(250_000_000));
+    assert_eq!(hedged.maintenance_requirement, UsdValue(162_500_000));
+    assert_eq!(hedged.exposure, UsdValue(15_000_000_000));
+    // Without basis terms: no extra collateral, 2% and 1.25% on all $15,000.
+    spec.basis = None;
+    let plain = at_100(&spec, &quote).health(-15_000, 0, 100);
+    assert_eq!(
+        (plain.collateral_value, plain.initial_requirement, plain.maintenance_requirement),
+        (UsdValue(0), UsdValue(300_000_000), UsdValue(187_500_000))
+    );
+    // A long gets no credit from spot held, and a lend counts only while its pool is redeemable.
+    let long = PerpValuation { hedge: Some(hedge), ..at_100(&sol_perp(), &quote) }.health(15_000, 0, 100);
+    assert_eq!(long.collateral_value, UsdValue(0));
+    let lent = Hedge {
+        spot: Holding { lent: Amount(100_000_000_000), ..Holding::default() },
+        lend_redeemable: false,
+        ..hedge
+    };
+    let throttled = PerpValuation { hedge: Some(lent), ..at_100(&sol_perp(), &quote) }.health(-15_000, 0, 100);
+    assert_eq!(throttled.collateral_value, UsdValue(0));
+    assert_eq!(throttled.initial_requirement, UsdValue(300_000_000));
 }
