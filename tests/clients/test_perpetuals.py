@@ -62,10 +62,13 @@ def test_a_long_and_a_short_pay_funding_and_settle(clocked_venue, funded_account
     clocked_venue.admin("advance-clock", "1h")
 
     def funded():
-        return long.fetch_funding_rate_history(PERP, limit=5)
+        # The interval paid, and the one now running (listed first by the venue, last by ccxt).
+        rows = long.fetch_funding_rate_history(PERP, limit=5)
+        return rows if len(rows) >= 2 else None
 
     history = wait_until(funded, 10, "the interval's funding to be paid")
-    assert Decimal(str(history[-1]["fundingRate"])) == Decimal("0.0000125"), history
+    assert [Decimal(str(row["fundingRate"])) for row in history] == [Decimal("0.0000125")] * 2, history
+    assert history[1]["timestamp"] - history[0]["timestamp"] == 3_600_000, history
 
     # Funding on 10 SOL at a mark of 150: 0.0000125 × 1,500 = $0.01875, long to short; settled
     # into USDC with the fees within a realization period.

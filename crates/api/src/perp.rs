@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use rucksack_engine::margin::AccountHealth;
 use rucksack_engine::perp::{PerpHolding, PerpMarket};
-use rucksack_types::{Amount, AssetSpec, FinePrice, Fraction, Lots, MarketSpec, Rounding, Timestamp};
+use rucksack_types::{Amount, AssetSpec, FinePrice, Lots, MarketSpec, Timestamp};
 
 use crate::error::ApiError;
 use crate::format;
@@ -43,7 +43,7 @@ fn perp_markets<'v>(
 }
 
 /// The end of the funding interval running now.
-fn next_funding(perp: &PerpMarket, now: Timestamp) -> Timestamp {
+pub fn next_funding(perp: &PerpMarket, now: Timestamp) -> Timestamp {
     if perp.interval_end.0 > now.0 { perp.interval_end } else { perp.spec.interval_end(now) }
 }
 
@@ -157,49 +157,32 @@ fn position_json(
 ) -> Option<Value> {
     let spec = &market.spec;
     let quote = views.asset(spec.quote)?;
+    let figures = crate::stream::positions::figures(views, account, spec.id, holding.position)?;
     let valuation = perp.valuation(&views.risk_inputs(), &view.balances, &view.positions)?;
-    let position = &holding.position;
-    let size = i128::from(position.size);
     let claim = holding.claim(valuation.mark, perp.cumulative_funding);
-    let health = valuation.health(position.size, claim, view.settings.leverage_limit);
-    // The worst case over the open orders: the side that would leave the bigger position.
-    let exposure = [size, size + i128::from(holding.bids.lots), size - i128::from(holding.asks.lots)]
-        .into_iter()
-        .max_by_key(|q| q.abs())
-        .unwrap_or(size);
-    let fraction = |requirement: rucksack_types::UsdValue| {
-        Fraction::ratio(requirement.0, health.exposure.0.max(1), Rounding::Up).unwrap_or(Fraction::ZERO).to_string()
-    };
-    // Break-even: the mark at which the position, with the fees and funding it has not settled,
-    // would be owed nothing.
-    let unsettled = i128::from(position.unsettled_fees) * perp.fine_per_quote_unit - position.unsettled_funding;
-    let break_even = FinePrice((position.entry_value + unsettled) / size);
+    let health = valuation.health(holding.position.size, claim, view.settings.leverage_limit);
     Some(json!({
         "symbol": spec.symbol.as_str(),
         "positionId": position_id(account, spec.id),
         "userId": account.0,
         "subaccountId": null,
-        "netQuantity": signed_quantity(spec, size),
-        "netExposureQuantity": signed_quantity(spec, exposure),
-        "netExposureNotional": quote_amount(quote, perp, exposure * valuation.mark.0),
-        "netCost": quote_amount(quote, perp, position.entry_value),
-        "entryPrice": price(spec, position.entry_price()),
-        "breakEvenPrice": price(spec, Some(break_even)),
-        "markPrice": price(spec, Some(valuation.mark)),
-        "estLiquidationPrice": price(spec, liquidation_price(&valuation, position.size, equity, health)),
-        "pnlUnrealized": quote_amount(quote, perp, claim),
-        "pnlRealized": quote_amount(quote, perp, position.realized_pnl),
-        "cumulativeFundingPayment": quote_amount(quote, perp, position.cumulative_funding),
+        "netQuantity": format::quantity(spec, Lots(figures.size)),
+        "netExposureQuantity": format::quantity(spec, Lots(figures.exposure)),
+        "netExposureNotional": format::amount(quote, figures.exposure_notional),
+        "netCost": quote_amount(quote, perp, holding.position.entry_value),
+        "entryPrice": price(spec, figures.entry),
+        "breakEvenPrice": price(spec, figures.break_even),
+        "markPrice": price(spec, Some(figures.mark)),
+        "estLiquidationPrice": price(spec, liquidation_price(&valuation, holding.position.size, equity, health)),
+        "pnlUnrealized": format::amount(quote, figures.unrealized),
+        "pnlRealized": format::amount(quote, figures.realized),
+        "cumulativeFundingPayment": quote_amount(quote, perp, holding.position.cumulative_funding),
         "cumulativeInterest": "0",
-        "imf": fraction(health.initial_requirement),
-        "mmf": fraction(health.maintenance_requirement),
+        "imf": figures.imf.to_string(),
+        "mmf": figures.mmf.to_string(),
         "imfFunction": crate::wire::margin_function(&perp.spec.imf),
         "mmfFunction": crate::wire::margin_function(&perp.spec.mmf),
     }))
-}
-
-fn signed_quantity(spec: &MarketSpec, lots: i128) -> String {
-    format::quantity(spec, Lots(lots.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
 }
 
 /// The mark at which the account's net equity would meet this position's maintenance

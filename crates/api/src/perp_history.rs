@@ -40,26 +40,36 @@ fn quote_decimal(quote: &AssetSpec, perp: &PerpMarket, fine: i128) -> String {
     format::amount(quote, Amount(units.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
 }
 
-/// `GET /api/v1/fundingRates?symbol`: a market's funding rates, newest first.
+/// `GET /api/v1/fundingRates?symbol`: a market's funding rates, newest first, starting with the
+/// interval in progress.
 pub async fn funding_rates(State(state): State<Shared>, uri: axum::http::Uri) -> Response {
     let result = async {
         let params = query_params(&uri);
         let symbol = params.get("symbol").ok_or_else(|| ApiError::bad_request("Missing parameter `symbol`"))?;
-        let market = perp_market(&state.model.read(), symbol)?.0;
+        let (market, running) = {
+            let views = state.model.read();
+            let (spec, _, perp) = perp_market(&views, symbol)?;
+            (spec, (perp.funding_estimate(), crate::perp::next_funding(perp, views.time)))
+        };
         let wanted = page(&params, SortDirection::Desc)?;
         catch_up(&state).await;
-        let rows = state.history.funding_rates(market.id, wanted).await?;
-        Ok(Value::Array(
-            rows.iter()
-                .map(|row| {
-                    json!({
-                        "symbol": market.symbol.as_str(),
-                        "fundingRate": row.rate.to_string(),
-                        "intervalEndTimestamp": format::naive_datetime(row.interval_end),
-                    })
-                })
-                .collect(),
-        ))
+        let row = |rate: rucksack_types::Fraction, end: rucksack_types::Timestamp| {
+            json!({
+                "symbol": market.symbol.as_str(),
+                "fundingRate": rate.to_string(),
+                "intervalEndTimestamp": format::naive_datetime(end),
+            })
+        };
+        // The venue lists the interval in progress too, at its running estimate, first.
+        let first_page = wanted.offset == 0 && wanted.direction == SortDirection::Desc;
+        let paid = rucksack_store::Page { limit: wanted.limit.saturating_sub(u32::from(first_page)), ..wanted };
+        let rows = state.history.funding_rates(market.id, paid).await?;
+        let mut listed: Vec<Value> = Vec::with_capacity(rows.len() + 1);
+        if first_page && wanted.limit > 0 {
+            listed.push(row(running.0, running.1));
+        }
+        listed.extend(rows.iter().map(|r| row(r.rate, r.interval_end)));
+        Ok(Value::Array(listed))
     }
     .await;
     respond(result)

@@ -5,17 +5,22 @@
 //! after the read model folded it (so an order's running totals are current), then, once per
 //! batch, the depth and balances as the engine stands.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rucksack_engine::{Balance, Engine};
 use rucksack_types::{
-    AccountId, Amount, AssetId, AssetSpec, Event, Lots, MarketId, MarketSpec, OrderId, OrderStatus, Side, Ticks,
-    Timestamp, TradeId,
+    AccountId, Amount, AssetId, AssetSpec, Event, FinePrice, Fraction, Lots, MarketId, MarketSpec, OrderId,
+    OrderStatus, PerpPosition, Side, Ticks, Timestamp, TradeId,
 };
 
 use crate::views::{Depth, OrderView, TradeView, Views};
 
 use super::hub::Sink;
+use super::positions::{self, PositionEvent, PositionUpdate};
+
+/// How often `openInterest` is sent: once a minute per market.
+const OPEN_INTEREST_EVERY_MICROS: u64 = 60_000_000;
 
 /// Listed assets and markets, as of a batch (index = id).
 #[derive(Clone, Debug, Default)]
@@ -81,6 +86,19 @@ pub struct OrderUpdate {
     pub time: Timestamp,
 }
 
+/// A perpetual market's clock sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarkPriceUpdate {
+    pub market: MarketId,
+    pub mark: FinePrice,
+    pub index: Option<FinePrice>,
+    /// What the running interval would pay if it ended now.
+    pub funding_rate: Fraction,
+    /// When the running interval ends.
+    pub next_funding: Timestamp,
+    pub time: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Update {
     Depth(DepthUpdate),
@@ -88,6 +106,32 @@ pub enum Update {
     Trade { market: MarketId, trade: TradeView, buyer_order: OrderId, seller_order: OrderId },
     Order(OrderUpdate),
     Balance { account: AccountId, asset: AssetId, balance: Balance, time: Timestamp },
+    MarkPrice(MarkPriceUpdate),
+    OpenInterest { market: MarketId, open_interest: Lots, time: Timestamp },
+    Position(PositionUpdate),
+}
+
+/// When the funding interval running at `time` in a perpetual market ends. The read model's
+/// market is as the last batch left it: if its interval has ended since, this batch paid it and
+/// the next one runs.
+fn next_funding(views: &Views, market: MarketId, time: Timestamp) -> Option<Timestamp> {
+    let view = views.markets.get(usize::from(market.0))?;
+    match &view.perp {
+        Some(perp) if perp.interval_end > time => Some(perp.interval_end),
+        Some(perp) => Some(perp.spec.interval_end(time)),
+        // Listed in this batch.
+        None => view.spec.kind.perp().map(|spec| spec.interval_end(time)),
+    }
+}
+
+/// A position change seen this batch, valued once the batch is folded in.
+#[derive(Debug)]
+struct PositionChange {
+    account: AccountId,
+    market: MarketId,
+    event: PositionEvent,
+    position: PerpPosition,
+    time: Timestamp,
 }
 
 /// Everything one engine batch changed that streams carry.
@@ -110,6 +154,10 @@ pub struct Collector {
     /// Index in `updates` of each order's latest fill this batch, to mark it Filled when the
     /// order closes (a quote-sized market order knows it is done only then).
     last_fill: Vec<(OrderId, usize)>,
+    /// Position changes of the batch, in order.
+    positions: Vec<PositionChange>,
+    /// Per market, the minute `openInterest` was last sent in.
+    open_interest_minute: HashMap<MarketId, u64>,
     last_time: Timestamp,
 }
 
@@ -121,6 +169,8 @@ impl Collector {
             updates: Vec::new(),
             touched: Vec::new(),
             last_fill: Vec::new(),
+            positions: Vec::new(),
+            open_interest_minute: HashMap::new(),
             last_time: Timestamp(0),
         }
     }
@@ -195,8 +245,37 @@ impl Collector {
                     _ => {}
                 }
             }
+            Event::MarkPriceSet { market, index, mark, funding_rate, open_interest } => {
+                let Some(next_funding) = next_funding(views, market, time) else { return };
+                let update = MarkPriceUpdate { market, mark, index, funding_rate, next_funding, time };
+                self.updates.push(Update::MarkPrice(update));
+                let minute = time.0 / OPEN_INTEREST_EVERY_MICROS;
+                if self.open_interest_minute.insert(market, minute) != Some(minute) {
+                    self.updates.push(Update::OpenInterest { market, open_interest, time });
+                }
+            }
+            Event::PositionChanged { account, market, position, .. } => {
+                let event = PositionEvent::between(self.size_before(views, account, market), position.size);
+                self.positions.push(PositionChange { account, market, event, position, time });
+            }
+            // Realization leaves the size as it is; a flat position's leftovers are no position.
+            Event::PnlRealized { account, market, position, .. } if position.size != 0 => {
+                let event = PositionEvent::Adjusted;
+                self.positions.push(PositionChange { account, market, event, position, time });
+            }
             _ => {}
         }
+    }
+
+    /// An account's size in a market before the change now seen: as an earlier change of this
+    /// batch left it, or else as the read model holds it (the batch's changes are folded into
+    /// it only at the end).
+    fn size_before(&self, views: &Views, account: AccountId, market: MarketId) -> i64 {
+        let earlier = self.positions.iter().rev().find(|c| c.account == account && c.market == market);
+        earlier.map(|c| c.position.size).unwrap_or_else(|| {
+            let holdings = views.accounts.get(&account).map_or(&[][..], |a| &a.perps[..]);
+            holdings.iter().find(|h| h.market == market).map_or(0, |h| h.position.size)
+        })
     }
 
     /// A balance the batch changed (called with the value before and after).
@@ -245,6 +324,13 @@ impl Collector {
     pub fn finish(&mut self, views: &Views) {
         self.touched.clear();
         self.last_fill.clear();
+        for change in self.positions.drain(..) {
+            let Some(figures) = positions::figures(views, change.account, change.market, change.position) else {
+                continue;
+            };
+            let PositionChange { account, event, time, .. } = change;
+            self.updates.push(Update::Position(PositionUpdate { account, event: Some(event), figures, time }));
+        }
         if self.catalogue.assets.len() != views.assets.len() || self.catalogue.markets.len() != views.markets.len() {
             self.catalogue = Arc::new(Catalogue {
                 assets: views.assets.clone(),

@@ -8,8 +8,9 @@ use rucksack_types::{AssetSpec, ExpiryReason, MarketSpec, Timestamp};
 use crate::format;
 use crate::views::{MarketView, TradeView, Views};
 
-use super::batch::{Catalogue, DepthUpdate, Level, OrderEvent, OrderUpdate, Update};
+use super::batch::{Catalogue, DepthUpdate, Level, MarkPriceUpdate, OrderEvent, OrderUpdate, Update};
 use super::names::KlineInterval;
+use super::positions;
 
 /// `{"stream":"<name>","data":<data>}`. Names are validated (letters, digits, `_`, `.`), so
 /// they need no escaping.
@@ -87,8 +88,44 @@ pub fn update(catalogue: &Catalogue, update: &Update, emitted: Timestamp) -> Opt
                 "S": "0",
             })
         }
+        Update::MarkPrice(mark) => {
+            let spec = catalogue.market(mark.market)?;
+            mark_price_payload(spec, mark, emitted)
+        }
+        Update::OpenInterest { market, open_interest, .. } => {
+            let spec = catalogue.market(*market)?;
+            json!({
+                "e": "openInterest",
+                "E": emitted.0,
+                "s": spec.symbol.as_str(),
+                "o": format::quantity(spec, *open_interest),
+            })
+        }
+        Update::Position(position) => {
+            let spec = catalogue.market(position.figures.market)?;
+            positions::payload(spec, catalogue.asset(spec.quote)?, position, emitted)
+        }
     };
     Some(value.to_string())
+}
+
+fn mark_price_payload(spec: &MarketSpec, update: &MarkPriceUpdate, emitted: Timestamp) -> Value {
+    let mut map = Map::new();
+    let fields = [
+        ("e", json!("markPrice")),
+        ("E", json!(emitted.0)),
+        ("s", json!(spec.symbol.as_str())),
+        ("p", json!(update.mark.to_decimal_string(spec.tick_size))),
+        ("f", json!(update.funding_rate.to_string())),
+    ];
+    map.extend(fields.map(|(key, value)| (key.to_string(), value)));
+    // A market without an index price marks from its book; a missing index is not a zero one.
+    if let Some(index) = update.index {
+        map.insert("i".to_string(), json!(index.to_decimal_string(spec.tick_size)));
+    }
+    map.insert("n".to_string(), json!(update.next_funding.millis()));
+    map.insert("T".to_string(), json!(update.time.0));
+    Value::Object(map)
 }
 
 fn trade_payload(spec: &MarketSpec, trade: &TradeView, buyer: u64, seller: u64, emitted: Timestamp) -> Value {

@@ -11,13 +11,13 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use rucksack_types::{Lots, MarketId, Ticks, Timestamp};
+use rucksack_types::{AccountId, Lots, MarketId, Ticks, Timestamp};
 
 use crate::views::ReadModel;
 
 use super::batch::{Batch, Catalogue, DepthUpdate, Update};
-use super::frames;
 use super::names::{DepthWindow, KlineInterval, Topic};
+use super::{frames, positions};
 
 /// One encoded frame, shared by all its subscribers.
 pub type Frame = Utf8Bytes;
@@ -197,10 +197,10 @@ impl Fanout {
                     Some(input) => {
                         // Everything that queued up meanwhile goes out in the same round, so a
                         // busy engine means fewer, larger writes rather than more of them.
-                        self.state.apply(input);
+                        self.state.apply(input, &self.model);
                         for _ in 0..ROUND {
                             let Ok(input) = self.receiver.try_recv() else { break };
-                            self.state.apply(input);
+                            self.state.apply(input, &self.model);
                         }
                         self.state.send_outgoing();
                     }
@@ -218,7 +218,7 @@ impl Fanout {
 }
 
 impl State {
-    fn apply(&mut self, input: Input) {
+    fn apply(&mut self, input: Input, model: &ReadModel) {
         if !matches!(input, Input::Batch(_)) {
             // Frames gathered so far go to the subscribers as they were when the frames arose.
             self.send_outgoing();
@@ -244,6 +244,7 @@ impl State {
                     Topic::Kline(market, interval) => {
                         self.klines.entry((market, interval)).or_default();
                     }
+                    Topic::Positions(account, market) => self.open_positions(client, account, market, model),
                     _ => {}
                 }
             }
@@ -254,6 +255,31 @@ impl State {
                 }
             }
             Input::Leave { client } => self.remove(client),
+        }
+    }
+
+    /// A position subscription opens with the positions held now, sent to the new subscriber
+    /// alone and without an event type.
+    fn open_positions(&mut self, client: ClientId, account: AccountId, market: Option<MarketId>, model: &ReadModel) {
+        let topic = Topic::Positions(account, market);
+        let (Some(channel), Some(member)) = (self.channels.get(&topic), self.clients.get(&client)) else { return };
+        let emitted = super::wall_clock();
+        let frames: Vec<Frame> = {
+            let views = model.read();
+            positions::open_positions(&views, account, market)
+                .iter()
+                .filter_map(|update| {
+                    let spec = &views.markets.get(usize::from(update.figures.market.0))?.spec;
+                    let data = positions::payload(spec, views.asset(spec.quote)?, update, emitted).to_string();
+                    Some(Frame::from(frames::envelope(&channel.name, &data)))
+                })
+                .collect()
+        };
+        if frames.is_empty() {
+            return;
+        }
+        if let Err(mpsc::error::TrySendError::Full(_)) = member.queue.try_send(frames.into()) {
+            self.kicked.push(client);
         }
     }
 
@@ -328,6 +354,15 @@ impl State {
                     Some(Topic::Orders(order.order.account, Some(order.order.market))),
                 ],
                 Update::Balance { account, .. } => [Some(Topic::Balances(*account)), None],
+                Update::MarkPrice(mark) => {
+                    self.engine_time = self.engine_time.max(mark.time);
+                    [Some(Topic::MarkPrice(mark.market)), None]
+                }
+                Update::OpenInterest { market, .. } => [Some(Topic::OpenInterest(*market)), None],
+                Update::Position(position) => [
+                    Some(Topic::Positions(position.account, None)),
+                    Some(Topic::Positions(position.account, Some(position.figures.market))),
+                ],
             };
             if !topics.iter().flatten().any(|t| self.has(*t)) {
                 continue;

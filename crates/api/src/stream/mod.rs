@@ -10,6 +10,7 @@
 //! ```
 //!
 //! - [`names`]: stream names to topics; [`frames`]: payloads; [`batch`]: what a batch carries.
+//! - [`positions`]: perpetual positions' figures and payloads (`account.positionUpdate`).
 //! - [`hub`]: subscriptions and fan-out; [`session`]: one connection.
 //!
 //! A new stream is a [`names::Topic`] variant, its name in [`names::StreamName::parse`], an
@@ -19,6 +20,7 @@ pub mod batch;
 pub mod frames;
 pub mod hub;
 pub mod names;
+pub mod positions;
 pub mod session;
 
 #[cfg(test)]

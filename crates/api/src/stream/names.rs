@@ -99,8 +99,12 @@ pub enum StreamName<'a> {
     BookTicker(&'a str),
     Ticker(&'a str),
     Kline(KlineInterval, &'a str),
+    MarkPrice(&'a str),
+    OpenInterest(&'a str),
     /// All markets (`None`) or one.
     OrderUpdate(Option<&'a str>),
+    /// All perpetual markets (`None`) or one.
+    PositionUpdate(Option<&'a str>),
     /// Accepted for ccxt's `watch_orders`, which subscribes to it; rucksack has no RFQs yet, so
     /// it carries nothing.
     RfqUpdate(Option<&'a str>),
@@ -138,6 +142,8 @@ impl<'a> StreamName<'a> {
                 None if rest == "orderUpdate" => Ok(StreamName::OrderUpdate(None)),
                 None if rest == "balanceUpdate" => Ok(StreamName::BalanceUpdate),
                 None if rest == "rfqUpdate" => Ok(StreamName::RfqUpdate(None)),
+                None if rest == "positionUpdate" => Ok(StreamName::PositionUpdate(None)),
+                Some(("positionUpdate", market)) => Ok(StreamName::PositionUpdate(Some(symbol(market)?))),
                 Some(("rfqUpdate", market)) => Ok(StreamName::RfqUpdate(Some(symbol(market)?))),
                 Some(("orderUpdate", market)) => Ok(StreamName::OrderUpdate(Some(symbol(market)?))),
                 _ => Err(NameError::InvalidStream),
@@ -155,6 +161,8 @@ impl<'a> StreamName<'a> {
             "trade" => Ok(StreamName::Trade(symbol(rest)?)),
             "bookTicker" => Ok(StreamName::BookTicker(symbol(rest)?)),
             "ticker" => Ok(StreamName::Ticker(symbol(rest)?)),
+            "markPrice" => Ok(StreamName::MarkPrice(symbol(rest)?)),
+            "openInterest" => Ok(StreamName::OpenInterest(symbol(rest)?)),
             "kline" => {
                 let (interval, market) = rest.split_once('.').ok_or(NameError::InvalidStream)?;
                 let interval = KlineInterval::parse(interval).ok_or(NameError::InvalidStream)?;
@@ -171,15 +179,23 @@ impl<'a> StreamName<'a> {
             | StreamName::Trade(s)
             | StreamName::BookTicker(s)
             | StreamName::Ticker(s)
-            | StreamName::Kline(_, s) => Some(s),
-            StreamName::OrderUpdate(s) | StreamName::RfqUpdate(s) => s,
+            | StreamName::Kline(_, s)
+            | StreamName::MarkPrice(s)
+            | StreamName::OpenInterest(s) => Some(s),
+            StreamName::OrderUpdate(s) | StreamName::RfqUpdate(s) | StreamName::PositionUpdate(s) => s,
             StreamName::BalanceUpdate => None,
         }
     }
 
     /// Private streams need a signed subscribe.
     pub fn is_private(&self) -> bool {
-        matches!(self, StreamName::OrderUpdate(_) | StreamName::RfqUpdate(_) | StreamName::BalanceUpdate)
+        matches!(
+            self,
+            StreamName::OrderUpdate(_)
+                | StreamName::RfqUpdate(_)
+                | StreamName::BalanceUpdate
+                | StreamName::PositionUpdate(_)
+        )
     }
 
     /// The topic this name subscribes to, given its market (if it names one) and, for private
@@ -191,11 +207,15 @@ impl<'a> StreamName<'a> {
             StreamName::BookTicker(_) => Topic::BookTicker(market?),
             StreamName::Ticker(_) => Topic::Ticker(market?),
             StreamName::Kline(interval, _) => Topic::Kline(market?, interval),
+            StreamName::MarkPrice(_) => Topic::MarkPrice(market?),
+            StreamName::OpenInterest(_) => Topic::OpenInterest(market?),
             StreamName::OrderUpdate(None) => Topic::Orders(account?, None),
             StreamName::OrderUpdate(Some(_)) => Topic::Orders(account?, Some(market?)),
             StreamName::RfqUpdate(None) => Topic::Rfqs(account?, None),
             StreamName::RfqUpdate(Some(_)) => Topic::Rfqs(account?, Some(market?)),
             StreamName::BalanceUpdate => Topic::Balances(account?),
+            StreamName::PositionUpdate(None) => Topic::Positions(account?, None),
+            StreamName::PositionUpdate(Some(_)) => Topic::Positions(account?, Some(market?)),
         })
     }
 }
@@ -209,7 +229,10 @@ pub enum Topic {
     BookTicker(MarketId),
     Ticker(MarketId),
     Kline(MarketId, KlineInterval),
+    MarkPrice(MarketId),
+    OpenInterest(MarketId),
     Orders(AccountId, Option<MarketId>),
+    Positions(AccountId, Option<MarketId>),
     Balances(AccountId),
     Rfqs(AccountId, Option<MarketId>),
 }
