@@ -38,7 +38,11 @@ def levels(side):
 
 def test_markets(quiet_venue):
     client = public(quiet_venue)
-    assert [m["symbol"] for m in client.get_markets()] == ["SOL_USDC", "BTC_USDC", "ETH_USDC"]
+    markets = client.get_markets()
+    assert [m["symbol"] for m in markets] == [
+        "SOL_USDC", "BTC_USDC", "ETH_USDC", "SOL_USDC_PERP", "BTC_USDC_PERP", "ETH_USDC_PERP"
+    ]
+    assert [m["marketType"] for m in markets] == ["SPOT"] * 3 + ["PERP"] * 3
     btc = client.get_market("BTC_USDC")
     assert (btc["baseSymbol"], btc["quoteSymbol"]) == ("BTC", "USDC")
     assert (D(btc["filters"]["price"]["tickSize"]), D(btc["filters"]["quantity"]["stepSize"])) == (

@@ -39,7 +39,7 @@ def levels(side):
 def test_markets_and_system(quiet_venue):
     client = public(quiet_venue)
     markets = {m["symbol"]: m for m in client.get_markets()}
-    assert set(markets) == {"SOL_USDC", "BTC_USDC", "ETH_USDC"}
+    assert set(markets) == {"SOL_USDC", "BTC_USDC", "ETH_USDC", "SOL_USDC_PERP", "BTC_USDC_PERP", "ETH_USDC_PERP"}
     sol = markets["SOL_USDC"]
     assert (sol["baseSymbol"], sol["quoteSymbol"], sol["marketType"]) == ("SOL", "USDC", "SPOT")
     assert D(sol["filters"]["price"]["tickSize"]) == D("0.01")
@@ -85,7 +85,9 @@ def test_market_data_reflects_own_orders_and_trade(quiet_venue, funded_account):
         ticker = client.get_ticker("SOL_USDC")
         assert D(ticker["lastPrice"]) == D(ticker["firstPrice"]) == D(ticker["high"]) == D("151.5")
         assert (D(ticker["volume"]), D(ticker["quoteVolume"]), ticker["trades"]) == (D("0.4"), D("60.6"), "1")
-        assert [t["symbol"] for t in client.get_tickers()] == ["SOL_USDC", "BTC_USDC", "ETH_USDC"]
+        assert [t["symbol"] for t in client.get_tickers()] == [
+            "SOL_USDC", "BTC_USDC", "ETH_USDC", "SOL_USDC_PERP", "BTC_USDC_PERP", "ETH_USDC_PERP"
+        ]
 
         now = int(time.time())
         candles = client.get_klines("SOL_USDC", "1m", now - 600, now + 60)

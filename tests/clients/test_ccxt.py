@@ -34,7 +34,11 @@ def totals(balance: dict) -> dict:
 
 def test_load_markets_and_currencies(quiet_venue):
     exchange = connect(quiet_venue)
-    assert set(exchange.symbols) == {"SOL/USDC", "BTC/USDC", "ETH/USDC"}
+    assert set(exchange.symbols) == {
+        "SOL/USDC", "BTC/USDC", "ETH/USDC", "SOL/USDC:USDC", "BTC/USDC:USDC", "ETH/USDC:USDC"
+    }
+    perp = exchange.market("BTC/USDC:USDC")
+    assert (perp["id"], perp["type"], perp["settle"], perp["contractSize"]) == ("BTC_USDC_PERP", "swap", "USDC", 1)
     sol = exchange.market("SOL/USDC")
     assert (sol["id"], sol["base"], sol["quote"], sol["type"]) == ("SOL_USDC", "SOL", "USDC", "spot")
     assert sol["spot"] and sol["active"]

@@ -158,7 +158,8 @@ async fn exercise(server: &Server) {
     // Markets and assets.
     let markets = public.get_markets().await.expect("markets");
     let symbols: Vec<&str> = markets.iter().map(|m| m.symbol.as_str()).collect();
-    assert_eq!(symbols, ["SOL_USDC", "BTC_USDC", "ETH_USDC"]);
+    assert_eq!(symbols, ["SOL_USDC", "BTC_USDC", "ETH_USDC", "SOL_USDC_PERP", "BTC_USDC_PERP", "ETH_USDC_PERP"]);
+    assert!(markets[3..].iter().all(|m| m.market_type == "PERP"), "the perpetuals parse as PERP");
     let sol = &markets[0];
     assert_eq!((sol.base_symbol.as_str(), sol.quote_symbol.as_str()), ("SOL", "USDC"));
     assert_eq!(sol.market_type, "SPOT");
