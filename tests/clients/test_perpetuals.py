@@ -91,3 +91,11 @@ def test_a_long_and_a_short_pay_funding_and_settle(clocked_venue, funded_account
     # The positions are unchanged by settlement.
     (position,) = long.fetch_positions([PERP])
     assert Decimal(str(position["contracts"])) == 10
+
+    # A reduce-only ask for 15 is cut to the 10 held; the venue marks it reduce-only.
+    order = long.create_order(PERP, "limit", "sell", 15, 160, params={"reduceOnly": True})
+    assert order["status"] == "open" and order["amount"] == 10 and order["reduceOnly"], order
+    # A reduce-only bid would add to the long: it expires at once.
+    bid = long.create_order(PERP, "limit", "buy", 1, 140, params={"reduceOnly": True})
+    assert long.fetch_order(bid["id"], PERP)["status"] == "canceled", bid
+    long.cancel_order(order["id"], PERP)

@@ -387,6 +387,7 @@ pub async fn max_order(State(state): State<Shared>, request: Signed) -> Response
                             self_trade_prevention: SelfTradePrevention::RejectTaker,
                             spec: OrderSpec::Limit { price, quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
                             margin,
+                            reduce_only: false,
                         })
                     };
                     // Below the market's minimum every quantity is refused: search above it.

@@ -138,7 +138,8 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
             return Err(not_yet("Conditional orders"));
         }
     }
-    if fields.flag("reduceOnly")? {
+    let reduce_only = fields.flag("reduceOnly")?;
+    if reduce_only && spec.kind.perp().is_none() {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "INVALID_ORDER",
@@ -188,6 +189,7 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
         client_id,
         self_trade_prevention: stp,
         margin,
+        reduce_only,
         spec: order_spec,
     }))
 }

@@ -38,11 +38,14 @@ pub struct OrderView {
     pub executed: Lots,
     pub executed_quote: Amount,
     pub created_at: Timestamp,
+    /// Known for live orders; the history store does not keep it.
+    pub reduce_only: bool,
 }
 
 impl OrderView {
     pub fn new(id: OrderId, new: &NewOrder, created_at: Timestamp) -> OrderView {
-        OrderView::from(rucksack_store::OrderRecord::accepted(id, new, created_at))
+        let view = OrderView::from(rucksack_store::OrderRecord::accepted(id, new, created_at));
+        OrderView { reduce_only: new.reduce_only, ..view }
     }
 
     pub fn is_limit(&self) -> bool {
@@ -69,6 +72,7 @@ impl From<rucksack_store::OrderRecord> for OrderView {
             executed: o.executed,
             executed_quote: o.executed_quote,
             created_at: o.created_at,
+            reduce_only: false,
         }
     }
 }
@@ -375,6 +379,12 @@ fn fold(
             markets.push(market);
             if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
                 open.status = if open.executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled };
+            }
+        }
+        Event::OrderModified { order, account, market, quantity, .. } => {
+            markets.push(market);
+            if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
+                open.quantity = Some(quantity);
             }
         }
         Event::OrderClosed { order, account, market, status, reason, executed, executed_quote } => {

@@ -129,8 +129,8 @@ fn order_fields(views: &Views, spec: &MarketSpec, order: &OrderView) -> serde_js
     put("quantity", json!(order.quantity.map(|q| format::quantity(spec, q))));
     put("quoteQuantity", json!(order.quote_quantity.map(fmt_amount)));
     put("postOnly", json!(order.time_in_force == rucksack_types::TimeInForce::PostOnly));
+    put("reduceOnly", json!(order.reduce_only));
     for key in [
-        "reduceOnly",
         "relatedOrderId",
         "strategyId",
         "systemOrderType",

@@ -81,6 +81,7 @@ fn order(account: u64, market: u16, client: u32, price: i64) -> Command {
         self_trade_prevention: SelfTradePrevention::RejectTaker,
         spec: OrderSpec::Limit { price: Ticks(price), quantity: Lots(100), time_in_force: TimeInForce::Gtc },
         margin: MarginFlags::NONE,
+        reduce_only: false,
     })
 }
 

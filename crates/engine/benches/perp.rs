@@ -106,6 +106,7 @@ fn positions_start() -> (Engine, Stamp) {
             self_trade_prevention: SelfTradePrevention::RejectTaker,
             spec,
             margin: rucksack_types::MarginFlags::NONE,
+            reduce_only: false,
         })
     };
     for pair in 0..POSITIONS / 2 {

@@ -12,7 +12,8 @@
 //!    fall short of its borrowed total.
 //! 7. Per perpetual market: long sizes equal short sizes and the open interest; the positions'
 //!    open values (with funding not yet applied) equal what was settled out of them plus the fees
-//!    charged into them plus what was forfeited, exactly; every account's open-order sums match its orders. The settlement
+//!    charged into them plus what was forfeited, exactly; every account's open-order sums match its orders,
+//!    and its reduce-only orders never add up to more than the position they reduce. The settlement
 //!    reserve is not negative and is counted in conservation.
 
 use std::fmt;
@@ -173,10 +174,17 @@ impl Engine {
                 // Funding not yet applied to a position is part of its value already.
                 open_values += holding.position.open_value + holding.pending_funding(perp.cumulative_funding);
                 let (mut bids, mut asks) = (OpenSide::default(), OpenSide::default());
+                let (mut reduce_bids, mut reduce_asks) = (0i64, 0i64);
                 let mut handle = account.orders_head;
                 while handle != NIL {
                     let order = self.orders.get(handle);
                     if usize::from(order.market.0) == market_index {
+                        if order.reduce_only {
+                            match order.side {
+                                Side::Bid => reduce_bids += order.remaining.0,
+                                Side::Ask => reduce_asks += order.remaining.0,
+                            }
+                        }
                         let fee = market
                             .scale
                             .fee(
@@ -198,6 +206,13 @@ impl Engine {
                     }
                     handle = order.account_next;
                 }
+                let size = holding.position.size;
+                ensure!(
+                    reduce_bids <= (-size).max(0) && reduce_asks <= size.max(0),
+                    "account {} in market {}: reduce-only bids {reduce_bids} and asks {reduce_asks} against a position of {size}",
+                    account.id,
+                    market.spec.symbol
+                );
                 ensure!(
                     (holding.bids, holding.asks) == (bids, asks),
                     "account {} in market {}: open-order sums {:?}/{:?}, its orders {bids:?}/{asks:?}",

@@ -74,14 +74,10 @@ impl Engine {
             }
         }
         if market.perp.is_some() {
-            self.check_perp_order(account, market_index, new)?;
-            let (limit, quantity, quote_budget) = order_shape(new);
-            let killed = new.spec.time_in_force() == TimeInForce::Fok
-                && !self.can_fill_completely(market_index, account, new, limit, quantity, Amount(i64::MAX))?;
-            // Perpetual orders lock nothing: their margin is the account's equity.
-            let funding = Funding::Reserved { per_lot: Amount::ZERO };
-            let prepared = Prepared { limit, quantity, quote_budget, funding, killed };
-            return self.execute_order(account, market_index, new, prepared);
+            return self.place_perp_order(account, market_index, new);
+        }
+        if new.reduce_only {
+            return Err(Reject::ReduceOnlySpot);
         }
         // Spot margin: redeem and borrow what the order needs beyond the available balance, with
         // the health before that for the margin rule. Everything below may still refuse the
@@ -94,6 +90,42 @@ impl Engine {
                 Err(reject)
             }
         }
+    }
+
+    /// A perpetual order: a reduce-only one cut to what it may reduce (or expired at once if
+    /// nothing), then the margin rule, then matching. Afterwards the reduce-only orders of every
+    /// account whose position changed are fitted to their positions.
+    fn place_perp_order(&mut self, account: AccountIndex, market_index: usize, new: &NewOrder) -> Result<(), Reject> {
+        let mut order = *new;
+        let (limit, mut quantity, quote_budget) = order_shape(new);
+        if new.reduce_only {
+            let Some(cap) = self.reduce_only_cap(account, market_index, new.side) else {
+                let id = OrderId(self.next_order_id);
+                self.next_order_id += 1;
+                self.events.push(Event::OrderAccepted { order: id, new: *new });
+                let reason = Some(ExpiryReason::ReduceOnlyNotReduced);
+                self.push_closed(id, new, OrderStatus::Expired, reason, Lots::ZERO, Amount::ZERO);
+                return Ok(());
+            };
+            quantity = quantity.min(cap);
+            order.spec = match order.spec {
+                OrderSpec::Limit { price, time_in_force, .. } => OrderSpec::Limit { price, quantity, time_in_force },
+                OrderSpec::Market { size: MarketSize::Base(_), time_in_force } => {
+                    OrderSpec::Market { size: MarketSize::Base(quantity), time_in_force }
+                }
+                quote_sized => quote_sized,
+            };
+        }
+        self.check_perp_order(account, market_index, &order)?;
+        let killed = order.spec.time_in_force() == TimeInForce::Fok
+            && !self.can_fill_completely(market_index, account, &order, limit, quantity, Amount(i64::MAX))?;
+        // Perpetual orders lock nothing: their margin is the account's equity.
+        let funding = Funding::Reserved { per_lot: Amount::ZERO };
+        let prepared = Prepared { limit, quantity, quote_budget, funding, killed };
+        let first_event = self.events.len();
+        self.execute_order(account, market_index, &order, prepared)?;
+        self.fit_reduce_only_orders(first_event);
+        Ok(())
     }
 
     /// The checks that depend on funds and margin, after funding: whether the account can pay,
@@ -520,6 +552,7 @@ impl Engine {
                 created_at: self.time,
                 reserved_per_lot,
                 counted: std::cell::Cell::new(false),
+                reduce_only: new.reduce_only,
                 level: 0,
                 prev: NIL,
                 next: NIL,

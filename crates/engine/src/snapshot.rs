@@ -257,7 +257,7 @@ impl Engine {
                 let _levels = r.u32()?;
                 let count = r.u64()?;
                 for _ in 0..count {
-                    let (account, order) = decode_order(&mut r, spec.id, side)?;
+                    let (account, order) = decode_order(&mut r, spec.id, side, version)?;
                     orders.push((account, order));
                 }
             }
@@ -359,9 +359,16 @@ fn encode_order(out: &mut Writer, order: &RestingOrder, account: AccountId) {
     out.i64(order.remaining.0);
     out.i64(order.executed_quote.0);
     out.u64(order.created_at.0);
+    out.u8(u8::from(order.reduce_only));
 }
 
-fn decode_order(r: &mut Reader<'_>, market: MarketId, side: Side) -> Result<(AccountId, RestingOrder), SnapshotError> {
+/// An order as [`encode_order`] wrote it; before the third format there is no reduce-only flag.
+fn decode_order(
+    r: &mut Reader<'_>,
+    market: MarketId,
+    side: Side,
+    version: u8,
+) -> Result<(AccountId, RestingOrder), SnapshotError> {
     let id = OrderId(r.u64()?);
     let account = AccountId(r.u64()?);
     let time_in_force = codec::tif_from(r.u8()?)?;
@@ -371,7 +378,7 @@ fn decode_order(r: &mut Reader<'_>, market: MarketId, side: Side) -> Result<(Acc
         1 => Some(ClientId(r.u32()?)),
         _ => return Err(SnapshotError::Inconsistent("client id tag")),
     };
-    let order = RestingOrder {
+    let mut order = RestingOrder {
         id,
         account: 0,
         market,
@@ -386,12 +393,20 @@ fn decode_order(r: &mut Reader<'_>, market: MarketId, side: Side) -> Result<(Acc
         created_at: Timestamp(r.u64()?),
         reserved_per_lot: Amount::ZERO,
         counted: std::cell::Cell::new(false),
+        reduce_only: false,
         level: 0,
         prev: NIL,
         next: NIL,
         account_prev: NIL,
         account_next: NIL,
     };
+    if version >= 3 {
+        order.reduce_only = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(SnapshotError::Inconsistent("reduce-only flag")),
+        };
+    }
     if !order.remaining.is_positive() || order.remaining > order.quantity {
         return Err(SnapshotError::Inconsistent("order quantity"));
     }

@@ -124,6 +124,7 @@ impl WhatIf {
                 created_at: order.created_at,
                 reserved_per_lot: engine.reservation(usize::from(order.market.0), order.side, order.price, Lots(1))?,
                 counted: std::cell::Cell::new(false),
+                reduce_only: false,
                 level: 0,
                 prev: NIL,
                 next: NIL,

@@ -253,3 +253,55 @@ fn a_snapshot_restores_perpetual_state_exactly() {
     assert_eq!(restored.encode_snapshot(), bytes);
     restored.check().expect("restored invariants");
 }
+
+fn reduce_only(command: Command) -> Command {
+    match command {
+        Command::PlaceOrder(new) => Command::PlaceOrder(NewOrder { reduce_only: true, ..new }),
+        other => other,
+    }
+}
+
+fn closed_reason(events: &[Event]) -> Option<rucksack_types::ExpiryReason> {
+    events.iter().find_map(|e| match e {
+        Event::OrderClosed { reason, .. } => *reason,
+        _ => None,
+    })
+}
+
+#[test]
+fn reduce_only_orders_never_add_to_a_position_and_shrink_with_it() {
+    let mut h = venue();
+    // Flat: nothing to reduce, the order expires at once.
+    let events = h.ok(reduce_only(gtc(1, Side::Ask, 15_000, 100)));
+    assert_eq!(closed_reason(&events), Some(rucksack_types::ExpiryReason::ReduceOnlyNotReduced));
+    open_long_short(&mut h);
+    // Long 1,000 lots: a reduce-only bid would add to it.
+    let events = h.ok(reduce_only(gtc(1, Side::Bid, 14_000, 100)));
+    assert_eq!(closed_reason(&events), Some(rucksack_types::ExpiryReason::ReduceOnlyNotReduced));
+    // A reduce-only ask for 1,500 is cut to the 1,000 held and rests.
+    let events = h.ok(reduce_only(gtc(1, Side::Ask, 15_000, 1_500)));
+    let accepted = events.iter().find_map(|e| match e {
+        Event::OrderAccepted { new, .. } => Some(new.spec),
+        _ => None,
+    });
+    assert!(matches!(accepted, Some(OrderSpec::Limit { quantity: Lots(1_000), .. })), "{accepted:?}");
+    // A second one finds nothing left to reduce.
+    let events = h.ok(reduce_only(gtc(1, Side::Ask, 15_100, 10)));
+    assert_eq!(closed_reason(&events), Some(rucksack_types::ExpiryReason::ReduceOnlyNotReduced));
+    // Selling 400 lots otherwise shrinks the resting reduce-only ask to the 600 left.
+    h.ok(gtc(3, Side::Bid, 14_200, 400));
+    let events = h.ok(take(1, Side::Ask, 400));
+    let modified = events.iter().find_map(|e| match e {
+        Event::OrderModified { quantity, remaining, .. } => Some((*quantity, *remaining)),
+        _ => None,
+    });
+    assert_eq!(modified, Some((Lots(600), Lots(600))));
+    // Closing the rest expires it.
+    h.ok(gtc(3, Side::Bid, 14_200, 600));
+    let events = h.ok(take(1, Side::Ask, 600));
+    assert_eq!(position(&h, 1).size, 0);
+    assert_eq!(closed_reason(&events[events.len() - 1..]), Some(rucksack_types::ExpiryReason::ReduceOnlyNotReduced));
+    // Spot markets have no positions to reduce.
+    let spot = Command::PlaceOrder(NewOrder { reduce_only: true, ..common::gtc(1, Side::Ask, 15_000, 100) });
+    assert_eq!(h.apply(spot), Err(Reject::ReduceOnlySpot));
+}

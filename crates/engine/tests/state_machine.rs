@@ -49,6 +49,7 @@ enum Op {
         stp: u8,
         client: Option<u32>,
         margin: u8,
+        reduce: bool,
     },
     Market {
         account: u64,
@@ -59,6 +60,7 @@ enum Op {
         fok: bool,
         stp: u8,
         margin: u8,
+        reduce: bool,
     },
     CancelId {
         account: u64,
@@ -109,10 +111,10 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(account, asset, amount, tx)| Op::Deposit { account, asset, amount, tx }),
         1 => (account.clone(), 0u16..3, 1i64..5_000_000_000, 0u64..40, margin_flags())
             .prop_map(|(account, asset, amount, tx, margin)| Op::Withdraw { account, asset, amount, tx, margin }),
-        10 => (account.clone(), 0u16..MARKETS, any::<bool>(), -12i64..12, 1i64..400, 0u8..4, 0u8..3, proptest::option::of(0u32..6), margin_flags())
-            .prop_map(|(account, market, side, offset, lots, tif, stp, client, margin)| Op::Limit { account, market, side, offset, lots, tif, stp, client, margin }),
-        4 => (account.clone(), 0u16..MARKETS, any::<bool>(), any::<bool>(), 1i64..3_000_000, any::<bool>(), 0u8..3, margin_flags())
-            .prop_map(|(account, market, side, by_quote, size, fok, stp, margin)| Op::Market { account, market, side, by_quote, size, fok, stp, margin }),
+        10 => (account.clone(), 0u16..MARKETS, any::<bool>(), -12i64..12, 1i64..400, 0u8..4, 0u8..3, proptest::option::of(0u32..6), margin_flags(), reduce_only())
+            .prop_map(|(account, market, side, offset, lots, tif, stp, client, margin, reduce)| Op::Limit { account, market, side, offset, lots, tif, stp, client, margin, reduce }),
+        4 => (account.clone(), 0u16..MARKETS, any::<bool>(), any::<bool>(), 1i64..3_000_000, any::<bool>(), 0u8..3, margin_flags(), reduce_only())
+            .prop_map(|(account, market, side, by_quote, size, fok, stp, margin, reduce)| Op::Market { account, market, side, by_quote, size, fok, stp, margin, reduce }),
         3 => (account.clone(), 0u16..MARKETS, 0u64..60).prop_map(|(account, market, order)| Op::CancelId { account, market, order }),
         2 => (account.clone(), 0u16..MARKETS, 0u32..6).prop_map(|(account, market, client)| Op::CancelClient { account, market, client }),
         1 => (account, 0u16..MARKETS).prop_map(|(account, market)| Op::CancelAll { account, market }),
@@ -125,6 +127,11 @@ fn op() -> impl Strategy<Value = Op> {
         3 => prop_oneof![6 => 1u64..30, 1 => 3_000u64..4_000].prop_map(|seconds| Op::MarkClock { seconds }),
         2 => Just(Op::Realize),
     ]
+}
+
+/// Reduce-only one order in four (refused on spot markets).
+fn reduce_only() -> impl Strategy<Value = bool> {
+    prop_oneof![3 => Just(false), 1 => Just(true)]
 }
 
 /// Spot-margin flags: none half the time, else any combination.
@@ -160,7 +167,7 @@ fn command(op: &Op) -> Command {
             tx: fixtures::tx(tx),
             margin: margin(bits),
         },
-        Op::Limit { account, market, side: bid, offset, lots, tif, stp: s, client, margin: bits } => {
+        Op::Limit { account, market, side: bid, offset, lots, tif, stp: s, client, margin: bits, reduce } => {
             let time_in_force =
                 [TimeInForce::Gtc, TimeInForce::PostOnly, TimeInForce::Ioc, TimeInForce::Fok][usize::from(tif)];
             let scale = if market % 2 == 0 { 1 } else { 100 };
@@ -171,6 +178,7 @@ fn command(op: &Op) -> Command {
                 client_id: client.map(ClientId),
                 self_trade_prevention: stp(s),
                 margin: margin(bits),
+                reduce_only: reduce,
                 spec: OrderSpec::Limit {
                     price: Ticks(MIDS[usize::from(market)] + offset),
                     quantity: Lots(lots * scale),
@@ -178,7 +186,7 @@ fn command(op: &Op) -> Command {
                 },
             })
         }
-        Op::Market { account, market, side: bid, by_quote, size, fok, stp: s, margin: bits } => {
+        Op::Market { account, market, side: bid, by_quote, size, fok, stp: s, margin: bits, reduce } => {
             let size =
                 if by_quote { MarketSize::Quote(Amount(size * 100)) } else { MarketSize::Base(Lots(size / 1_000 + 1)) };
             let time_in_force = if fok { TimeInForce::Fok } else { TimeInForce::Ioc };
@@ -189,6 +197,7 @@ fn command(op: &Op) -> Command {
                 client_id: None,
                 self_trade_prevention: stp(s),
                 margin: margin(bits),
+                reduce_only: reduce,
                 spec: OrderSpec::Market { size, time_in_force },
             })
         }
@@ -523,6 +532,8 @@ fn generated_sequences_exercise_the_money_market() {
             interest_charged += events.iter().filter(|e| matches!(e, Event::InterestCharged(_))).count();
             for event in events {
                 let key = match event {
+                    Event::OrderModified { .. } => "reduce-only shrunk",
+                    Event::OrderRested { .. } if matches!(op, Op::Limit { reduce: true, .. }) => "reduce-only rested",
                     Event::PositionChanged { .. } => "perp fill",
                     Event::FundingPaid { per_lot, .. } if *per_lot != 0 => "funding",
                     Event::PnlRealized { realized, .. } if realized.0 > 0 => "profit realized",
@@ -564,7 +575,15 @@ fn generated_sequences_exercise_the_money_market() {
         assert!(automatic.get(key).is_some_and(|n| *n > 0), "no {key} happened: {automatic:?}");
     }
     eprintln!("perpetuals: {perps:?}");
-    for key in ["perp fill", "funding", "profit realized", "loss realized", "settlement waterfall", "hedged pair"] {
+    for key in [
+        "perp fill",
+        "funding",
+        "profit realized",
+        "loss realized",
+        "settlement waterfall",
+        "hedged pair",
+        "reduce-only rested",
+    ] {
         assert!(perps.get(key).is_some_and(|n| *n > 0), "no {key} happened: {perps:?}");
     }
 }

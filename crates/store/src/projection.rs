@@ -78,7 +78,9 @@ pub(crate) fn earlier_orders(commands: &[Applied]) -> BTreeSet<OrderId> {
                 touch(trade.taker_order, &created);
                 touch(trade.maker_order, &created);
             }
-            Event::OrderRested { order, .. } | Event::OrderClosed { order, .. } => touch(order, &created),
+            Event::OrderRested { order, .. }
+            | Event::OrderModified { order, .. }
+            | Event::OrderClosed { order, .. } => touch(order, &created),
             _ => {}
         }
     }
@@ -127,6 +129,12 @@ impl Projection {
                     if let Some(record) = self.orders.get_mut(&order) {
                         record.status =
                             if record.executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled };
+                        record.updated_at = time;
+                    }
+                }
+                Event::OrderModified { order, quantity, .. } => {
+                    if let Some(record) = self.orders.get_mut(&order) {
+                        record.quantity = Some(quantity);
                         record.updated_at = time;
                     }
                 }

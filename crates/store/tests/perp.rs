@@ -32,6 +32,7 @@ fn perp_order(account: u64, side: Side, spec: OrderSpec) -> Command {
         self_trade_prevention: SelfTradePrevention::RejectTaker,
         spec,
         margin: MarginFlags::NONE,
+        reduce_only: false,
     })
 }
 

@@ -271,6 +271,7 @@ impl Workload {
             self_trade_prevention,
             spec,
             margin: rucksack_types::MarginFlags::NONE,
+            reduce_only: false,
         })
     }
 

@@ -206,11 +206,14 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
                 out.u8(margin.to_byte());
             }
         }
+        // Orders without flags keep their first encoding (4); flags follow in one byte (14):
+        // the margin flags and, in bit 3, reduce-only.
         Command::PlaceOrder(order) => {
-            out.u8(if order.margin == MarginFlags::NONE { 4 } else { 14 });
+            let flags = order.margin.to_byte() | u8::from(order.reduce_only) << 3;
+            out.u8(if flags == 0 { 4 } else { 14 });
             new_order(out, order);
-            if order.margin != MarginFlags::NONE {
-                out.u8(order.margin.to_byte());
+            if flags != 0 {
+                out.u8(flags);
             }
         }
         Command::CancelOrder { account, market, target } => {
@@ -352,7 +355,12 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
         tag @ (4 | 14) => {
             let mut order = read_new_order(&mut r)?;
             if tag == 14 {
-                order.margin = read_margin(&mut r)?;
+                let flags = r.u8()?;
+                if flags == 0 || flags >= 16 {
+                    return Err(CodecError::Invalid("order flags"));
+                }
+                order.margin = MarginFlags::from_byte(flags & 7).ok_or(CodecError::Invalid("order flags"))?;
+                order.reduce_only = flags & 8 != 0;
             }
             Command::PlaceOrder(order)
         }
@@ -451,7 +459,16 @@ fn read_new_order(r: &mut Reader<'_>) -> Result<NewOrder, CodecError> {
             return Err(CodecError::UnknownTag { what: "order spec", tag });
         }
     };
-    Ok(NewOrder { account, market, side, client_id, self_trade_prevention, spec, margin: MarginFlags::NONE })
+    Ok(NewOrder {
+        account,
+        market,
+        side,
+        client_id,
+        self_trade_prevention,
+        spec,
+        margin: MarginFlags::NONE,
+        reduce_only: false,
+    })
 }
 
 pub fn side_tag(side: Side) -> u8 {

@@ -120,6 +120,10 @@ pub struct NewOrder {
     pub self_trade_prevention: SelfTradePrevention,
     pub spec: OrderSpec,
     pub margin: MarginFlags,
+    /// Perpetuals only: the order may only shrink the account's position. Its quantity is cut to
+    /// what the position (less the account's other reduce-only orders on that side) allows, and
+    /// while it rests it shrinks with the position.
+    pub reduce_only: bool,
 }
 
 /// How an order or withdrawal may go beyond the available balance: Backpack's spot-margin

@@ -54,6 +54,15 @@ pub enum Event {
         executed: Lots,
         executed_quote: Amount,
     },
+    /// A resting order's quantity was cut (a reduce-only order shrinking with its position); it
+    /// keeps its place in the queue.
+    OrderModified {
+        order: OrderId,
+        account: AccountId,
+        market: MarketId,
+        quantity: Lots,
+        remaining: Lots,
+    },
     /// The order left the book or never rested: Filled, Cancelled or Expired.
     OrderClosed {
         order: OrderId,
@@ -268,6 +277,8 @@ pub enum Reject {
     InvalidPerpSpec(PerpSpecError),
     #[error("Order would take open interest above the market's limit")]
     OpenInterestLimit,
+    #[error("Reduce only applies to futures")]
+    ReduceOnlySpot,
 }
 
 impl Reject {
@@ -300,7 +311,7 @@ impl Reject {
             Reject::InsufficientMargin => "INSUFFICIENT_MARGIN",
             Reject::NoPosition => "RESOURCE_NOT_FOUND",
             Reject::InvalidPerpSpec(_) => "INVALID_CLIENT_REQUEST",
-            Reject::OpenInterestLimit => "INVALID_ORDER",
+            Reject::OpenInterestLimit | Reject::ReduceOnlySpot => "INVALID_ORDER",
         }
     }
 }

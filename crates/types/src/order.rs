@@ -105,6 +105,8 @@ pub enum ExpiryReason {
     ImmediateOrCancel,
     InsufficientFunds,
     InsufficientLiquidity,
+    /// A reduce-only order that had nothing left to reduce.
+    ReduceOnlyNotReduced,
     SelfTradePrevention,
 }
 
@@ -115,6 +117,7 @@ impl ExpiryReason {
             ExpiryReason::ImmediateOrCancel => "ImmediateOrCancel",
             ExpiryReason::InsufficientFunds => "InsufficientFunds",
             ExpiryReason::InsufficientLiquidity => "InsufficientLiquidity",
+            ExpiryReason::ReduceOnlyNotReduced => "ReduceOnlyNotReduced",
             ExpiryReason::SelfTradePrevention => "SelfTradePrevention",
         }
     }

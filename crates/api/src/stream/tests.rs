@@ -220,6 +220,7 @@ fn perp_order(account: u64, side: Side, spec: OrderSpec) -> Command {
         self_trade_prevention: rucksack_types::SelfTradePrevention::RejectTaker,
         spec,
         margin: rucksack_types::MarginFlags::NONE,
+        reduce_only: false,
     })
 }
 

@@ -35,6 +35,8 @@ pub(crate) struct RestingOrder {
     pub reserved_per_lot: Amount,
     /// Whether the order is counted in its account's health-lowering set (margin rule).
     pub counted: std::cell::Cell<bool>,
+    /// A perpetual order that may only shrink its account's position.
+    pub reduce_only: bool,
     /// Index of the price level in its book.
     pub level: u32,
     pub prev: Handle,

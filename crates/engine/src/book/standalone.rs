@@ -44,6 +44,7 @@ impl OrderBook {
                 created_at: Timestamp(0),
                 reserved_per_lot: Amount::ZERO,
                 counted: std::cell::Cell::new(false),
+                reduce_only: false,
                 level: 0,
                 prev: NIL,
                 next: NIL,

@@ -2,7 +2,8 @@
 //! the open-order sums the margin rule reads.
 
 use rucksack_types::{
-    Amount, Event, FinePrice, Lots, MarketSize, NewOrder, OrderSpec, Reject, Rounding, SelfTradePrevention, Side, Ticks,
+    Amount, Event, ExpiryReason, FinePrice, Lots, MarketSize, NewOrder, OrderSpec, OrderStatus, Reject, Rounding,
+    SelfTradePrevention, Side, Ticks,
 };
 
 use crate::book::arena::{AccountIndex, Handle, NIL};
@@ -196,4 +197,97 @@ pub(crate) fn apply_funding(holding: &mut PerpHolding, cumulative: i128) {
         position.cumulative_funding -= owed;
     }
     holding.position.funding_index = cumulative;
+}
+
+impl Engine {
+    /// The most a reduce-only order may be for: the position it reduces, less the account's
+    /// other reduce-only orders resting on the same side. `None` when the order's side does not
+    /// reduce the position or nothing is left.
+    pub(crate) fn reduce_only_cap(&self, account: AccountIndex, market_index: usize, side: Side) -> Option<Lots> {
+        let size = self.perp_holding(account, market_index).map_or(0, |h| h.position.size);
+        let reduces = match side {
+            Side::Bid => size < 0,
+            Side::Ask => size > 0,
+        };
+        if !reduces {
+            return None;
+        }
+        let resting =
+            self.reduce_only_orders(account, market_index).filter(|&(_, s, _)| s == side).map(|(_, _, l)| l.0);
+        let cap = size.abs() - resting.sum::<i64>();
+        (cap > 0).then_some(Lots(cap))
+    }
+
+    /// The account's resting reduce-only orders in a market, oldest first: handle, side,
+    /// remaining.
+    fn reduce_only_orders(
+        &self,
+        account: AccountIndex,
+        market_index: usize,
+    ) -> impl Iterator<Item = (Handle, Side, Lots)> + '_ {
+        let market = rucksack_types::MarketId(market_index as u16);
+        let mut handle = self.ledger.account(account).orders_head;
+        std::iter::from_fn(move || {
+            while handle != NIL {
+                let current = handle;
+                let order = self.orders.get(current);
+                handle = order.account_next;
+                if order.reduce_only && order.market == market {
+                    return Some((current, order.side, order.remaining));
+                }
+            }
+            None
+        })
+    }
+
+    /// After a command changed positions: each account's resting reduce-only orders shrink (oldest
+    /// first keeping their place) so that together they never exceed the position they reduce,
+    /// and those on a side that no longer reduces expire.
+    pub(crate) fn fit_reduce_only_orders(&mut self, first_event: usize) {
+        let mut changed: Vec<(AccountIndex, usize)> = self.events[first_event..]
+            .iter()
+            .filter_map(|e| match *e {
+                Event::PositionChanged { account, market, .. } => {
+                    self.ledger.find(account).map(|index| (index, usize::from(market.0)))
+                }
+                _ => None,
+            })
+            .collect();
+        changed.sort_unstable();
+        changed.dedup();
+        for (account, market_index) in changed {
+            let size = self.perp_holding(account, market_index).map_or(0, |h| h.position.size);
+            let mut room = size.abs();
+            let orders: Vec<_> = self.reduce_only_orders(account, market_index).collect();
+            for (handle, side, remaining) in orders {
+                let reduces = (side == Side::Bid && size < 0) || (side == Side::Ask && size > 0);
+                if !reduces || room == 0 {
+                    self.close_resting(handle, OrderStatus::Expired, Some(ExpiryReason::ReduceOnlyNotReduced));
+                    continue;
+                }
+                if remaining.0 > room {
+                    self.shrink_resting(handle, Lots(remaining.0 - room));
+                }
+                room -= remaining.0.min(room);
+            }
+        }
+    }
+
+    /// Takes `lots` off a resting order's quantity and remaining, keeping its place in the queue.
+    fn shrink_resting(&mut self, handle: Handle, lots: Lots) {
+        self.uncount_resting(handle);
+        let market_index = usize::from(self.orders.get(handle).market.0);
+        self.markets[market_index].book.reduce(&mut self.orders, handle, lots);
+        let order = self.orders.get_mut(handle);
+        order.quantity.0 -= lots.0;
+        let event = Event::OrderModified {
+            order: order.id,
+            account: self.ledger.account(order.account).id,
+            market: order.market,
+            quantity: order.quantity,
+            remaining: order.remaining,
+        };
+        self.count_resting(handle);
+        self.events.push(event);
+    }
 }

@@ -66,6 +66,7 @@ pub fn order(account: u64, side: Side, spec: OrderSpec) -> NewOrder {
         self_trade_prevention: SelfTradePrevention::RejectTaker,
         spec,
         margin: rucksack_types::MarginFlags::NONE,
+        reduce_only: false,
     }
 }
 

@@ -81,6 +81,7 @@ fn sample_commands() -> Vec<Command> {
             client_id: Some(ClientId(u32::MAX)),
             self_trade_prevention: SelfTradePrevention::RejectBoth,
             margin: MarginFlags::NONE,
+            reduce_only: false,
             spec: OrderSpec::Limit { price: Ticks(14327), quantity: Lots(250), time_in_force: TimeInForce::PostOnly },
         }),
         Command::PlaceOrder(NewOrder {
@@ -90,6 +91,7 @@ fn sample_commands() -> Vec<Command> {
             client_id: None,
             self_trade_prevention: SelfTradePrevention::RejectMaker,
             margin: MarginFlags { auto_borrow: true, auto_borrow_repay: true, auto_lend_redeem: false },
+            reduce_only: false,
             spec: OrderSpec::Market { size: MarketSize::Quote(Amount(1_000_000)), time_in_force: TimeInForce::Ioc },
         }),
         Command::CancelOrder { account: AccountId(9), market: MarketId(3), target: CancelTarget::Order(OrderId(77)) },
