@@ -174,12 +174,13 @@ impl Engine {
                 // Funding not yet applied to a position is part of its value already.
                 open_values += holding.position.open_value + holding.pending_funding(perp.cumulative_funding);
                 let (mut bids, mut asks) = (OpenSide::default(), OpenSide::default());
-                let (mut reduce_bids, mut reduce_asks) = (0i64, 0i64);
+                let (mut reduce_bids, mut reduce_asks, mut reduce_counted) = (0i64, 0i64, 0usize);
                 let mut handle = account.orders_head;
                 while handle != NIL {
                     let order = self.orders.get(handle);
                     if usize::from(order.market.0) == market_index {
                         if order.reduce_only {
+                            reduce_counted += 1;
                             match order.side {
                                 Side::Bid => reduce_bids += order.remaining.0,
                                 Side::Ask => reduce_asks += order.remaining.0,
@@ -207,6 +208,13 @@ impl Engine {
                     handle = order.account_next;
                 }
                 let size = holding.position.size;
+                ensure!(
+                    holding.reduce_only_orders as usize == reduce_counted,
+                    "account {} in market {}: counts {} reduce-only orders, has {reduce_counted}",
+                    account.id,
+                    market.spec.symbol,
+                    holding.reduce_only_orders
+                );
                 ensure!(
                     reduce_bids <= (-size).max(0) && reduce_asks <= size.max(0),
                     "account {} in market {}: reduce-only bids {reduce_bids} and asks {reduce_asks} against a position of {size}",

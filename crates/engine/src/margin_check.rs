@@ -307,28 +307,29 @@ impl Engine {
             Some(NewExposure::Spot(fill)) => (Some(fill), None),
             Some(NewExposure::Perp { market, side, open }) => (None, Some((market, side, open))),
         };
-        let perps_before = self.perp_worst(index, None, None)?;
         // A spot order locks what it would spend: base units it locks no longer back a hedged
-        // pair, so the perpetual part is judged as if they were locked already.
+        // pair, so the perpetual part after it is judged as if they were locked already.
         let locking = spot_new.map(|fill| (fill.spend_asset, fill.spend));
-        let perps_after = match perp_new {
-            None if locking.is_some() => self.perp_worst(index, None, locking)?,
-            None => perps_before,
-            Some(new) => self.perp_worst(index, Some(new), None)?,
-        };
+        let (perps_before, perps_after) = self.perp_worst_pair(index, perp_new, locking)?;
         let (before, after) = self.spot_worst_pair(index, spot_new)?;
         Ok((before.plus(&perps_before), after.plus(&perps_after)))
     }
 
-    /// The perpetual positions' part of the margin rule's health: each position at its worst
-    /// over its open orders, `new` counted among them.
-    fn perp_worst(
+    /// The perpetual positions' part of the margin rule's health, before and after a new order:
+    /// each position at its worst over its open orders, with `new` counted among them (or, for a
+    /// spot order, the base it would lock taken out of the hedge). Only the market the order
+    /// touches is valued twice.
+    fn perp_worst_pair(
         &self,
         index: AccountIndex,
         new: Option<(usize, Side, crate::margin::perp::OpenSide)>,
         locking: Option<(usize, Amount)>,
-    ) -> Result<AccountHealth, Reject> {
+    ) -> Result<(AccountHealth, AccountHealth), Reject> {
         let account = self.ledger.account(index);
+        if account.perps.is_empty() && new.is_none() {
+            return Ok((AccountHealth::default(), AccountHealth::default()));
+        }
+        let inputs = self.risk_inputs();
         let locked_balances = locking.map(|(asset, amount)| {
             let mut balances = account.balances.clone();
             if let Some(balance) = balances.get_mut(asset) {
@@ -338,35 +339,53 @@ impl Engine {
             }
             balances
         });
-        let balances = locked_balances.as_deref().unwrap_or(&account.balances);
-        let inputs = self.risk_inputs();
-        let mut total = AccountHealth::default();
         let new_market = new.map(|(market, _, _)| rucksack_types::MarketId(market as u16));
         let unheld = new_market
             .filter(|m| !account.perps.iter().any(|h| h.market == *m))
             .map(|market| crate::perp::PerpHolding { market, ..Default::default() });
-        for holding in account.perps.iter().chain(unheld.iter()) {
-            let market_index = usize::from(holding.market.0);
-            let Some(perp) = self.markets[market_index].perp.as_ref() else { continue };
+        let part = |holding: &crate::perp::PerpHolding,
+                    added: Option<(Side, crate::margin::perp::OpenSide)>,
+                    balances: &[crate::ledger::Balance]|
+         -> Result<AccountHealth, Reject> {
+            let Some(perp) = self.markets[usize::from(holding.market.0)].perp.as_ref() else {
+                return Ok(AccountHealth::default());
+            };
             let (mut bids, mut asks) = (holding.bids, holding.asks);
-            if let Some((_, side, open)) = new.filter(|_| new_market == Some(holding.market)) {
-                match side {
-                    Side::Bid => bids = bids.plus(open),
-                    Side::Ask => asks = asks.plus(open),
-                }
+            match added {
+                Some((Side::Bid, open)) => bids = bids.plus(open),
+                Some((Side::Ask, open)) => asks = asks.plus(open),
+                None => {}
             }
             let Some(valuation) = perp.valuation(&inputs, balances, &account.positions) else {
                 if holding.is_empty() && bids.lots == 0 && asks.lots == 0 {
-                    continue;
+                    return Ok(AccountHealth::default());
                 }
                 return Err(Reject::PriceUnavailable);
             };
             let claim = holding.claim(valuation.mark, perp.cumulative_funding);
-            let health =
-                valuation.worst_health(holding.position.size, claim, bids, asks, account.settings.leverage_limit);
-            total = total.plus(&health);
+            Ok(valuation.worst_health(holding.position.size, claim, bids, asks, account.settings.leverage_limit))
+        };
+        let (mut before, mut after) = (AccountHealth::default(), AccountHealth::default());
+        for holding in account.perps.iter().chain(unheld.iter()) {
+            let was = if unheld.as_ref().is_some_and(|u| u.market == holding.market) {
+                AccountHealth::default()
+            } else {
+                part(holding, None, &account.balances)?
+            };
+            let added = new.filter(|_| new_market == Some(holding.market)).map(|(_, side, open)| (side, open));
+            let hedged_by_locked = locked_balances.is_some()
+                && locking.is_some_and(|(asset, _)| {
+                    self.markets[usize::from(holding.market.0)].spec.base.0 as usize == asset
+                });
+            let will = match (added, hedged_by_locked, &locked_balances) {
+                (None, false, _) => was,
+                (_, true, Some(balances)) => part(holding, added, balances)?,
+                _ => part(holding, added, &account.balances)?,
+            };
+            before = before.plus(&was);
+            after = after.plus(&will);
         }
-        Ok(total)
+        Ok((before, after))
     }
 
     /// The spot part of [`Engine::worst_case_pair`].

@@ -31,7 +31,7 @@ pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
 pub use perp::{BasisSpec, BookPrices, FinePrice, MarketKind, PerpPosition, PerpSpec, PerpSpecError};
 pub use risk::{
-    AssetRisk, FlatRegions, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, UsdValue,
+    AssetRisk, FlatRegions, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, SquareRoot, UsdValue,
 };
 pub use spec::{AssetSpec, MarketScale, MarketSpec, SpecError};
 pub use symbol::Symbol;

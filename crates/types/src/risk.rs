@@ -227,6 +227,17 @@ pub struct MarginFunction {
     pub factor: Fraction,
 }
 
+/// The square root of a dollar notional, rounded up, for margin functions that share one
+/// notional (a position's IMF and MMF) to take it once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SquareRoot(i128);
+
+impl SquareRoot {
+    pub fn of(notional: UsdValue) -> SquareRoot {
+        SquareRoot(notional.sqrt_dollars_up())
+    }
+}
+
 impl MarginFunction {
     /// Whether an initial and a maintenance function make sense together: `0 < base <= 1`,
     /// factors not negative, and maintenance no higher than initial at any size.
@@ -237,7 +248,12 @@ impl MarginFunction {
 
     /// The margin fraction for a position worth `notional`, rounded up.
     pub fn fraction(&self, notional: UsdValue) -> Fraction {
-        let scaled = div_round(i128::from(self.factor.0) * notional.sqrt_dollars_up(), ONE, Rounding::Up)
+        self.fraction_at(SquareRoot::of(notional))
+    }
+
+    /// The margin fraction at a notional whose square root is already known.
+    pub fn fraction_at(&self, root: SquareRoot) -> Fraction {
+        let scaled = div_round(i128::from(self.factor.0) * root.0, ONE, Rounding::Up)
             .ok()
             .and_then(|v| i64::try_from(v).ok())
             .unwrap_or(i64::MAX);

@@ -67,6 +67,20 @@ pub struct Hedge<'a> {
     /// the pair.
     pub lend_redeemable: bool,
     pub base_units_per_lot: i64,
+    /// Worked out from the above by [`Hedge::of`]; `None` without a price or parameters.
+    leg: Option<SpotLeg>,
+}
+
+/// The spot leg's units and value as the pair sees them, worked out once per valuation.
+#[derive(Clone, Copy, Debug)]
+struct SpotLeg {
+    /// Units that can back a short: available, plus lent while redeemable, less borrowed.
+    hedgeable: i128,
+    /// Units held but for those open orders lock: their sale is already the spot part's worst
+    /// case.
+    held: i128,
+    /// Their collateral value unpaired, micro-dollars.
+    held_collateral: i128,
 }
 
 /// What a hedged pair changes: the spot leg's extra collateral value, and the requirements of
@@ -92,18 +106,61 @@ impl<'a> Hedge<'a> {
         let throttle =
             inputs.specs.get(base).copied().flatten().and_then(|s| s.lending).map(|l| l.throttle_utilization);
         let pool = inputs.pools.get(base).copied().unwrap_or_default();
-        Some(Hedge {
+        let mut hedge = Hedge {
             basis,
             spot: inputs.holding(base, balance, position),
             spot_valuation: inputs.valuation(base),
             lend_redeemable: throttle.is_some_and(|t| pool.utilization() <= t),
             base_units_per_lot,
+            leg: None,
+        };
+        hedge.leg = hedge.spot_leg();
+        Some(hedge)
+    }
+
+    /// A spot leg held as `spot`, valued at `spot_valuation`, backing a short.
+    pub fn new(
+        basis: BasisSpec,
+        spot: Holding,
+        spot_valuation: Valuation<'a>,
+        lend_redeemable: bool,
+        base_units_per_lot: i64,
+    ) -> Hedge<'a> {
+        let mut hedge = Hedge { basis, spot, spot_valuation, lend_redeemable, base_units_per_lot, leg: None };
+        hedge.leg = hedge.spot_leg();
+        hedge
+    }
+
+    fn spot_leg(&self) -> Option<SpotLeg> {
+        self.spot_valuation.risk?;
+        self.spot_valuation.price?;
+        let spot = &self.spot;
+        let lent = if self.lend_redeemable { i128::from(spot.lent.0) } else { 0 };
+        let held = i128::from(spot.available.0) + i128::from(spot.lent.0);
+        Some(SpotLeg {
+            hedgeable: i128::from(spot.available.0) + lent - i128::from(spot.borrowed.0),
+            held,
+            held_collateral: self.spot_collateral(held),
         })
     }
 
+    /// The value of `units` of the base at its index, rounded down.
+    fn spot_value(&self, units: i128) -> UsdValue {
+        let price = self.spot_valuation.price.unwrap_or_default();
+        let units = Amount(units.clamp(0, i128::from(i64::MAX)) as i64);
+        price.value(units, self.spot_valuation.asset.decimals, Rounding::Down)
+    }
+
+    /// The collateral value of `units` of the base at its own haircut, micro-dollars.
+    fn spot_collateral(&self, units: i128) -> i128 {
+        let Some(risk) = self.spot_valuation.risk else { return 0 };
+        let notional = self.spot_value(units);
+        risk.haircut.weight_in(notional, &self.spot_valuation.flat).of(notional.0, Rounding::Down).unwrap_or(0)
+    }
+
     /// For a short of `short_units` base units worth `notional` at the mark: `None` without a
-    /// hedge. Units locked by open spot orders are left out (their sale is already the spot
-    /// leg's worst case), and so is a lend while its pool is throttled.
+    /// hedge. Units locked by open spot orders are left out, and so is a lend while its pool is
+    /// throttled.
     fn pair(
         &self,
         short_units: i128,
@@ -111,33 +168,23 @@ impl<'a> Hedge<'a> {
         perp: &PerpValuation<'_>,
         floor: Fraction,
     ) -> Option<HedgedPair> {
-        let (Some(risk), Some(price)) = (self.spot_valuation.risk, self.spot_valuation.price) else { return None };
-        let spot = &self.spot;
-        let lent = if self.lend_redeemable { i128::from(spot.lent.0) } else { 0 };
-        let hedged = (i128::from(spot.available.0) + lent - i128::from(spot.borrowed.0)).min(short_units);
+        let leg = self.leg?;
+        let hedged = leg.hedgeable.min(short_units);
         if hedged <= 0 || short_units <= 0 {
             return None;
         }
-        let decimals = self.spot_valuation.asset.decimals;
-        let value =
-            |units: i128| price.value(Amount(units.clamp(0, i128::from(i64::MAX)) as i64), decimals, Rounding::Down);
-        let collateral = |units: i128| {
-            let notional = value(units);
-            risk.haircut.weight_in(notional, &self.spot_valuation.flat).of(notional.0, Rounding::Down).unwrap_or(0)
-        };
-        // The spot leg without the units its open orders may sell.
-        let held = i128::from(spot.available.0) + i128::from(spot.lent.0);
         let weight = Fraction(Fraction::ONE.0 - self.basis.haircut.0);
-        let paired = weight.of(value(hedged).0, Rounding::Down).unwrap_or(0) + collateral(held - hedged);
-        let extra_collateral = UsdValue((paired - collateral(held)).max(0));
+        let paired =
+            weight.of(self.spot_value(hedged).0, Rounding::Down).unwrap_or(0) + self.spot_collateral(leg.held - hedged);
+        let extra_collateral = UsdValue((paired - leg.held_collateral).max(0));
         // The short's hedged part at the basis fractions, the rest by the market's functions.
         let hedged_notional =
             UsdValue(rucksack_types::money::mul_div(notional.0, hedged, short_units, Rounding::Up).ok()?);
         let rest = UsdValue(notional.0 - hedged_notional.0);
         let of = |f: Fraction, n: UsdValue| f.of(n.0, Rounding::Up).unwrap_or(i128::MAX / 4);
-        let initial = of(self.basis.imf.max(floor), hedged_notional)
-            + of(perp.spec.imf.fraction_in(rest, perp.flat.0).max(floor), rest);
-        let maintenance = of(self.basis.mmf, hedged_notional) + of(perp.spec.mmf.fraction_in(rest, perp.flat.1), rest);
+        let (rest_imf, rest_mmf) = perp.fractions(rest);
+        let initial = of(self.basis.imf.max(floor), hedged_notional) + of(rest_imf.max(floor), rest);
+        let maintenance = of(self.basis.mmf, hedged_notional) + of(rest_mmf, rest);
         Some(HedgedPair {
             extra_collateral,
             initial_requirement: UsdValue(initial),
@@ -156,10 +203,12 @@ impl PerpValuation<'_> {
 
     /// The health of a position of `size` lots owed `claim` fine units.
     pub fn health(&self, size: i64, claim: i128, leverage_limit: u16) -> AccountHealth {
+        self.health_with_floor(size, claim, leverage_floor(leverage_limit))
+    }
+
+    fn health_with_floor(&self, size: i64, claim: i128, leverage_floor: Fraction) -> AccountHealth {
         let pnl = self.usd(claim, Rounding::Down);
         let notional = self.usd(i128::from(size).saturating_abs().saturating_mul(self.mark.0), Rounding::Up);
-        let leverage_floor =
-            Fraction::ratio(1, i128::from(leverage_limit.max(1)), Rounding::Up).unwrap_or(Fraction::ONE);
         let short_units = if size < 0 {
             self.hedge.map_or(0, |h| i128::from(size).abs() * i128::from(h.base_units_per_lot))
         } else {
@@ -175,8 +224,8 @@ impl PerpValuation<'_> {
                 ..AccountHealth::default()
             };
         }
-        let imf = self.spec.imf.fraction_in(notional, self.flat.0).max(leverage_floor);
-        let mmf = self.spec.mmf.fraction_in(notional, self.flat.1);
+        let (imf, mmf) = self.fractions(notional);
+        let imf = imf.max(leverage_floor);
         AccountHealth {
             unrealized_pnl: pnl,
             exposure: notional,
@@ -184,6 +233,19 @@ impl PerpValuation<'_> {
             maintenance_requirement: UsdValue(mmf.of(notional.0, Rounding::Up).unwrap_or(i128::MAX / 4)),
             ..AccountHealth::default()
         }
+    }
+
+    /// The market's IMF and MMF at `notional`: their bases in their flat regions, else from one
+    /// square root.
+    fn fractions(&self, notional: UsdValue) -> (Fraction, Fraction) {
+        let (flat_imf, flat_mmf) = (notional <= self.flat.0, notional <= self.flat.1);
+        if flat_imf && flat_mmf {
+            return (self.spec.imf.base, self.spec.mmf.base);
+        }
+        let root = rucksack_types::SquareRoot::of(notional);
+        let imf = if flat_imf { self.spec.imf.base } else { self.spec.imf.fraction_at(root) };
+        let mmf = if flat_mmf { self.spec.mmf.base } else { self.spec.mmf.fraction_at(root) };
+        (imf, mmf)
     }
 
     /// The worst of the position as it is (`size` lots owed `claim`), with all `bids` filled, and
@@ -196,7 +258,8 @@ impl PerpValuation<'_> {
         asks: OpenSide,
         leverage_limit: u16,
     ) -> AccountHealth {
-        let mut worst = self.health(size, claim, leverage_limit);
+        let floor = leverage_floor(leverage_limit);
+        let mut worst = self.health_with_floor(size, claim, floor);
         for (lots, value, fees) in [(bids.lots, -bids.value, bids.fees), (-asks.lots, asks.value, asks.fees)] {
             if lots == 0 {
                 continue;
@@ -206,13 +269,18 @@ impl PerpValuation<'_> {
                 .saturating_add(i128::from(lots).saturating_mul(self.mark.0))
                 .saturating_add(value)
                 .saturating_sub(fee_fine);
-            let filled = self.health(size.saturating_add(lots), filled_claim, leverage_limit);
+            let filled = self.health_with_floor(size.saturating_add(lots), filled_claim, floor);
             if filled.free_equity() < worst.free_equity() {
                 worst = filled;
             }
         }
         worst
     }
+}
+
+/// `1 / leverage limit`, rounded up: the least IMF an account's limit allows.
+fn leverage_floor(leverage_limit: u16) -> Fraction {
+    Fraction::ratio(1, i128::from(leverage_limit.max(1)), Rounding::Up).unwrap_or(Fraction::ONE)
 }
 
 #[cfg(test)]

@@ -141,6 +141,8 @@ pub struct PerpHolding {
     pub position: PerpPosition,
     pub bids: OpenSide,
     pub asks: OpenSide,
+    /// How many of the open orders are reduce-only (so fitting them costs nothing without).
+    pub reduce_only_orders: u32,
 }
 
 impl PerpHolding {

@@ -168,9 +168,9 @@ impl Engine {
 
     /// Adds (or removes) a resting perpetual order to (from) its account's open-order sums.
     pub(crate) fn track_perp_order(&mut self, handle: Handle, add: bool) {
-        let (account, market, side, price, lots) = {
+        let (account, market, side, price, lots, reduce_only) = {
             let order = self.orders.get(handle);
-            (order.account, usize::from(order.market.0), order.side, order.price, order.remaining)
+            (order.account, usize::from(order.market.0), order.side, order.price, order.remaining, order.reduce_only)
         };
         let spec = self.markets[market].spec;
         let scale = self.markets[market].scale;
@@ -184,6 +184,11 @@ impl Engine {
             Side::Ask => &mut holding.asks,
         };
         *sum = if add { sum.plus(open) } else { sum.minus(open) };
+        // A filled maker is taken out once more with nothing left: that counts for nothing.
+        if reduce_only && lots.is_positive() {
+            holding.reduce_only_orders =
+                if add { holding.reduce_only_orders + 1 } else { holding.reduce_only_orders - 1 };
+        }
     }
 }
 
@@ -256,7 +261,10 @@ impl Engine {
         changed.sort_unstable();
         changed.dedup();
         for (account, market_index) in changed {
-            let size = self.perp_holding(account, market_index).map_or(0, |h| h.position.size);
+            let Some(holding) = self.perp_holding(account, market_index).filter(|h| h.reduce_only_orders > 0) else {
+                continue;
+            };
+            let size = holding.position.size;
             let mut room = size.abs();
             let orders: Vec<_> = self.reduce_only_orders(account, market_index).collect();
             for (handle, side, remaining) in orders {

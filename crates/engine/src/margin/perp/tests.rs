@@ -122,7 +122,7 @@ fn a_hedged_pair_counts_its_spot_at_the_basis_haircut_and_its_short_at_the_basis
     // 100 SOL held ($10,000 at $100) against a short of 150 SOL ($15,000) at leverage 100.
     let spot = Holding { available: Amount(100_000_000_000), ..Holding::default() };
     let basis = spec.basis.expect("the fixture credits hedged pairs");
-    let hedge = Hedge { basis, spot, spot_valuation, lend_redeemable: true, base_units_per_lot: 10_000_000 };
+    let hedge = Hedge::new(basis, spot, spot_valuation, true, 10_000_000);
     let hedged = PerpValuation { hedge: Some(hedge), ..at_100(&spec, &quote) }.health(-15_000, 0, 100);
     // Spot: the 100 paired SOL count at 99% ($9,900) instead of their 90% haircut ($9,000).
     assert_eq!(hedged.collateral_value, UsdValue(900_000_000));
@@ -141,11 +141,13 @@ fn a_hedged_pair_counts_its_spot_at_the_basis_haircut_and_its_short_at_the_basis
     // A long gets no credit from spot held, and a lend counts only while its pool is redeemable.
     let long = PerpValuation { hedge: Some(hedge), ..at_100(&sol_perp(), &quote) }.health(15_000, 0, 100);
     assert_eq!(long.collateral_value, UsdValue(0));
-    let lent = Hedge {
-        spot: Holding { lent: Amount(100_000_000_000), ..Holding::default() },
-        lend_redeemable: false,
-        ..hedge
-    };
+    let lent = Hedge::new(
+        basis,
+        Holding { lent: Amount(100_000_000_000), ..Holding::default() },
+        spot_valuation,
+        false,
+        10_000_000,
+    );
     let throttled = PerpValuation { hedge: Some(lent), ..at_100(&sol_perp(), &quote) }.health(-15_000, 0, 100);
     assert_eq!(throttled.collateral_value, UsdValue(0));
     assert_eq!(throttled.initial_requirement, UsdValue(300_000_000));
