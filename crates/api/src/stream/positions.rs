@@ -80,12 +80,8 @@ pub fn figures(views: &Views, account: AccountId, market: MarketId, position: Pe
     let valuation = perp.valuation(&views.risk_inputs(), balances, pools)?;
     let leverage = holder.map_or(AccountSettings::default().leverage_limit, |a| a.settings.leverage_limit);
     let orders = holder.and_then(|a| a.perps.iter().find(|h| h.market == market));
-    let holding = PerpHolding {
-        market,
-        position,
-        bids: orders.map(|h| h.bids).unwrap_or_default(),
-        asks: orders.map(|h| h.asks).unwrap_or_default(),
-    };
+    let holding =
+        PerpHolding { position, ..orders.copied().unwrap_or(PerpHolding { market, ..PerpHolding::default() }) };
     let claim = holding.claim(valuation.mark, perp.cumulative_funding);
     let health = valuation.health(position.size, claim, leverage);
     let size = position.size;
