@@ -39,6 +39,12 @@ pub fn margin_function(function: &rucksack_types::MarginFunction) -> Value {
 pub fn market(views: &Views, spec: &MarketSpec) -> Value {
     let symbol = |id| views.asset(id).map_or("", |a| a.symbol.as_str());
     let perp = spec.kind.perp();
+    // A band that allows every price is published as none.
+    let bands = perp.map(|p| p.bands);
+    let open = rucksack_types::PriceBands::OPEN;
+    let band = |multiplier: Option<rucksack_types::Fraction>| {
+        multiplier.filter(|m| *m != open.limit_max && *m != open.limit_min).map(|m| m.to_string())
+    };
     // Funding bounds are published in basis points.
     let bps = |rate: rucksack_types::Fraction| rucksack_types::Fraction(rate.0.saturating_mul(10_000)).to_string();
     json!({
@@ -51,11 +57,13 @@ pub fn market(views: &Views, spec: &MarketSpec) -> Value {
                 "minPrice": format::price(spec, spec.min_price),
                 "maxPrice": format::price(spec, spec.max_price),
                 "tickSize": spec.tick_size.to_string(),
-                "maxMultiplier": null,
-                "minMultiplier": null,
-                "maxImpactMultiplier": null,
-                "minImpactMultiplier": null,
-                "meanMarkPriceBand": null,
+                "maxMultiplier": band(bands.map(|b| b.limit_max)),
+                "minMultiplier": band(bands.map(|b| b.limit_min)),
+                "maxImpactMultiplier": band(bands.map(|b| b.impact_max)),
+                "minImpactMultiplier": band(bands.map(|b| b.impact_min)),
+                "meanMarkPriceBand": bands.filter(|b| b.mean_mark_max != rucksack_types::PriceBands::OPEN.mean_mark_max).map(|b| {
+                    json!({ "maxMultiplier": b.mean_mark_max.to_string(), "minMultiplier": b.mean_mark_min.to_string() })
+                }),
                 "meanPremiumBand": null,
                 "borrowEntryFeeMaxMultiplier": null,
                 "borrowEntryFeeMinMultiplier": null,

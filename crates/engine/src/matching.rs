@@ -28,6 +28,8 @@ struct Prepared {
     quote_budget: Option<Amount>,
     funding: Funding,
     killed: bool,
+    /// `limit` is a price band's (a perpetual taker's): what it leaves unfilled expires.
+    banded: bool,
 }
 
 /// Why the taker stopped matching.
@@ -53,6 +55,7 @@ struct Taker {
     self_trade_prevention: SelfTradePrevention,
     executed: Lots,
     executed_quote: Amount,
+    banded: bool,
 }
 
 impl Engine {
@@ -116,12 +119,26 @@ impl Engine {
                 quote_sized => quote_sized,
             };
         }
-        self.check_perp_order(account, market_index, &order)?;
+        if let OrderSpec::Limit { price, .. } = order.spec {
+            self.check_limit_band(market_index, price)?;
+        }
+        // A taker fills only within its price bands; a band tighter than its own limit becomes
+        // its limit, and what is left beyond it expires.
+        let band = self.taker_band(market_index, order.side).filter(|band| match (order.side, limit) {
+            (_, None) => true,
+            (Side::Bid, Some(limit)) => *band < limit,
+            (Side::Ask, Some(limit)) => *band > limit,
+        });
+        let (limit, banded) = match band {
+            Some(band) if order.spec.time_in_force() != TimeInForce::PostOnly => (Some(band), true),
+            _ => (limit, false),
+        };
+        self.check_perp_order(account, market_index, &order, limit)?;
         let killed = order.spec.time_in_force() == TimeInForce::Fok
             && !self.can_fill_completely(market_index, account, &order, limit, quantity, Amount(i64::MAX))?;
         // Perpetual orders lock nothing: their margin is the account's equity.
         let funding = Funding::Reserved { per_lot: Amount::ZERO };
-        let prepared = Prepared { limit, quantity, quote_budget, funding, killed };
+        let prepared = Prepared { limit, quantity, quote_budget, funding, killed, banded };
         let first_event = self.events.len();
         self.execute_order(account, market_index, &order, prepared)?;
         self.fit_reduce_only_orders(first_event);
@@ -168,7 +185,7 @@ impl Engine {
         let fill_or_kill = time_in_force == TimeInForce::Fok;
         let killed =
             fill_or_kill && !self.can_fill_completely(market_index, account, new, limit, quantity, available)?;
-        Ok(Prepared { limit, quantity, quote_budget, funding, killed })
+        Ok(Prepared { limit, quantity, quote_budget, funding, killed, banded: false })
     }
 
     /// Commits an order that passed every check: it cannot fail from here on.
@@ -179,7 +196,7 @@ impl Engine {
         new: &NewOrder,
         prepared: Prepared,
     ) -> Result<(), Reject> {
-        let Prepared { limit, quantity, quote_budget, funding, killed } = prepared;
+        let Prepared { limit, quantity, quote_budget, funding, killed, banded } = prepared;
         let time_in_force = new.spec.time_in_force();
         let spend_asset = self.side_asset(market_index, new.side);
         let id = OrderId(self.next_order_id);
@@ -207,6 +224,7 @@ impl Engine {
             self_trade_prevention: new.self_trade_prevention,
             executed: Lots::ZERO,
             executed_quote: Amount::ZERO,
+            banded,
         };
         let stop = self.match_taker(market_index, &mut taker);
         self.finish_taker(market_index, new, &taker, stop, time_in_force);
@@ -527,7 +545,8 @@ impl Engine {
         time_in_force: TimeInForce,
     ) {
         let rests_at = taker.limit.filter(|_| {
-            matches!(time_in_force, TimeInForce::Gtc | TimeInForce::PostOnly)
+            !taker.banded
+                && matches!(time_in_force, TimeInForce::Gtc | TimeInForce::PostOnly)
                 && !taker.remaining.is_zero()
                 && stop == Stop::BookExhausted
         });
@@ -582,6 +601,7 @@ impl Engine {
             Stop::Complete => (OrderStatus::Filled, None),
             Stop::SelfTrade => (OrderStatus::Expired, Some(ExpiryReason::SelfTradePrevention)),
             Stop::OutOfFunds => (OrderStatus::Expired, Some(ExpiryReason::InsufficientFunds)),
+            Stop::BookExhausted if taker.banded => (OrderStatus::Expired, Some(ExpiryReason::PriceImpact)),
             Stop::BookExhausted => match time_in_force {
                 TimeInForce::Ioc if taker.limit.is_some() => {
                     (OrderStatus::Expired, Some(ExpiryReason::ImmediateOrCancel))

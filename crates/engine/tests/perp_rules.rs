@@ -305,3 +305,71 @@ fn reduce_only_orders_never_add_to_a_position_and_shrink_with_it() {
     let spot = Command::PlaceOrder(NewOrder { reduce_only: true, ..common::gtc(1, Side::Ask, 15_000, 100) });
     assert_eq!(h.apply(spot), Err(Reject::ReduceOnlySpot));
 }
+
+/// The standard venue with Backpack's price bands on SOL_USDC_PERP: limits within 25% of the
+/// active price, takers within 3% of the touch and 10% of the five-minute mean mark.
+fn banded_venue() -> Harness {
+    let mut h = Harness::new();
+    let f = |text: &str| Fraction::parse(text).unwrap();
+    let mut sol = fixtures::sol_perp();
+    if let rucksack_types::MarketKind::Perp(spec) = &mut sol.kind {
+        spec.bands = rucksack_types::PriceBands {
+            limit_min: f("0.75"),
+            limit_max: f("1.25"),
+            impact_min: f("0.97"),
+            impact_max: f("1.03"),
+            mean_mark_min: f("0.9"),
+            mean_mark_max: f("1.1"),
+        };
+    }
+    for command in fixtures::risk_settings() {
+        h.ok(command);
+    }
+    h.ok(Command::ListMarket(sol));
+    h.ok(Command::UpdateMarkPrices);
+    h
+}
+
+#[test]
+fn orders_are_held_to_the_price_bands() {
+    let mut h = banded_venue();
+    // Asks at 143, 146 and 150 make the active price 143 (the only price there is).
+    for (account, price) in [(2, 14_300), (3, 14_600), (4, 15_000)] {
+        h.ok(gtc(account, Side::Ask, price, 100));
+    }
+    // A limit more than 25% from it is refused; one within is not.
+    assert_eq!(h.apply(gtc(1, Side::Bid, 10_700, 100)), Err(Reject::PriceBand));
+    assert_eq!(h.apply(gtc(1, Side::Ask, 17_900, 100)), Err(Reject::PriceBand));
+    h.ok(gtc(1, Side::Bid, 10_800, 100));
+    // A market buy of 300 may take up to 143 × 1.03 = 147.29: it fills 200 lots and the rest
+    // expires for price impact; the ask at 150 stays.
+    let events = h.ok(take(1, Side::Bid, 300));
+    let filled: i64 = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trade(trade) => Some(trade.quantity.0),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(filled, 200);
+    assert_eq!(closed_reason(&events), Some(rucksack_types::ExpiryReason::PriceImpact));
+    assert_eq!(h.engine.depth(SOL_USDC_PERP, Side::Ask), vec![(Ticks(15_000), Lots(100))]);
+    // The mean-mark band: SOL's index moves to 160 and the mark follows at once, but the
+    // five-minute mean mark barely moves from 143. With asks at 150 (taken first), 156 and 158, a
+    // buy may go to 156 × 1.03 = 160.68 by impact but only to 143 × 1.1 = 157.3 by the mean mark.
+    h.ok(price("160"));
+    h.ok(Command::UpdateMarkPrices);
+    h.ok(take(1, Side::Bid, 100));
+    h.ok(gtc(2, Side::Ask, 15_600, 100));
+    h.ok(gtc(3, Side::Ask, 15_800, 100));
+    let events = h.ok(take(1, Side::Bid, 200));
+    let prices: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Trade(trade) => Some(trade.price.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(prices, vec![15_600], "157.3 stops it before the ask at 158");
+    assert_eq!(closed_reason(&events), Some(rucksack_types::ExpiryReason::PriceImpact));
+}

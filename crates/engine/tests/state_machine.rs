@@ -533,6 +533,7 @@ fn generated_sequences_exercise_the_money_market() {
             for event in events {
                 let key = match event {
                     Event::OrderModified { .. } => "reduce-only shrunk",
+                    Event::OrderClosed { reason: Some(rucksack_types::ExpiryReason::PriceImpact), .. } => "price band",
                     Event::OrderRested { .. } if matches!(op, Op::Limit { reduce: true, .. }) => "reduce-only rested",
                     Event::PositionChanged { .. } => "perp fill",
                     Event::FundingPaid { per_lot, .. } if *per_lot != 0 => "funding",

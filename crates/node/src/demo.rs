@@ -5,7 +5,7 @@
 use rucksack_types::decimal::Sign;
 use rucksack_types::{
     AssetId, AssetRisk, AssetSpec, BasisSpec, Command, Decimal, Fraction, Haircut, IndexPrice, LendingSpec, Lots,
-    MarginFunction, MarketId, MarketKind, MarketSpec, PerpSpec, RateCurve, Symbol, Ticks,
+    MarginFunction, MarketId, MarketKind, MarketSpec, PerpSpec, PriceBands, RateCurve, Symbol, Ticks,
 };
 
 struct Listing {
@@ -116,6 +116,16 @@ pub fn listings() -> anyhow::Result<Vec<Command>> {
             ),
             mark_band: f("0.05")?,
             basis: Some(BasisSpec { haircut: f("0.01")?, imf: f("0.015")?, mmf: f("0.01")? }),
+            // Backpack's: limits within 25% of the active price, takers within 3% of the touch
+            // and 10% of the five-minute mean mark.
+            bands: PriceBands {
+                limit_min: f("0.75")?,
+                limit_max: f("1.25")?,
+                impact_min: f("0.97")?,
+                impact_max: f("1.03")?,
+                mean_mark_min: f("0.9")?,
+                mean_mark_max: f("1.1")?,
+            },
         };
         commands.push(Command::ListMarket(MarketSpec {
             id: MarketId((LISTINGS.len() + index) as u16),

@@ -112,6 +112,7 @@ impl Named for ExpiryReason {
         ExpiryReason::ImmediateOrCancel,
         ExpiryReason::InsufficientFunds,
         ExpiryReason::InsufficientLiquidity,
+        ExpiryReason::PriceImpact,
         ExpiryReason::ReduceOnlyNotReduced,
         ExpiryReason::SelfTradePrevention,
     ];

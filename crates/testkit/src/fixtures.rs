@@ -86,14 +86,24 @@ pub fn sol_perp() -> MarketSpec {
 }
 
 /// BTC_USDC_PERP: BTC_USDC's tick and step (a quote unit is 10^12 fine units), maker 2 bps,
-/// taker 5 bps.
+/// taker 5 bps, and Backpack's price bands (limits within 25% of the active price, takers within
+/// 3% of the touch and 10% of the five-minute mean mark).
 pub fn btc_perp() -> MarketSpec {
+    let mut spec = perp_spec(("0.02", "0.0000935"), ("0.0125", "0.0000561"));
+    spec.bands = rucksack_types::PriceBands {
+        limit_min: fraction("0.75"),
+        limit_max: fraction("1.25"),
+        impact_min: fraction("0.97"),
+        impact_max: fraction("1.03"),
+        mean_mark_min: fraction("0.9"),
+        mean_mark_max: fraction("1.1"),
+    };
     MarketSpec {
         id: BTC_USDC_PERP,
         symbol: symbol("BTC_USDC_PERP"),
         maker_fee_bps: 2,
         taker_fee_bps: 5,
-        kind: rucksack_types::MarketKind::Perp(perp_spec(("0.02", "0.0000935"), ("0.0125", "0.0000561"))),
+        kind: rucksack_types::MarketKind::Perp(spec),
         ..btc_usdc()
     }
 }
@@ -108,6 +118,7 @@ fn perp_spec(imf: (&str, &str), mmf: (&str, &str)) -> rucksack_types::PerpSpec {
         funding_rate_lower: Fraction(-fraction("0.01").0),
         open_interest_limit: Lots(1_000_000_000),
         mark_band: fraction("0.05"),
+        bands: rucksack_types::PriceBands::OPEN,
         basis: Some(rucksack_types::BasisSpec {
             haircut: fraction("0.01"),
             imf: fraction("0.015"),

@@ -279,6 +279,8 @@ pub enum Reject {
     OpenInterestLimit,
     #[error("Reduce only applies to futures")]
     ReduceOnlySpot,
+    #[error("Price is too far from the last active price")]
+    PriceBand,
 }
 
 impl Reject {
@@ -288,7 +290,7 @@ impl Reject {
             Reject::UnknownMarket => "INVALID_MARKET",
             Reject::UnknownAsset => "INVALID_ASSET",
             Reject::InsufficientFunds => "INSUFFICIENT_FUNDS",
-            Reject::PriceOutOfBounds => "INVALID_PRICE",
+            Reject::PriceOutOfBounds | Reject::PriceBand => "INVALID_PRICE",
             Reject::QuantityOutOfBounds | Reject::NonPositiveAmount => "INVALID_QUANTITY",
             Reject::PostOnlyWouldTake
             | Reject::PostOnlyMarketOrder

@@ -105,6 +105,8 @@ pub enum ExpiryReason {
     ImmediateOrCancel,
     InsufficientFunds,
     InsufficientLiquidity,
+    /// A taker reached its price band (impact or mean mark) with quantity left.
+    PriceImpact,
     /// A reduce-only order that had nothing left to reduce.
     ReduceOnlyNotReduced,
     SelfTradePrevention,
@@ -117,6 +119,7 @@ impl ExpiryReason {
             ExpiryReason::ImmediateOrCancel => "ImmediateOrCancel",
             ExpiryReason::InsufficientFunds => "InsufficientFunds",
             ExpiryReason::InsufficientLiquidity => "InsufficientLiquidity",
+            ExpiryReason::PriceImpact => "PriceImpact",
             ExpiryReason::ReduceOnlyNotReduced => "ReduceOnlyNotReduced",
             ExpiryReason::SelfTradePrevention => "SelfTradePrevention",
         }

@@ -61,6 +61,46 @@ pub struct PerpSpec {
     /// Margin for a short perpetual hedged by the base asset held in the same account; `None`:
     /// hedges get no credit in this market.
     pub basis: Option<BasisSpec>,
+    /// How far from the market's prices an order may be placed or fill.
+    pub bands: PriceBands,
+}
+
+/// Order-acceptance and execution bands, as multipliers (Backpack's `filters.price`):
+/// - a limit order's price must be within `[active × limit_min, active × limit_max]`, the
+///   active price being the median of best bid, best ask and last trade (refused otherwise);
+/// - a taker buys only up to `best ask × impact_max` and sells down to `best bid × impact_min`,
+///   as the book stood when it arrived;
+/// - and only up to `mean mark × mean_mark_max` (down to `× mean_mark_min`), the mean being
+///   the mark's five-minute average.
+///
+/// What a taker could not fill within its bands expires (`PriceImpact`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriceBands {
+    pub limit_min: Fraction,
+    pub limit_max: Fraction,
+    pub impact_min: Fraction,
+    pub impact_max: Fraction,
+    pub mean_mark_min: Fraction,
+    pub mean_mark_max: Fraction,
+}
+
+impl PriceBands {
+    /// Bands that allow every price.
+    pub const OPEN: PriceBands = PriceBands {
+        limit_min: Fraction(0),
+        limit_max: Fraction(i64::MAX),
+        impact_min: Fraction(0),
+        impact_max: Fraction(i64::MAX),
+        mean_mark_min: Fraction(0),
+        mean_mark_max: Fraction(i64::MAX),
+    };
+
+    fn valid(&self) -> bool {
+        let pair = |min: Fraction, max: Fraction| min.0 >= 0 && min <= Fraction::ONE && max >= Fraction::ONE;
+        pair(self.limit_min, self.limit_max)
+            && pair(self.impact_min, self.impact_max)
+            && pair(self.mean_mark_min, self.mean_mark_max)
+    }
 }
 
 /// The hedged-pair terms of a perpetual market. Units of the base held (or lent, while its pool
@@ -93,6 +133,8 @@ pub enum PerpSpecError {
     SettlementAssetMismatch,
     #[error("basis terms need 0 <= haircut < 1 and 0 < mmf <= imf, each no higher than the market's base")]
     InvalidBasis,
+    #[error("price bands need each minimum within [0, 1] and each maximum at least 1")]
+    InvalidBands,
 }
 
 /// Microseconds in a day.
@@ -116,6 +158,9 @@ impl PerpSpec {
         }
         if !self.open_interest_limit.is_positive() || self.mark_band.0 <= 0 || self.mark_band >= Fraction::ONE {
             return Err(PerpSpecError::InvalidLimits);
+        }
+        if !self.bands.valid() {
+            return Err(PerpSpecError::InvalidBands);
         }
         if let Some(basis) = self.basis
             && !(basis.haircut.0 >= 0
@@ -238,13 +283,22 @@ impl BookPrices {
 /// The window of the mid-over-index average: one minute.
 pub const PREMIUM_WINDOW_MICROS: u64 = 60_000_000;
 
+/// The window of the mean mark price the takers' band is measured from: five minutes.
+pub const MEAN_MARK_WINDOW_MICROS: u64 = 300_000_000;
+
 /// One step of the exponentially weighted average of `mid - index` after `elapsed`
 /// microseconds: the new sample gets weight `elapsed / window` (all of it once a window has
 /// passed). The first sample starts the average.
 pub fn smoothed_premium(previous: Option<i128>, sample: i128, elapsed_micros: u64) -> i128 {
+    moving_average(previous, sample, elapsed_micros, PREMIUM_WINDOW_MICROS)
+}
+
+/// One step of an exponentially weighted average over `window` microseconds.
+pub fn moving_average(previous: Option<i128>, sample: i128, elapsed_micros: u64, window: u64) -> i128 {
     let Some(previous) = previous else { return sample };
-    let weight = i128::from(elapsed_micros.min(PREMIUM_WINDOW_MICROS));
-    previous + (sample - previous) * weight / i128::from(PREMIUM_WINDOW_MICROS)
+    let window = window.max(1);
+    let weight = i128::from(elapsed_micros.min(window));
+    previous + (sample - previous) * weight / i128::from(window)
 }
 
 /// An account's position in one perpetual market. All values but `size` are in fine units.

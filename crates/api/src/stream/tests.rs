@@ -202,6 +202,7 @@ fn sol_perp() -> MarketSpec {
             open_interest_limit: Lots(1_000_000_000),
             mark_band: fraction("0.05"),
             basis: None,
+            bands: rucksack_types::PriceBands::OPEN,
         }),
     }
 }

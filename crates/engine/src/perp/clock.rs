@@ -37,12 +37,16 @@ impl Engine {
             perp.smoothed_premium =
                 Some(rucksack_types::perp::smoothed_premium(perp.smoothed_premium, mid.0 - index.0, elapsed));
         }
+        let elapsed = perp.last_sample.map_or(0, |last| now.0.saturating_sub(last.0));
         perp.last_sample = Some(now);
         let Some(mark) = rucksack_types::perp::mark_price(index, perp.smoothed_premium, perp.spec.mark_band, book)
         else {
             return;
         };
         perp.mark = Some(mark);
+        let window = rucksack_types::perp::MEAN_MARK_WINDOW_MICROS;
+        let mean = rucksack_types::perp::moving_average(perp.mean_mark.map(|m| m.0), mark.0, elapsed, window);
+        perp.mean_mark = Some(FinePrice(mean));
         if perp.interval_end == Timestamp(0) {
             perp.interval_end = perp.spec.interval_end(now);
         }

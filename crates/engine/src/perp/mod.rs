@@ -38,6 +38,8 @@ pub struct PerpMarket {
     pub base_units_per_lot: i64,
     pub index: Option<FinePrice>,
     pub mark: Option<FinePrice>,
+    /// The mark's five-minute average, which takers' mean-mark band is measured from.
+    pub mean_mark: Option<FinePrice>,
     /// The one-minute average of the book's mid over the index, in fine units.
     pub smoothed_premium: Option<i128>,
     pub last_sample: Option<Timestamp>,
@@ -78,6 +80,7 @@ impl PerpMarket {
             base_units_per_lot: scale.base_units_per_lot,
             index: None,
             mark: None,
+            mean_mark: None,
             smoothed_premium: None,
             last_sample: None,
             last_trade: None,

@@ -49,9 +49,10 @@ impl Engine {
         account: AccountIndex,
         market_index: usize,
         new: &NewOrder,
+        limit: Option<Ticks>,
     ) -> Result<(), Reject> {
         let perp = self.perp(market_index).ok_or(Reject::UnknownMarket)?;
-        let open = self.new_open_side(account, market_index, new)?;
+        let open = self.new_open_side(account, market_index, new, limit)?;
         let size = self.perp_holding(account, market_index).map_or(0, |h| h.position.size);
         let resting_same_side = self.perp_holding(account, market_index).map_or(0, |h| match new.side {
             Side::Bid => h.bids.lots,
@@ -75,8 +76,15 @@ impl Engine {
     }
 
     /// What a new order adds to its side's open orders for the margin rule: a limit order all at
-    /// its limit; a market order what it would take from the book now (it never rests).
-    fn new_open_side(&self, account: AccountIndex, market_index: usize, new: &NewOrder) -> Result<OpenSide, Reject> {
+    /// its limit; a market order what it would take from the book now, within `limit` (it never
+    /// rests).
+    fn new_open_side(
+        &self,
+        account: AccountIndex,
+        market_index: usize,
+        new: &NewOrder,
+        limit: Option<Ticks>,
+    ) -> Result<OpenSide, Reject> {
         let market = &self.markets[market_index];
         let fee_per_lot = |price: Ticks| {
             market.scale.fee(price, Lots(1), market.spec.taker_fee_bps.max(market.spec.maker_fee_bps), Rounding::Up)
@@ -95,6 +103,13 @@ impl Engine {
                 };
                 let book = &market.book;
                 'levels: for (price, level) in book.ladder(new.side.opposite()).iter_best_first() {
+                    let beyond = match new.side {
+                        Side::Bid => limit.is_some_and(|l| price > l),
+                        Side::Ask => limit.is_some_and(|l| price < l),
+                    };
+                    if beyond {
+                        break;
+                    }
                     let mut handle = book.level(level).head;
                     while handle != NIL && lots_left > 0 {
                         let maker = self.orders.get(handle);
@@ -205,6 +220,57 @@ pub(crate) fn apply_funding(holding: &mut PerpHolding, cumulative: i128) {
 }
 
 impl Engine {
+    /// A limit order's price must be within the limit band around the active price: the median
+    /// of best bid, best ask and last trade (of those there are; of two, their midpoint).
+    pub(crate) fn check_limit_band(&self, market_index: usize, price: Ticks) -> Result<(), Reject> {
+        let market = &self.markets[market_index];
+        let Some(perp) = &market.perp else { return Ok(()) };
+        let mut known: Vec<i64> = [market.book.best_bid(), market.book.best_ask(), perp.last_trade]
+            .into_iter()
+            .flatten()
+            .map(|t| t.0)
+            .collect();
+        if known.is_empty() {
+            return Ok(());
+        }
+        known.sort_unstable();
+        // The median of three; of two, their midpoint.
+        let active = match known[..] {
+            [one] => i128::from(one),
+            [low, high] => (i128::from(low) + i128::from(high)) / 2,
+            _ => i128::from(known[1]),
+        };
+        let bands = &perp.spec.bands;
+        let low = bands.limit_min.of(active, Rounding::Up).unwrap_or(0);
+        let high = bands.limit_max.of(active, Rounding::Down).unwrap_or(i128::MAX);
+        if (low..=high).contains(&i128::from(price.0)) { Ok(()) } else { Err(Reject::PriceBand) }
+    }
+
+    /// The furthest price a taker on `side` may fill at: the touch times the impact band, and
+    /// the five-minute mean mark times its band, whichever is tighter. `None` if neither binds.
+    pub(crate) fn taker_band(&self, market_index: usize, side: Side) -> Option<Ticks> {
+        let market = &self.markets[market_index];
+        let perp = market.perp.as_ref()?;
+        let bands = &perp.spec.bands;
+        let (touch, impact, mean_band, rounding) = match side {
+            Side::Bid => (market.book.best_ask(), bands.impact_max, bands.mean_mark_max, Rounding::Down),
+            Side::Ask => (market.book.best_bid(), bands.impact_min, bands.mean_mark_min, Rounding::Up),
+        };
+        let by_impact = touch.and_then(|t| impact.of(i128::from(t.0), rounding).ok());
+        let by_mean = perp.mean_mark.and_then(|mean| {
+            let ticks = rucksack_types::money::div_round(mean.0, rucksack_types::perp::FINE_PER_TICK, rounding).ok()?;
+            mean_band.of(ticks, rounding).ok()
+        });
+        let tighter = match (by_impact, by_mean, side) {
+            (Some(a), Some(b), Side::Bid) => Some(a.min(b)),
+            (Some(a), Some(b), Side::Ask) => Some(a.max(b)),
+            (a, b, _) => a.or(b),
+        }?;
+        // A band beyond every price the market allows does not bind.
+        let bound = tighter.clamp(i128::from(market.spec.min_price.0), i128::from(market.spec.max_price.0));
+        (bound == tighter).then_some(Ticks(bound as i64))
+    }
+
     /// The most a reduce-only order may be for: the position it reduces, less the account's
     /// other reduce-only orders resting on the same side. `None` when the order's side does not
     /// reduce the position or nothing is left.

@@ -18,7 +18,7 @@ impl Engine {
             out.u8(1);
             out.perp_spec(&perp.spec);
             out.i128(perp.fine_per_quote_unit);
-            for price in [perp.index, perp.mark] {
+            for price in [perp.index, perp.mark, perp.mean_mark] {
                 optional_i128(out, price.map(|p| p.0));
             }
             optional_i128(out, perp.smoothed_premium);
@@ -64,6 +64,7 @@ impl Engine {
             }
             perp.index = read_optional(r)?.map(FinePrice);
             perp.mark = read_optional(r)?.map(FinePrice);
+            perp.mean_mark = read_optional(r)?.map(FinePrice);
             perp.smoothed_premium = read_optional(r)?;
             perp.last_sample = read_optional(r)?.map(|t| Timestamp(t as u64));
             perp.last_trade = read_optional(r)?.map(|t| Ticks(t as i64));

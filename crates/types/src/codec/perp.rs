@@ -2,7 +2,7 @@
 
 use super::{CodecError, Reader, Writer};
 use crate::money::Lots;
-use crate::perp::{BasisSpec, PerpSpec};
+use crate::perp::{BasisSpec, PerpSpec, PriceBands};
 use crate::risk::MarginFunction;
 
 impl Writer {
@@ -16,6 +16,10 @@ impl Writer {
         self.fraction(spec.funding_rate_lower);
         self.i64(spec.open_interest_limit.0);
         self.fraction(spec.mark_band);
+        let b = spec.bands;
+        for v in [b.limit_min, b.limit_max, b.impact_min, b.impact_max, b.mean_mark_min, b.mean_mark_max] {
+            self.fraction(v);
+        }
         match spec.basis {
             None => self.u8(0),
             Some(basis) => {
@@ -42,6 +46,14 @@ impl Reader<'_> {
             funding_rate_lower: self.fraction()?,
             open_interest_limit: Lots(self.i64()?),
             mark_band: self.fraction()?,
+            bands: PriceBands {
+                limit_min: self.fraction()?,
+                limit_max: self.fraction()?,
+                impact_min: self.fraction()?,
+                impact_max: self.fraction()?,
+                mean_mark_min: self.fraction()?,
+                mean_mark_max: self.fraction()?,
+            },
             basis: match self.u8()? {
                 0 => None,
                 1 => Some(BasisSpec { haircut: self.fraction()?, imf: self.fraction()?, mmf: self.fraction()? }),

@@ -49,6 +49,7 @@ fn sample_commands() -> Vec<Command> {
                 funding_rate_lower: crate::Fraction(-10_000_000_000),
                 open_interest_limit: Lots(4_000_000),
                 mark_band: crate::Fraction(50_000_000_000),
+                bands: crate::PriceBands::OPEN,
                 basis: Some(crate::BasisSpec {
                     haircut: crate::Fraction(10_000_000_000),
                     imf: crate::Fraction(15_000_000_000),

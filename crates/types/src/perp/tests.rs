@@ -17,6 +17,7 @@ fn hourly() -> PerpSpec {
         open_interest_limit: Lots(1_000_000),
         mark_band: f("0.05"),
         basis: Some(BasisSpec { haircut: f("0.01"), imf: f("0.015"), mmf: f("0.01") }),
+        bands: PriceBands::OPEN,
     }
 }
 
