@@ -32,7 +32,20 @@ fn venue() -> Views {
     };
     Views {
         assets: vec![asset(0, "USDC", 6), asset(1, "SOL", 9)],
-        markets: vec![MarketView { spec, depth: Arc::new(Depth::default()), trades: VecDeque::new(), perp: None }],
+        markets: vec![
+            MarketView { spec, depth: Arc::new(Depth::default()), trades: VecDeque::new(), perp: None },
+            MarketView {
+                spec: MarketSpec {
+                    id: MarketId(1),
+                    symbol: Symbol::new("SOL_USDC_PERP").unwrap(),
+                    kind: rucksack_testkit::fixtures::sol_perp().kind,
+                    ..spec
+                },
+                depth: Arc::new(Depth::default()),
+                trades: VecDeque::new(),
+                perp: None,
+            },
+        ],
         ..Views::default()
     }
 }
@@ -44,6 +57,7 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         any::<f64>().prop_map(|f| json!(f)),
         "\\PC{0,12}".prop_map(Value::String),
+        Just(Value::String("SOL_USDC_PERP".to_string())),
         "[0-9]{1,25}(\\.[0-9]{0,12})?".prop_map(Value::String),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
@@ -61,6 +75,8 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("postOnly".to_string()),
                     Just("clientId".to_string()),
                     Just("selfTradePrevention".to_string()),
+                    Just("reduceOnly".to_string()),
+                    Just("autoBorrow".to_string()),
                     "[a-zA-Z]{1,8}",
                 ],
                 inner,

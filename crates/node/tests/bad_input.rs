@@ -253,3 +253,64 @@ fn malformed_borrow_lend_requests_get_a_clear_4xx_and_change_nothing() {
     assert_eq!(snapshot(&trader), before, "nothing changed");
     server.stop();
 }
+
+/// Perpetual futures' endpoints: every malformed request is a 4xx with the venue's code and
+/// leaves balances and positions as they were.
+#[test]
+fn malformed_perpetual_requests_get_a_clear_4xx_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--no-demo-bots"]);
+    let (_, trader) = server.account(&["USDC=1000"]);
+    // The venue's clock samples the first mark prices within a second of starting.
+    let marked = || trader.public("/api/v1/markPrices?symbol=SOL_USDC_PERP").unwrap().1[0]["markPrice"] != "0";
+    let started = std::time::Instant::now();
+    while !marked() && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let snapshot = |client: &ApiClient| {
+        (ok(client, "GET", "/api/v1/capital", None, None), ok(client, "GET", "/api/v1/position", None, None))
+    };
+    let before = snapshot(&trader);
+    let perp = |fields| {
+        merged(
+            json!({"symbol": "SOL_USDC_PERP", "side": "Bid", "orderType": "Limit", "price": "150", "quantity": "1"}),
+            fields,
+        )
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("reduce-only on spot", order(json!({"reduceOnly": true})), "INVALID_ORDER"),
+        ("reduce-only as text", perp(json!({"reduceOnly": "yes"})), "INVALID_CLIENT_REQUEST"),
+        ("beyond initial margin", perp(json!({"quantity": "1000"})), "INSUFFICIENT_MARGIN"),
+        ("a trigger price", perp(json!({"triggerPrice": "140", "triggerQuantity": "1"})), "NOT_IMPLEMENTED"),
+        ("price off the tick", perp(json!({"price": "150.001"})), "INVALID_PRICE"),
+        ("quantity off the step", perp(json!({"quantity": "0.001"})), "INVALID_QUANTITY"),
+    ];
+    for (name, body, code) in &cases {
+        let (got, value) = raw(&trader, "POST", "/api/v1/order", body, body, now_ms());
+        assert!((400..500).contains(&got), "{name}: status {got} {value}");
+        assert_eq!(value["code"].as_str(), Some(*code), "{name}: {value}");
+    }
+    for (name, path, query) in [
+        ("settlement: unknown source", "/wapi/v1/history/settlement", "source=Lottery"),
+        ("position history: unknown state", "/wapi/v1/history/position", "state=Maybe"),
+        ("funding history: a spot symbol", "/wapi/v1/history/funding", "symbol=SOL_USDC"),
+        ("positions: unknown symbol", "/api/v1/position", "symbol=XYZ_USDC_PERP"),
+        ("positions: unknown market type", "/api/v1/position", "marketType=FUTURE"),
+    ] {
+        let (got, value) = trader.call("GET", path, Some(query), None).unwrap();
+        assert!((400..500).contains(&got), "{name}: status {got} {value}");
+        assert!(value["code"].is_string(), "{name}: {value}");
+    }
+    for (name, path) in [
+        ("mark prices: unknown symbol", "/api/v1/markPrices?symbol=XYZ_USDC_PERP"),
+        ("open interest: a spot symbol", "/api/v1/openInterest?symbol=SOL_USDC"),
+        ("funding rates: no symbol", "/api/v1/fundingRates"),
+        ("funding rates: bad limit", "/api/v1/fundingRates?symbol=SOL_USDC_PERP&limit=99999"),
+    ] {
+        let (got, value) = trader.public(path).unwrap();
+        assert!((400..500).contains(&got), "{name}: status {got} {value}");
+        assert!(value["code"].is_string(), "{name}: {value}");
+    }
+    assert_eq!(snapshot(&trader), before, "nothing changed");
+    server.stop();
+}
