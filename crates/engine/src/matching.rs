@@ -14,7 +14,7 @@ use crate::engine::{Engine, Market, bid_reservation_per_lot};
 
 /// Where a taker's spending comes from.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Funding {
+pub(crate) enum Funding {
     /// A limit order: reserved up front, `per_lot` of it released per lot filled.
     Reserved { per_lot: Amount },
     /// A market order: paid from the available balance fill by fill.
@@ -22,14 +22,14 @@ enum Funding {
 }
 
 /// An order that passed its checks, ready to commit.
-struct Prepared {
-    limit: Option<Ticks>,
-    quantity: Lots,
-    quote_budget: Option<Amount>,
-    funding: Funding,
-    killed: bool,
+pub(crate) struct Prepared {
+    pub(crate) limit: Option<Ticks>,
+    pub(crate) quantity: Lots,
+    pub(crate) quote_budget: Option<Amount>,
+    pub(crate) funding: Funding,
+    pub(crate) killed: bool,
     /// `limit` is a price band's (a perpetual taker's): what it leaves unfilled expires.
-    banded: bool,
+    pub(crate) banded: bool,
 }
 
 /// Why the taker stopped matching.
@@ -95,56 +95,6 @@ impl Engine {
         }
     }
 
-    /// A perpetual order: a reduce-only one cut to what it may reduce (or expired at once if
-    /// nothing), then the margin rule, then matching. Afterwards the reduce-only orders of every
-    /// account whose position changed are fitted to their positions.
-    fn place_perp_order(&mut self, account: AccountIndex, market_index: usize, new: &NewOrder) -> Result<(), Reject> {
-        let mut order = *new;
-        let (limit, mut quantity, quote_budget) = order_shape(new);
-        if new.reduce_only {
-            let Some(cap) = self.reduce_only_cap(account, market_index, new.side) else {
-                let id = OrderId(self.next_order_id);
-                self.next_order_id += 1;
-                self.events.push(Event::OrderAccepted { order: id, new: *new });
-                let reason = Some(ExpiryReason::ReduceOnlyNotReduced);
-                self.push_closed(id, new, OrderStatus::Expired, reason, Lots::ZERO, Amount::ZERO);
-                return Ok(());
-            };
-            quantity = quantity.min(cap);
-            order.spec = match order.spec {
-                OrderSpec::Limit { price, time_in_force, .. } => OrderSpec::Limit { price, quantity, time_in_force },
-                OrderSpec::Market { size: MarketSize::Base(_), time_in_force } => {
-                    OrderSpec::Market { size: MarketSize::Base(quantity), time_in_force }
-                }
-                quote_sized => quote_sized,
-            };
-        }
-        if let OrderSpec::Limit { price, .. } = order.spec {
-            self.check_limit_band(market_index, price)?;
-        }
-        // A taker fills only within its price bands; a band tighter than its own limit becomes
-        // its limit, and what is left beyond it expires.
-        let band = self.taker_band(market_index, order.side).filter(|band| match (order.side, limit) {
-            (_, None) => true,
-            (Side::Bid, Some(limit)) => *band < limit,
-            (Side::Ask, Some(limit)) => *band > limit,
-        });
-        let (limit, banded) = match band {
-            Some(band) if order.spec.time_in_force() != TimeInForce::PostOnly => (Some(band), true),
-            _ => (limit, false),
-        };
-        self.check_perp_order(account, market_index, &order, limit)?;
-        let killed = order.spec.time_in_force() == TimeInForce::Fok
-            && !self.can_fill_completely(market_index, account, &order, limit, quantity, Amount(i64::MAX))?;
-        // Perpetual orders lock nothing: their margin is the account's equity.
-        let funding = Funding::Reserved { per_lot: Amount::ZERO };
-        let prepared = Prepared { limit, quantity, quote_budget, funding, killed, banded };
-        let first_event = self.events.len();
-        self.execute_order(account, market_index, &order, prepared)?;
-        self.fit_reduce_only_orders(first_event);
-        Ok(())
-    }
-
     /// The checks that depend on funds and margin, after funding: whether the account can pay,
     /// and whether the order keeps it within the margin rule.
     fn check_funds_and_margin(
@@ -189,7 +139,7 @@ impl Engine {
     }
 
     /// Commits an order that passed every check: it cannot fail from here on.
-    fn execute_order(
+    pub(crate) fn execute_order(
         &mut self,
         account: AccountIndex,
         market_index: usize,
@@ -287,7 +237,7 @@ impl Engine {
     /// Whether a fill-or-kill order would fill completely, walking the book without changing
     /// it, with self-trade prevention applied as the real match would (and, for a market buy,
     /// the cost checked against the available balance).
-    fn can_fill_completely(
+    pub(crate) fn can_fill_completely(
         &self,
         market_index: usize,
         account: AccountIndex,
@@ -613,7 +563,7 @@ impl Engine {
         self.push_closed(taker.id, new, status, reason, taker.executed, taker.executed_quote);
     }
 
-    fn push_closed(
+    pub(crate) fn push_closed(
         &mut self,
         id: OrderId,
         new: &NewOrder,
@@ -636,7 +586,7 @@ impl Engine {
 
 /// An order's limit (none for a market order), quantity (unbounded for a market order by
 /// quote budget) and quote budget.
-fn order_shape(new: &NewOrder) -> (Option<Ticks>, Lots, Option<Amount>) {
+pub(crate) fn order_shape(new: &NewOrder) -> (Option<Ticks>, Lots, Option<Amount>) {
     match new.spec {
         OrderSpec::Limit { price, quantity, .. } => (Some(price), quantity, None),
         OrderSpec::Market { size: MarketSize::Base(quantity), .. } => (None, quantity, None),

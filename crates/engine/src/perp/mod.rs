@@ -1,9 +1,10 @@
 //! Perpetual futures in the unified account: positions instead of balances, margin instead of
 //! reservations, and money that moves only when PnL is realized.
 //!
-//! - A fill changes the two positions (see [`PerpPosition::fill`]) and folds each side's trading
-//!   fee into its position; no balance moves. Open orders lock nothing: the margin rule counts
-//!   them at their worst ([`crate::margin::perp`]).
+//! - `orders`: an order is cut if reduce-only, held to the price bands and to the margin rule
+//!   (`margin`: each position at its worst over its open orders, [`crate::margin::perp`]).
+//! - `trading`: a fill changes the two positions (see [`PerpPosition::fill`]) and folds each
+//!   side's trading fee into its position; no balance moves. Open orders lock nothing.
 //! - `clock`: every second the mark price is sampled (index plus the smoothed premium of the
 //!   book's mid); at each interval end funding is paid through a cumulative index per lot,
 //!   applied to a position the next time it is touched.
@@ -17,6 +18,8 @@
 //! yet paid out is the settlement reserve, which the conservation check counts.
 
 pub(crate) mod clock;
+pub(crate) mod margin;
+pub(crate) mod orders;
 pub(crate) mod realization;
 pub(crate) mod trading;
 
