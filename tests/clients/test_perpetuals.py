@@ -99,3 +99,12 @@ def test_a_long_and_a_short_pay_funding_and_settle(clocked_venue, funded_account
     bid = long.create_order(PERP, "limit", "buy", 1, 140, params={"reduceOnly": True})
     assert long.fetch_order(bid["id"], PERP)["status"] == "canceled", bid
     long.cancel_order(order["id"], PERP)
+
+    # A stop-market buy at a mark of 160 waits off the book as TriggerPending; cancelled, it goes.
+    stop = long.create_order(PERP, "market", "buy", 2, None, params={"triggerPrice": 160})
+    (waiting,) = long.fetch_open_orders(PERP)
+    assert waiting["id"] == stop["id"] and waiting["status"] == "open", waiting
+    assert waiting["info"]["status"] == "TriggerPending" and Decimal(waiting["info"]["triggerPrice"]) == 160
+    assert waiting["info"]["triggerBy"] == "MarkPrice" and Decimal(waiting["info"]["triggerQuantity"]) == 2
+    long.cancel_order(stop["id"], PERP)
+    assert long.fetch_open_orders(PERP) == []

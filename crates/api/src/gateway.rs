@@ -79,7 +79,7 @@ mod tests {
     use rucksack_types::{AccountId, MarketId};
 
     fn command() -> Command {
-        Command::CancelAll { account: AccountId(1), market: MarketId(0) }
+        Command::CancelAll { account: AccountId(1), market: MarketId(0), scope: rucksack_types::CancelScope::All }
     }
 
     #[tokio::test]

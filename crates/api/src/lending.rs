@@ -388,6 +388,7 @@ pub async fn max_order(State(state): State<Shared>, request: Signed) -> Response
                             spec: OrderSpec::Limit { price, quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
                             margin,
                             reduce_only: false,
+                            trigger: None,
                         })
                     };
                     // Below the market's minimum every quantity is refused: search above it.

@@ -256,17 +256,14 @@ pub async fn cancel_all(State(state): State<Shared>, request: Signed) -> Respons
                 .unwrap_or_default();
             (spec, open)
         };
-        if let Some(kind) = fields.text("orderType")? {
-            match kind.as_str() {
-                "RestingLimitOrder" => {}
-                // No conditional orders exist yet, so there is nothing to cancel.
-                "ConditionalOrder" => return Ok(json!([])),
-                _ => {
-                    return Err(ApiError::bad_request("orderType must be RestingLimitOrder or ConditionalOrder"));
-                }
-            }
-        }
-        let reply = state.gateway.execute(Command::CancelAll { account: caller.account, market: spec.id }).await?;
+        let scope = match fields.text("orderType")?.as_deref() {
+            None => rucksack_types::CancelScope::All,
+            Some("RestingLimitOrder") => rucksack_types::CancelScope::Resting,
+            Some("ConditionalOrder") => rucksack_types::CancelScope::Triggers,
+            Some(_) => return Err(ApiError::bad_request("orderType must be RestingLimitOrder or ConditionalOrder")),
+        };
+        let command = Command::CancelAll { account: caller.account, market: spec.id, scope };
+        let reply = state.gateway.execute(command).await?;
         let events = reply.result.map_err(ApiError::from)?;
         let views = state.model.read();
         let cancelled: Vec<Value> = before

@@ -133,11 +133,32 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
     let fields = Fields::new(body)?;
     let spec = market(views, &fields.required_text("symbol")?)?;
     let side = side(&fields.required_text("side")?)?;
-    for trigger in ["triggerPrice", "triggerQuantity", "stopLossTriggerPrice", "takeProfitTriggerPrice"] {
-        if fields.has(trigger) {
-            return Err(not_yet("Conditional orders"));
+    for attached in ["stopLossTriggerPrice", "takeProfitTriggerPrice"] {
+        if fields.has(attached) {
+            return Err(not_yet("Take-profit and stop-loss"));
         }
     }
+    let trigger = match fields.text("triggerPrice")? {
+        None if fields.has("triggerQuantity") || fields.has("triggerBy") => {
+            return Err(ApiError::bad_request("triggerQuantity and triggerBy need a triggerPrice"));
+        }
+        None => None,
+        Some(price) => {
+            let price = parse_units("triggerPrice", &price, spec.tick_size)?;
+            let by = match fields.text("triggerBy")?.as_deref() {
+                None if spec.kind.perp().is_some() => rucksack_types::TriggerBy::MarkPrice,
+                None | Some("LastPrice") => rucksack_types::TriggerBy::LastPrice,
+                Some("MarkPrice") => rucksack_types::TriggerBy::MarkPrice,
+                Some("IndexPrice") => rucksack_types::TriggerBy::IndexPrice,
+                Some(other) => {
+                    return Err(ApiError::bad_request(format!(
+                        "triggerBy must be LastPrice, MarkPrice or IndexPrice, not {other}"
+                    )));
+                }
+            };
+            Some(rucksack_types::Trigger { price: Ticks(price), by })
+        }
+    };
     let reduce_only = fields.flag("reduceOnly")?;
     if reduce_only && spec.kind.perp().is_none() {
         return Err(ApiError::new(
@@ -154,7 +175,15 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
     let stp = self_trade_prevention(fields.text("selfTradePrevention")?)?;
     let post_only = fields.flag("postOnly")?;
     let tif = time_in_force(fields.text("timeInForce")?, post_only)?;
-    let quantity = fields.text("quantity")?.map(|q| parse_units("quantity", &q, spec.step_size)).transpose()?;
+    // A trigger order's quantity may come as `triggerQuantity` (ccxt sends it instead).
+    let quantity = match (fields.text("quantity")?, fields.text("triggerQuantity")?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("Specify either quantity or triggerQuantity, not both"));
+        }
+        (Some(q), None) => Some(parse_units("quantity", &q, spec.step_size)?),
+        (None, Some(q)) => Some(parse_units("triggerQuantity", &q, spec.step_size)?),
+        (None, None) => None,
+    };
     let order_spec = match fields.required_text("orderType")?.as_str() {
         "Limit" => {
             if fields.has("quoteQuantity") {
@@ -190,6 +219,7 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
         self_trade_prevention: stp,
         margin,
         reduce_only,
+        trigger,
         spec: order_spec,
     }))
 }

@@ -38,14 +38,15 @@ pub struct OrderView {
     pub executed: Lots,
     pub executed_quote: Amount,
     pub created_at: Timestamp,
-    /// Known for live orders; the history store does not keep it.
+    /// Known for live orders; the history store does not keep them.
     pub reduce_only: bool,
+    pub trigger: Option<rucksack_types::Trigger>,
 }
 
 impl OrderView {
     pub fn new(id: OrderId, new: &NewOrder, created_at: Timestamp) -> OrderView {
         let view = OrderView::from(rucksack_store::OrderRecord::accepted(id, new, created_at));
-        OrderView { reduce_only: new.reduce_only, ..view }
+        OrderView { reduce_only: new.reduce_only, trigger: new.trigger, ..view }
     }
 
     pub fn is_limit(&self) -> bool {
@@ -73,6 +74,7 @@ impl From<rucksack_store::OrderRecord> for OrderView {
             executed_quote: o.executed_quote,
             created_at: o.created_at,
             reduce_only: false,
+            trigger: None,
         }
     }
 }
@@ -379,6 +381,11 @@ fn fold(
             markets.push(market);
             if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
                 open.status = if open.executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled };
+            }
+        }
+        Event::TriggerPlaced { order, account, .. } => {
+            if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
+                open.status = OrderStatus::TriggerPending;
             }
         }
         Event::OrderModified { order, account, market, quantity, .. } => {

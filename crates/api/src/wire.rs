@@ -138,6 +138,9 @@ fn order_fields(views: &Views, spec: &MarketSpec, order: &OrderView) -> serde_js
     put("quoteQuantity", json!(order.quote_quantity.map(fmt_amount)));
     put("postOnly", json!(order.time_in_force == rucksack_types::TimeInForce::PostOnly));
     put("reduceOnly", json!(order.reduce_only));
+    put("triggerPrice", json!(order.trigger.map(|t| format::price(spec, t.price))));
+    put("triggerBy", json!(order.trigger.map(|t| t.by.as_str())));
+    put("triggerQuantity", json!(order.trigger.and(order.quantity).map(|q| format::quantity(spec, q))));
     for key in [
         "relatedOrderId",
         "strategyId",
@@ -148,9 +151,6 @@ fn order_fields(views: &Views, spec: &MarketSpec, order: &OrderView) -> serde_js
         "takeProfitTriggerPrice",
         "takeProfitLimitPrice",
         "takeProfitTriggerBy",
-        "triggerBy",
-        "triggerPrice",
-        "triggerQuantity",
         "triggeredAt",
     ] {
         put(key, Value::Null);

@@ -82,6 +82,7 @@ fn order(account: u64, market: u16, client: u32, price: i64) -> Command {
         spec: OrderSpec::Limit { price: Ticks(price), quantity: Lots(100), time_in_force: TimeInForce::Gtc },
         margin: MarginFlags::NONE,
         reduce_only: false,
+        trigger: None,
     })
 }
 

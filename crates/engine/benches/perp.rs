@@ -107,6 +107,7 @@ fn positions_start() -> (Engine, Stamp) {
             spec,
             margin: rucksack_types::MarginFlags::NONE,
             reduce_only: false,
+            trigger: None,
         })
     };
     for pair in 0..POSITIONS / 2 {

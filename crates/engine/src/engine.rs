@@ -28,6 +28,8 @@ pub(crate) struct Market {
     pub book: Book,
     /// A perpetual market's positions-side state; `None` for spot.
     pub perp: Option<crate::perp::PerpMarket>,
+    /// The price of the market's last trade, which trigger orders may watch.
+    pub last_price: Option<rucksack_types::Ticks>,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +45,9 @@ pub struct Engine {
     pub(crate) client_index: FxHashMap<(AccountIndex, ClientId), Handle>,
     pub(crate) events: Vec<Event>,
     pub(crate) risk: crate::money_market::RiskState,
+    pub(crate) triggers: crate::triggers::Triggers,
+    /// While a trigger order fires: its id, which the order it becomes keeps.
+    pub(crate) fired: Option<OrderId>,
     check_invariants: bool,
 }
 
@@ -66,6 +71,8 @@ impl Engine {
             client_index: FxHashMap::default(),
             events: Vec::with_capacity(256),
             risk: crate::money_market::RiskState::default(),
+            triggers: Default::default(),
+            fired: None,
             check_invariants: cfg!(debug_assertions),
         }
     }
@@ -101,7 +108,7 @@ impl Engine {
             }
             Command::PlaceOrder(order) => self.place_order(order),
             Command::CancelOrder { account, market, target } => self.cancel_order(*account, *market, *target),
-            Command::CancelAll { account, market } => self.cancel_all(*account, *market),
+            Command::CancelAll { account, market, scope } => self.cancel_all(*account, *market, *scope),
             Command::SetAssetRisk(risk) => self.set_asset_risk(risk),
             Command::SetIndexPrice { asset, price } => self.set_index_price(*asset, *price),
             Command::BorrowLend { account, asset, action, amount } => {
@@ -112,6 +119,12 @@ impl Engine {
             Command::RealizePnl => self.realize_pnl(),
         };
         if result.is_ok() {
+            if matches!(
+                command.command,
+                Command::PlaceOrder(_) | Command::SetIndexPrice { .. } | Command::UpdateMarkPrices
+            ) {
+                self.fire_triggers();
+            }
             self.settle_after(&command.command);
         }
         if self.check_invariants
@@ -259,7 +272,7 @@ impl Engine {
             None => None,
             Some(perp) => Some(self.new_perp_market(spec, &scale, perp)?),
         };
-        self.markets.push(Market { spec: *spec, scale, book: Book::default(), perp });
+        self.markets.push(Market { spec: *spec, scale, book: Book::default(), perp, last_price: None });
         self.events.push(Event::MarketListed(*spec));
         Ok(())
     }
@@ -424,8 +437,10 @@ impl Engine {
         let handle = match target {
             CancelTarget::Order(id) => self.order_index.get(&id).copied(),
             CancelTarget::Client(id) => self.client_index.get(&(account_index, id)).copied(),
-        }
-        .ok_or(Reject::OrderNotFound)?;
+        };
+        let Some(handle) = handle else {
+            return if self.cancel_trigger(account, market, target) { Ok(()) } else { Err(Reject::OrderNotFound) };
+        };
         let order = self.orders.get(handle);
         if order.account != account_index || order.market != market {
             return Err(Reject::OrderNotFound);
@@ -434,11 +449,23 @@ impl Engine {
         Ok(())
     }
 
-    fn cancel_all(&mut self, account: AccountId, market: MarketId) -> Result<(), Reject> {
+    fn cancel_all(
+        &mut self,
+        account: AccountId,
+        market: MarketId,
+        scope: rucksack_types::CancelScope,
+    ) -> Result<(), Reject> {
+        use rucksack_types::CancelScope;
         self.market_index(market)?;
         let Some(account_index) = self.ledger.find(account) else {
             return Ok(());
         };
+        if scope != CancelScope::Resting {
+            self.cancel_triggers(account, market);
+        }
+        if scope == CancelScope::Triggers {
+            return Ok(());
+        }
         let mut handle = self.ledger.account(account_index).orders_head;
         while handle != NIL {
             let order = self.orders.get(handle);
@@ -518,8 +545,7 @@ impl Engine {
         self.orders.remove(handle);
     }
 
-    /// Puts an order into the indices and at the tail of its account's list. Order ids only
-    /// grow, so account lists stay in id order.
+    /// Puts an order into the indices and into its account's list, which stays in id order.
     pub(crate) fn remember_resting(&mut self, handle: Handle) {
         let (id, account, client_id) = {
             let order = self.orders.get(handle);
@@ -529,18 +555,29 @@ impl Engine {
         if let Some(client_id) = client_id {
             self.client_index.insert((account, client_id), handle);
         }
-        let tail = self.ledger.account(account).orders_tail;
+        // After the last order with a lower id: the tail, unless a trigger order fired with an
+        // id older than orders placed while it waited.
+        let mut prev = self.ledger.account(account).orders_tail;
+        while prev != NIL && self.orders.get(prev).id > id {
+            prev = self.orders.get(prev).account_prev;
+        }
+        let next =
+            if prev == NIL { self.ledger.account(account).orders_head } else { self.orders.get(prev).account_next };
         {
             let order = self.orders.get_mut(handle);
-            order.account_prev = tail;
-            order.account_next = NIL;
+            order.account_prev = prev;
+            order.account_next = next;
         }
-        if tail != NIL {
-            self.orders.get_mut(tail).account_next = handle;
+        if prev != NIL {
+            self.orders.get_mut(prev).account_next = handle;
         } else {
             self.ledger.account_mut(account).orders_head = handle;
         }
-        self.ledger.account_mut(account).orders_tail = handle;
+        if next != NIL {
+            self.orders.get_mut(next).account_prev = handle;
+        } else {
+            self.ledger.account_mut(account).orders_tail = handle;
+        }
         self.count_resting(handle);
     }
 

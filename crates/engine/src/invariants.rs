@@ -121,6 +121,7 @@ impl Engine {
         }
 
         self.check_margin_memo().map_err(|e| InvariantViolation(format!("stale margin memo: {e}")))?;
+        ensure!(self.triggers.consistent(), "trigger orders and their index disagree");
         for asset in 0..assets {
             let mut total: i128 = 0;
             for (index, account) in self.ledger.accounts.iter().enumerate() {

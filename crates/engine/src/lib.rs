@@ -14,6 +14,7 @@
 //! - `spot_margin`: funding orders and withdrawals from lends and borrows; auto-repay, auto-lend.
 //! - [`perp`]: perpetual futures: positions, marks, funding and PnL realization.
 //! - [`what_if`]: exact borrow, withdrawal and order limits, answered on a scratch engine.
+//! - `triggers`: trigger orders, held until the price they watch reaches theirs.
 //! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
 //! - [`invariants`]: conservation and consistency checks run after every command in tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -31,6 +32,7 @@ mod money_market;
 pub mod perp;
 pub mod snapshot;
 mod spot_margin;
+mod triggers;
 pub mod what_if;
 
 pub use book::standalone::OrderBook;

@@ -60,10 +60,13 @@ struct Taker {
 
 impl Engine {
     pub(crate) fn place_order(&mut self, new: &NewOrder) -> Result<(), Reject> {
+        if new.trigger.is_some() {
+            return self.place_trigger(new);
+        }
         let market_index = self.market_index(new.market)?;
         let account = self.ledger.find(new.account).ok_or(Reject::InsufficientFunds)?;
-        self.validate(market_index, new)?;
-        if new.client_id.is_some_and(|client_id| self.client_index.contains_key(&(account, client_id))) {
+        self.validate_order(market_index, new)?;
+        if new.client_id.is_some_and(|client_id| self.client_in_use(account, client_id)) {
             return Err(Reject::DuplicateClientId);
         }
         let market = &self.markets[market_index];
@@ -149,8 +152,7 @@ impl Engine {
         let Prepared { limit, quantity, quote_budget, funding, killed, banded } = prepared;
         let time_in_force = new.spec.time_in_force();
         let spend_asset = self.side_asset(market_index, new.side);
-        let id = OrderId(self.next_order_id);
-        self.next_order_id += 1;
+        let id = self.take_order_id();
         self.events.push(Event::OrderAccepted { order: id, new: *new });
         if killed {
             self.push_closed(id, new, OrderStatus::Expired, Some(ExpiryReason::FillOrKill), Lots::ZERO, Amount::ZERO);
@@ -181,7 +183,7 @@ impl Engine {
         Ok(())
     }
 
-    fn validate(&self, market_index: usize, new: &NewOrder) -> Result<(), Reject> {
+    pub(crate) fn validate_order(&self, market_index: usize, new: &NewOrder) -> Result<(), Reject> {
         let spec = &self.markets[market_index].spec;
         let check_quantity = |quantity: Lots| {
             if quantity < spec.min_quantity || quantity > spec.max_quantity {
@@ -384,6 +386,7 @@ impl Engine {
         let market = &mut self.markets[market_index];
         let trade_id = TradeId(market.book.next_trade_id);
         market.book.next_trade_id += 1;
+        market.last_price = Some(price);
         // The maker's part in its account's health-lowering set changes with what is left.
         self.uncount_resting(handle);
         let market = &mut self.markets[market_index];

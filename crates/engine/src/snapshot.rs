@@ -21,6 +21,7 @@ use crate::lending::PoolPosition;
 use crate::margin::PricePoint;
 
 mod perp;
+mod triggers;
 
 const MAGIC: &[u8; 8] = b"RKSNAP03";
 /// The format before perpetual markets existed: read as an engine without them.
@@ -101,6 +102,7 @@ impl Engine {
         }
         self.encode_risk(&mut out);
         self.encode_perps(&mut out);
+        self.encode_triggers(&mut out);
         out.bytes
     }
 
@@ -251,7 +253,7 @@ impl Engine {
             let mut book = Book::default();
             book.next_trade_id = r.u64()?;
             let update_id = r.u64()?;
-            engine.markets.push(Market { spec, scale, book, perp: None });
+            engine.markets.push(Market { spec, scale, book, perp: None, last_price: None });
             update_ids.push(update_id);
             for side in [Side::Bid, Side::Ask] {
                 let _levels = r.u32()?;
@@ -313,6 +315,7 @@ impl Engine {
         }
         if version >= 3 {
             engine.decode_perps(&mut r)?;
+            engine.decode_triggers(&mut r)?;
         }
         r.finish()?;
         // Books in the order they were encoded (price-time priority); account lists by order
@@ -434,9 +437,9 @@ mod tests {
         // The risk section of an engine without risk state: the charged hour, per asset two
         // absent tags, four amounts and two share totals, and an empty position list.
         let risk_section = 8 + engine.assets.len() * (1 + 1 + 4 * 8 + 2 * 16) + 8;
-        // The perpetual section of an engine without perpetuals: a spot tag per market and an
-        // empty position list.
-        let perp_section = engine.markets.len() + 8;
+        // The perpetual and trigger sections of an engine without either: a spot tag per market
+        // and an empty position list; no last price per market and an empty trigger list.
+        let perp_section = 2 * (engine.markets.len() + 8);
         let second_format = {
             let mut bytes = current[..current.len() - perp_section].to_vec();
             bytes[..8].copy_from_slice(MAGIC_V2);

@@ -83,7 +83,7 @@ impl WhatIf {
             if perp.is_some() != spec.kind.perp().is_some() {
                 return Err(Reject::UnknownMarket);
             }
-            engine.markets.push(Market { spec: *spec, scale, book: Book::default(), perp });
+            engine.markets.push(Market { spec: *spec, scale, book: Book::default(), perp, last_price: None });
         }
         let assets = engine.assets.len();
         if venue.risk.specs.len() != assets {

@@ -35,6 +35,7 @@ fn order(account: u64, market: rucksack_types::MarketId, side: Side, time_in_for
         spec: OrderSpec::Limit { price: Ticks(PRICE), quantity: Lots(LOTS), time_in_force },
         margin: MarginFlags::NONE,
         reduce_only: false,
+        trigger: None,
     })
 }
 

@@ -157,7 +157,8 @@ fn cancel_all_cancels_only_that_markets_orders() {
     place(&mut h, gtc(2, Side::Ask, 14600, 10));
     place(&mut h, gtc(1, Side::Ask, 14700, 10));
     place(&mut h, rucksack_types::NewOrder { market: BTC_USDC, ..gtc(2, Side::Ask, 990_000, 100) });
-    let events = h.ok(Command::CancelAll { account: AccountId(2), market: SOL_USDC });
+    let events =
+        h.ok(Command::CancelAll { account: AccountId(2), market: SOL_USDC, scope: rucksack_types::CancelScope::All });
     assert_eq!(events.len(), 2);
     assert!(
         events

@@ -102,6 +102,15 @@ enum Op {
         seconds: u64,
     },
     Realize,
+    TriggerOrder {
+        account: u64,
+        market: u16,
+        side: bool,
+        offset: i64,
+        lots: i64,
+        by: u8,
+        limit: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -126,6 +135,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (1u64..200).prop_map(|minutes| Op::Tick { minutes }),
         3 => prop_oneof![6 => 1u64..30, 1 => 3_000u64..4_000].prop_map(|seconds| Op::MarkClock { seconds }),
         2 => Just(Op::Realize),
+        3 => (1..=ACCOUNTS, 0u16..MARKETS, any::<bool>(), -30i64..30, 1i64..300, 0u8..3, any::<bool>())
+            .prop_map(|(account, market, side, offset, lots, by, limit)| Op::TriggerOrder { account, market, side, offset, lots, by, limit }),
     ]
 }
 
@@ -179,6 +190,7 @@ fn command(op: &Op) -> Command {
                 self_trade_prevention: stp(s),
                 margin: margin(bits),
                 reduce_only: reduce,
+                trigger: None,
                 spec: OrderSpec::Limit {
                     price: Ticks(MIDS[usize::from(market)] + offset),
                     quantity: Lots(lots * scale),
@@ -198,6 +210,7 @@ fn command(op: &Op) -> Command {
                 self_trade_prevention: stp(s),
                 margin: margin(bits),
                 reduce_only: reduce,
+                trigger: None,
                 spec: OrderSpec::Market { size, time_in_force },
             })
         }
@@ -222,9 +235,11 @@ fn command(op: &Op) -> Command {
             },
         },
         Op::CreateAccount { key } => Command::CreateAccount { key: ApiKey([key; 32]), permissions: Permissions::ALL },
-        Op::CancelAll { account, market } => {
-            Command::CancelAll { account: AccountId(account), market: MarketId(market) }
-        }
+        Op::CancelAll { account, market } => Command::CancelAll {
+            account: AccountId(account),
+            market: MarketId(market),
+            scope: rucksack_types::CancelScope::All,
+        },
         Op::Pool { account, asset, action, amount } => Command::BorrowLend {
             account: AccountId(account),
             asset: AssetId(asset),
@@ -243,6 +258,32 @@ fn command(op: &Op) -> Command {
         Op::Tick { .. } => Command::AccrueInterest,
         Op::MarkClock { .. } => Command::UpdateMarkPrices,
         Op::Realize => Command::RealizePnl,
+        Op::TriggerOrder { account, market, side: bid, offset, lots, by, limit } => {
+            let scale = if market % 2 == 0 { 1 } else { 100 };
+            let price = Ticks(MIDS[usize::from(market)] + offset);
+            let quantity = Lots(lots * scale);
+            let spec = if limit {
+                OrderSpec::Limit { price, quantity, time_in_force: TimeInForce::Gtc }
+            } else {
+                OrderSpec::Market { size: MarketSize::Base(quantity), time_in_force: TimeInForce::Ioc }
+            };
+            let by = [
+                rucksack_types::TriggerBy::LastPrice,
+                rucksack_types::TriggerBy::MarkPrice,
+                rucksack_types::TriggerBy::IndexPrice,
+            ][usize::from(by)];
+            Command::PlaceOrder(NewOrder {
+                account: AccountId(account),
+                market: MarketId(market),
+                side: side(bid),
+                client_id: None,
+                self_trade_prevention: SelfTradePrevention::RejectTaker,
+                spec,
+                margin: MarginFlags::NONE,
+                reduce_only: false,
+                trigger: Some(rucksack_types::Trigger { price, by }),
+            })
+        }
     }
 }
 
@@ -519,6 +560,7 @@ fn generated_sequences_exercise_the_money_market() {
     for _ in 0..64 {
         let ops = proptest::collection::vec(op(), 160).new_tree(&mut runner).expect("ops").current();
         let (mut engine, mut stamp) = venue();
+        let mut trigger_ids = std::collections::BTreeSet::new();
         for op in &ops {
             stamp.advance(elapsed_micros(op));
             let Ok(events) = engine.apply(&stamp.next(command(op))).map(<[Event]>::to_vec) else { continue };
@@ -533,6 +575,11 @@ fn generated_sequences_exercise_the_money_market() {
             for event in events {
                 let key = match event {
                     Event::OrderModified { .. } => "reduce-only shrunk",
+                    Event::TriggerPlaced { order, .. } => {
+                        trigger_ids.insert(*order);
+                        "trigger placed"
+                    }
+                    Event::OrderAccepted { order, .. } if trigger_ids.contains(order) => "trigger fired",
                     Event::OrderClosed { reason: Some(rucksack_types::ExpiryReason::PriceImpact), .. } => "price band",
                     Event::OrderRested { .. } if matches!(op, Op::Limit { reduce: true, .. }) => "reduce-only rested",
                     Event::PositionChanged { .. } => "perp fill",

@@ -281,7 +281,20 @@ fn malformed_perpetual_requests_get_a_clear_4xx_and_change_nothing() {
         ("reduce-only on spot", order(json!({"reduceOnly": true})), "INVALID_ORDER"),
         ("reduce-only as text", perp(json!({"reduceOnly": "yes"})), "INVALID_CLIENT_REQUEST"),
         ("beyond initial margin", perp(json!({"quantity": "1000"})), "INSUFFICIENT_MARGIN"),
-        ("a trigger price", perp(json!({"triggerPrice": "140", "triggerQuantity": "1"})), "NOT_IMPLEMENTED"),
+        ("a take-profit", perp(json!({"takeProfitTriggerPrice": "160"})), "NOT_IMPLEMENTED"),
+        ("trigger by the moon", perp(json!({"triggerPrice": "140", "triggerBy": "Moon"})), "INVALID_CLIENT_REQUEST"),
+        ("trigger quantity alone", perp(json!({"triggerQuantity": "1"})), "INVALID_CLIENT_REQUEST"),
+        (
+            "quantity and trigger quantity",
+            perp(json!({"triggerPrice": "140", "triggerQuantity": "1"})),
+            "INVALID_CLIENT_REQUEST",
+        ),
+        ("trigger price off the tick", perp(json!({"triggerPrice": "140.001"})), "INVALID_PRICE"),
+        (
+            "a mark trigger on spot",
+            order(json!({"triggerPrice": "140", "triggerBy": "MarkPrice"})),
+            "PRECONDITION_FAILED",
+        ),
         ("price off the tick", perp(json!({"price": "150.001"})), "INVALID_PRICE"),
         ("quantity off the step", perp(json!({"quantity": "0.001"})), "INVALID_QUANTITY"),
     ];

@@ -98,6 +98,8 @@ impl Named for OrderStatus {
         OrderStatus::Filled,
         OrderStatus::Cancelled,
         OrderStatus::Expired,
+        OrderStatus::TriggerPending,
+        OrderStatus::TriggerFailed,
     ];
 
     fn name(self) -> &'static str {

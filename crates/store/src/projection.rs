@@ -132,6 +132,12 @@ impl Projection {
                         record.updated_at = time;
                     }
                 }
+                Event::TriggerPlaced { order, .. } => {
+                    if let Some(record) = self.orders.get_mut(&order) {
+                        record.status = OrderStatus::TriggerPending;
+                        record.updated_at = time;
+                    }
+                }
                 Event::OrderModified { order, quantity, .. } => {
                     if let Some(record) = self.orders.get_mut(&order) {
                         record.quantity = Some(quantity);

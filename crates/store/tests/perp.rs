@@ -33,6 +33,7 @@ fn perp_order(account: u64, side: Side, spec: OrderSpec) -> Command {
         spec,
         margin: MarginFlags::NONE,
         reduce_only: false,
+        trigger: None,
     })
 }
 

@@ -272,6 +272,7 @@ impl Workload {
             spec,
             margin: rucksack_types::MarginFlags::NONE,
             reduce_only: false,
+            trigger: None,
         })
     }
 
@@ -295,7 +296,7 @@ impl Workload {
 
     fn cancel_all(&mut self) -> Command {
         let market = self.markets[self.rng.below(self.markets.len() as u64) as usize].id;
-        Command::CancelAll { account: self.account(), market }
+        Command::CancelAll { account: self.account(), market, scope: rucksack_types::CancelScope::All }
     }
 
     fn deposit(&mut self) -> Command {

@@ -9,7 +9,9 @@ mod perp;
 mod risk;
 pub use risk::{borrow_lend_from, borrow_lend_tag};
 
-use crate::command::{CancelTarget, Command, MarginFlags, MarketSize, NewOrder, OrderSpec, SettingsChange};
+use crate::command::{
+    CancelScope, CancelTarget, Command, MarginFlags, MarketSize, NewOrder, OrderSpec, SettingsChange,
+};
 use crate::decimal::Decimal;
 use crate::ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Timestamp, TxId};
 use crate::money::{Amount, Lots, Ticks};
@@ -209,11 +211,16 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
         // Orders without flags keep their first encoding (4); flags follow in one byte (14):
         // the margin flags and, in bit 3, reduce-only.
         Command::PlaceOrder(order) => {
-            let flags = order.margin.to_byte() | u8::from(order.reduce_only) << 3;
+            let flags =
+                order.margin.to_byte() | u8::from(order.reduce_only) << 3 | u8::from(order.trigger.is_some()) << 4;
             out.u8(if flags == 0 { 4 } else { 14 });
             new_order(out, order);
             if flags != 0 {
                 out.u8(flags);
+            }
+            if let Some(trigger) = order.trigger {
+                out.i64(trigger.price.0);
+                out.u8(trigger_by_tag(trigger.by));
             }
         }
         Command::CancelOrder { account, market, target } => {
@@ -231,10 +238,16 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
                 }
             }
         }
-        Command::CancelAll { account, market } => {
-            out.u8(6);
+        // Cancelling everything keeps its first encoding (6); a scoped cancel adds its scope (19).
+        Command::CancelAll { account, market, scope } => {
+            out.u8(if *scope == CancelScope::All { 6 } else { 19 });
             out.u64(account.0);
             out.u16(market.0);
+            match scope {
+                CancelScope::All => {}
+                CancelScope::Resting => out.u8(1),
+                CancelScope::Triggers => out.u8(2),
+            }
         }
         Command::CreateAccount { key, permissions } => {
             out.u8(7);
@@ -356,11 +369,15 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
             let mut order = read_new_order(&mut r)?;
             if tag == 14 {
                 let flags = r.u8()?;
-                if flags == 0 || flags >= 16 {
+                if flags == 0 || flags >= 32 {
                     return Err(CodecError::Invalid("order flags"));
                 }
                 order.margin = MarginFlags::from_byte(flags & 7).ok_or(CodecError::Invalid("order flags"))?;
                 order.reduce_only = flags & 8 != 0;
+                if flags & 16 != 0 {
+                    order.trigger =
+                        Some(crate::order::Trigger { price: Ticks(r.i64()?), by: trigger_by_from(r.u8()?)? });
+                }
             }
             Command::PlaceOrder(order)
         }
@@ -378,7 +395,16 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
             };
             Command::CancelOrder { account, market, target }
         }
-        6 => Command::CancelAll { account: AccountId(r.u64()?), market: MarketId(r.u16()?) },
+        tag @ (6 | 19) => {
+            let (account, market) = (AccountId(r.u64()?), MarketId(r.u16()?));
+            let scope = match (tag, if tag == 19 { r.u8()? } else { 0 }) {
+                (6, _) => CancelScope::All,
+                (_, 1) => CancelScope::Resting,
+                (_, 2) => CancelScope::Triggers,
+                (_, tag) => return Err(CodecError::UnknownTag { what: "cancel scope", tag }),
+            };
+            Command::CancelAll { account, market, scope }
+        }
         7 => Command::CreateAccount {
             key: ApiKey(r.take()?),
             permissions: Permissions::from_bits(r.u8()?).ok_or(CodecError::Invalid("permissions"))?,
@@ -468,7 +494,25 @@ fn read_new_order(r: &mut Reader<'_>) -> Result<NewOrder, CodecError> {
         spec,
         margin: MarginFlags::NONE,
         reduce_only: false,
+        trigger: None,
     })
+}
+
+pub fn trigger_by_tag(by: crate::order::TriggerBy) -> u8 {
+    match by {
+        crate::order::TriggerBy::LastPrice => 0,
+        crate::order::TriggerBy::MarkPrice => 1,
+        crate::order::TriggerBy::IndexPrice => 2,
+    }
+}
+
+pub fn trigger_by_from(tag: u8) -> Result<crate::order::TriggerBy, CodecError> {
+    match tag {
+        0 => Ok(crate::order::TriggerBy::LastPrice),
+        1 => Ok(crate::order::TriggerBy::MarkPrice),
+        2 => Ok(crate::order::TriggerBy::IndexPrice),
+        tag => Err(CodecError::UnknownTag { what: "trigger by", tag }),
+    }
 }
 
 pub fn side_tag(side: Side) -> u8 {

@@ -61,10 +61,11 @@ pub enum Command {
         market: MarketId,
         target: CancelTarget,
     },
-    /// Cancels every open order the account has in the market.
+    /// Cancels the account's open orders in the market: resting, waiting trigger orders, or both.
     CancelAll {
         account: AccountId,
         market: MarketId,
+        scope: CancelScope,
     },
     /// Admin: set or change an asset's collateral, margin and money-market parameters.
     SetAssetRisk(AssetRisk),
@@ -104,6 +105,17 @@ pub enum BorrowLendAction {
     Redeem,
 }
 
+/// Which open orders a cancel-all takes (Backpack's `orderType` filter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CancelScope {
+    #[default]
+    All,
+    /// Orders on the book (`RestingLimitOrder`).
+    Resting,
+    /// Trigger orders waiting for their price (`ConditionalOrder`).
+    Triggers,
+}
+
 /// Which order a cancel means: the engine's id or the client's own id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CancelTarget {
@@ -124,6 +136,8 @@ pub struct NewOrder {
     /// what the position (less the account's other reduce-only orders on that side) allows, and
     /// while it rests it shrinks with the position.
     pub reduce_only: bool,
+    /// A trigger order: placed as this order once the trigger's price is reached.
+    pub trigger: Option<crate::order::Trigger>,
 }
 
 /// How an order or withdrawal may go beyond the available balance: Backpack's spot-margin

@@ -54,6 +54,13 @@ pub enum Event {
         executed: Lots,
         executed_quote: Amount,
     },
+    /// The order is a trigger order, waiting for its price (status TriggerPending). When it
+    /// fires, `OrderAccepted` comes again with the same id and the order it became.
+    TriggerPlaced {
+        order: OrderId,
+        account: AccountId,
+        market: MarketId,
+    },
     /// A resting order's quantity was cut (a reduce-only order shrinking with its position); it
     /// keeps its place in the queue.
     OrderModified {

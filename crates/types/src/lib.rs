@@ -21,14 +21,14 @@ pub mod spec;
 pub mod symbol;
 
 pub use command::{
-    AccountSettings, BorrowLendAction, CancelTarget, Command, MarginFlags, MarketSize, NewOrder, OrderSpec, Sequenced,
-    SettingsChange,
+    AccountSettings, BorrowLendAction, CancelScope, CancelTarget, Command, MarginFlags, MarketSize, NewOrder,
+    OrderSpec, Sequenced, SettingsChange,
 };
 pub use decimal::{Decimal, DecimalError, FieldError};
 pub use event::{BorrowLendSource, Event, InterestCharge, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
-pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce};
+pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerBy};
 pub use perp::{BasisSpec, BookPrices, FinePrice, MarketKind, PerpPosition, PerpSpec, PerpSpecError, PriceBands};
 pub use risk::{
     AssetRisk, FlatRegions, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, SquareRoot, UsdValue,

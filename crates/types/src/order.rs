@@ -80,6 +80,10 @@ pub enum OrderStatus {
     Filled,
     Cancelled,
     Expired,
+    /// A trigger order waiting for its price.
+    TriggerPending,
+    /// A trigger order whose order was refused when it fired.
+    TriggerFailed,
 }
 
 impl OrderStatus {
@@ -90,11 +94,13 @@ impl OrderStatus {
             OrderStatus::Filled => "Filled",
             OrderStatus::Cancelled => "Cancelled",
             OrderStatus::Expired => "Expired",
+            OrderStatus::TriggerPending => "TriggerPending",
+            OrderStatus::TriggerFailed => "TriggerFailed",
         }
     }
 
     pub const fn is_open(self) -> bool {
-        matches!(self, OrderStatus::New | OrderStatus::PartiallyFilled)
+        matches!(self, OrderStatus::New | OrderStatus::PartiallyFilled | OrderStatus::TriggerPending)
     }
 }
 
@@ -124,4 +130,33 @@ impl ExpiryReason {
             ExpiryReason::SelfTradePrevention => "SelfTradePrevention",
         }
     }
+}
+
+/// Which price a trigger order watches (Backpack's `triggerBy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TriggerBy {
+    /// The market's last trade.
+    LastPrice,
+    /// A perpetual's mark price.
+    MarkPrice,
+    /// The base asset's index price.
+    IndexPrice,
+}
+
+impl TriggerBy {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TriggerBy::LastPrice => "LastPrice",
+            TriggerBy::MarkPrice => "MarkPrice",
+            TriggerBy::IndexPrice => "IndexPrice",
+        }
+    }
+}
+
+/// A trigger order's condition: the order is placed once the watched price reaches `price`,
+/// from whichever side it was on when the order arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trigger {
+    pub price: crate::money::Ticks,
+    pub by: TriggerBy,
 }

@@ -222,6 +222,7 @@ fn perp_order(account: u64, side: Side, spec: OrderSpec) -> Command {
         spec,
         margin: rucksack_types::MarginFlags::NONE,
         reduce_only: false,
+        trigger: None,
     })
 }
 

@@ -2,7 +2,7 @@
 //! and reduce-only orders fitted to positions after it.
 
 use rucksack_types::{
-    Amount, Event, ExpiryReason, Lots, MarketSize, NewOrder, OrderId, OrderSpec, OrderStatus, Reject, Side, TimeInForce,
+    Amount, Event, ExpiryReason, Lots, MarketSize, NewOrder, OrderSpec, OrderStatus, Reject, Side, TimeInForce,
 };
 
 use crate::book::arena::AccountIndex;
@@ -23,8 +23,7 @@ impl Engine {
         let (limit, mut quantity, quote_budget) = order_shape(new);
         if new.reduce_only {
             let Some(cap) = self.reduce_only_cap(account, market_index, new.side) else {
-                let id = OrderId(self.next_order_id);
-                self.next_order_id += 1;
+                let id = self.take_order_id();
                 self.events.push(Event::OrderAccepted { order: id, new: *new });
                 let reason = Some(ExpiryReason::ReduceOnlyNotReduced);
                 self.push_closed(id, new, OrderStatus::Expired, reason, Lots::ZERO, Amount::ZERO);

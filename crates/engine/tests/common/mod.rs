@@ -67,6 +67,7 @@ pub fn order(account: u64, side: Side, spec: OrderSpec) -> NewOrder {
         spec,
         margin: rucksack_types::MarginFlags::NONE,
         reduce_only: false,
+        trigger: None,
     }
 }
 
