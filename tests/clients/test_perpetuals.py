@@ -108,3 +108,15 @@ def test_a_long_and_a_short_pay_funding_and_settle(clocked_venue, funded_account
     assert waiting["info"]["triggerBy"] == "MarkPrice" and Decimal(waiting["info"]["triggerQuantity"]) == 2
     long.cancel_order(stop["id"], PERP)
     assert long.fetch_open_orders(PERP) == []
+
+    # A bid with a take-profit and a stop-loss: both wait as trigger orders related to it.
+    bid = long.create_order(
+        PERP, "limit", "buy", 1, 120, params={"takeProfit": {"triggerPrice": 170}, "stopLoss": {"triggerPrice": 130}}
+    )
+    waiting = {o["id"]: o for o in long.fetch_open_orders(PERP)}
+    exits = [o for o in waiting.values() if o["info"]["relatedOrderId"] == bid["id"]]
+    assert len(waiting) == 3 and len(exits) == 2, waiting
+    assert sorted(Decimal(o["info"]["triggerPrice"]) for o in exits) == [130, 170]
+    assert all(o["side"] == "sell" and o["reduceOnly"] for o in exits), exits
+    long.cancel_all_orders(PERP)
+    assert long.fetch_open_orders(PERP) == []

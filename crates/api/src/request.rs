@@ -133,32 +133,11 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
     let fields = Fields::new(body)?;
     let spec = market(views, &fields.required_text("symbol")?)?;
     let side = side(&fields.required_text("side")?)?;
-    for attached in ["stopLossTriggerPrice", "takeProfitTriggerPrice"] {
-        if fields.has(attached) {
-            return Err(not_yet("Take-profit and stop-loss"));
-        }
+    let trigger = trigger(&fields, spec, &ORDER_TRIGGER)?;
+    if trigger.is_none() && fields.has("triggerQuantity") {
+        return Err(ApiError::bad_request("triggerQuantity needs a triggerPrice"));
     }
-    let trigger = match fields.text("triggerPrice")? {
-        None if fields.has("triggerQuantity") || fields.has("triggerBy") => {
-            return Err(ApiError::bad_request("triggerQuantity and triggerBy need a triggerPrice"));
-        }
-        None => None,
-        Some(price) => {
-            let price = parse_units("triggerPrice", &price, spec.tick_size)?;
-            let by = match fields.text("triggerBy")?.as_deref() {
-                None if spec.kind.perp().is_some() => rucksack_types::TriggerBy::MarkPrice,
-                None | Some("LastPrice") => rucksack_types::TriggerBy::LastPrice,
-                Some("MarkPrice") => rucksack_types::TriggerBy::MarkPrice,
-                Some("IndexPrice") => rucksack_types::TriggerBy::IndexPrice,
-                Some(other) => {
-                    return Err(ApiError::bad_request(format!(
-                        "triggerBy must be LastPrice, MarkPrice or IndexPrice, not {other}"
-                    )));
-                }
-            };
-            Some(rucksack_types::Trigger { price: Ticks(price), by })
-        }
-    };
+    let exits = [exit(&fields, spec, &TAKE_PROFIT)?, exit(&fields, spec, &STOP_LOSS)?];
     let reduce_only = fields.flag("reduceOnly")?;
     if reduce_only && spec.kind.perp().is_none() {
         return Err(ApiError::new(
@@ -211,7 +190,7 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
         }
         _ => return Err(ApiError::bad_request("orderType must be Limit or Market")),
     };
-    Ok(Command::PlaceOrder(NewOrder {
+    let order = NewOrder {
         account,
         market: spec.id,
         side,
@@ -221,7 +200,69 @@ pub fn new_order(views: &Views, account: AccountId, body: &Value) -> Result<Comm
         reduce_only,
         trigger,
         spec: order_spec,
-    }))
+    };
+    Ok(match exits {
+        [None, None] => Command::PlaceOrder(order),
+        [take_profit, stop_loss] => Command::PlaceOrderWithExits { order, take_profit, stop_loss },
+    })
+}
+
+/// The fields a trigger is read from: an order's own, or its take-profit's or stop-loss's.
+struct TriggerFields {
+    price: &'static str,
+    by: &'static str,
+    limit: &'static str,
+}
+
+const ORDER_TRIGGER: TriggerFields = TriggerFields { price: "triggerPrice", by: "triggerBy", limit: "" };
+const TAKE_PROFIT: TriggerFields =
+    TriggerFields { price: "takeProfitTriggerPrice", by: "takeProfitTriggerBy", limit: "takeProfitLimitPrice" };
+const STOP_LOSS: TriggerFields =
+    TriggerFields { price: "stopLossTriggerPrice", by: "stopLossTriggerBy", limit: "stopLossLimitPrice" };
+
+/// A trigger from its price and `by` fields. `by` defaults to the mark price on a perpetual and
+/// to the last price on spot.
+fn trigger(
+    fields: &Fields<'_>,
+    spec: &MarketSpec,
+    names: &TriggerFields,
+) -> Result<Option<rucksack_types::Trigger>, ApiError> {
+    let Some(price) = fields.text(names.price)? else {
+        if fields.has(names.by) {
+            return Err(ApiError::bad_request(format!("{} needs a {}", names.by, names.price)));
+        }
+        return Ok(None);
+    };
+    let price = parse_units(names.price, &price, spec.tick_size)?;
+    let by = match fields.text(names.by)?.as_deref() {
+        None if spec.kind.perp().is_some() => rucksack_types::TriggerBy::MarkPrice,
+        None | Some("LastPrice") => rucksack_types::TriggerBy::LastPrice,
+        Some("MarkPrice") => rucksack_types::TriggerBy::MarkPrice,
+        Some("IndexPrice") => rucksack_types::TriggerBy::IndexPrice,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "{} must be LastPrice, MarkPrice or IndexPrice, not {other}",
+                names.by
+            )));
+        }
+    };
+    Ok(Some(rucksack_types::Trigger { price: Ticks(price), by }))
+}
+
+/// A take-profit or stop-loss: its trigger and, for a limit order when it fires, its limit price.
+fn exit(
+    fields: &Fields<'_>,
+    spec: &MarketSpec,
+    names: &TriggerFields,
+) -> Result<Option<rucksack_types::Exit>, ApiError> {
+    let Some(trigger) = trigger(fields, spec, names)? else {
+        if fields.has(names.limit) {
+            return Err(ApiError::bad_request(format!("{} needs a {}", names.limit, names.price)));
+        }
+        return Ok(None);
+    };
+    let limit = fields.text(names.limit)?.map(|p| parse_units(names.limit, &p, spec.tick_size)).transpose()?;
+    Ok(Some(rucksack_types::Exit { trigger, limit: limit.map(Ticks) }))
 }
 
 /// `orderId` (a decimal string or number) or `clientId`, exactly one.

@@ -41,6 +41,8 @@ pub struct OrderView {
     /// Known for live orders; the history store does not keep them.
     pub reduce_only: bool,
     pub trigger: Option<rucksack_types::Trigger>,
+    /// The order a take-profit or stop-loss belongs to.
+    pub related: Option<OrderId>,
 }
 
 impl OrderView {
@@ -75,6 +77,7 @@ impl From<rucksack_store::OrderRecord> for OrderView {
             created_at: o.created_at,
             reduce_only: false,
             trigger: None,
+            related: None,
         }
     }
 }
@@ -383,9 +386,10 @@ fn fold(
                 open.status = if open.executed.is_zero() { OrderStatus::New } else { OrderStatus::PartiallyFilled };
             }
         }
-        Event::TriggerPlaced { order, account, .. } => {
+        Event::TriggerPlaced { order, account, related, .. } => {
             if let Some(open) = views.accounts.entry(account).or_default().open.get_mut(&order) {
                 open.status = OrderStatus::TriggerPending;
+                open.related = related;
             }
         }
         Event::OrderModified { order, account, market, quantity, .. } => {

@@ -141,8 +141,8 @@ fn order_fields(views: &Views, spec: &MarketSpec, order: &OrderView) -> serde_js
     put("triggerPrice", json!(order.trigger.map(|t| format::price(spec, t.price))));
     put("triggerBy", json!(order.trigger.map(|t| t.by.as_str())));
     put("triggerQuantity", json!(order.trigger.and(order.quantity).map(|q| format::quantity(spec, q))));
+    put("relatedOrderId", json!(order.related.map(|id| id.0.to_string())));
     for key in [
-        "relatedOrderId",
         "strategyId",
         "systemOrderType",
         "stopLossTriggerPrice",

@@ -107,6 +107,9 @@ impl Engine {
                 self.withdraw(*account, *asset, *amount, *tx, *margin)
             }
             Command::PlaceOrder(order) => self.place_order(order),
+            Command::PlaceOrderWithExits { order, take_profit, stop_loss } => {
+                self.place_order_with_exits(order, [*take_profit, *stop_loss])
+            }
             Command::CancelOrder { account, market, target } => self.cancel_order(*account, *market, *target),
             Command::CancelAll { account, market, scope } => self.cancel_all(*account, *market, *scope),
             Command::SetAssetRisk(risk) => self.set_asset_risk(risk),
@@ -121,7 +124,10 @@ impl Engine {
         if result.is_ok() {
             if matches!(
                 command.command,
-                Command::PlaceOrder(_) | Command::SetIndexPrice { .. } | Command::UpdateMarkPrices
+                Command::PlaceOrder(_)
+                    | Command::PlaceOrderWithExits { .. }
+                    | Command::SetIndexPrice { .. }
+                    | Command::UpdateMarkPrices
             ) {
                 self.fire_triggers();
             }
@@ -145,10 +151,15 @@ impl Engine {
     /// commands are left as the user asked.
     fn settle_after(&mut self, command: &Command) {
         let taker_repays = match command {
-            Command::PlaceOrder(order) if order.margin.auto_borrow_repay => self.ledger.find(order.account),
+            Command::PlaceOrder(order) | Command::PlaceOrderWithExits { order, .. }
+                if order.margin.auto_borrow_repay =>
+            {
+                self.ledger.find(order.account)
+            }
             Command::Deposit { .. }
             | Command::Withdraw { .. }
             | Command::PlaceOrder(_)
+            | Command::PlaceOrderWithExits { .. }
             | Command::CancelOrder { .. }
             | Command::CancelAll { .. }
             | Command::UpdateAccountSettings { .. }

@@ -24,6 +24,8 @@ pub(crate) struct PendingTrigger {
     pub new: NewOrder,
     /// It fires when the price rises to its trigger (else when it falls to it).
     pub rising: bool,
+    /// The order it is the take-profit or stop-loss of; when it fires, its sibling is cancelled.
+    pub related: Option<OrderId>,
 }
 
 /// Waiting trigger orders, by id and by what reaches them.
@@ -82,6 +84,14 @@ impl Triggers {
 impl Engine {
     /// A trigger order: checked as the order it will become, then held until its price.
     pub(crate) fn place_trigger(&mut self, new: &NewOrder) -> Result<(), Reject> {
+        let rising = self.check_trigger(new)?;
+        self.hold_trigger(new, rising, None);
+        Ok(())
+    }
+
+    /// The checks of a trigger order before anything changes; returns whether it waits for the
+    /// price to rise to its trigger.
+    fn check_trigger(&self, new: &NewOrder) -> Result<bool, Reject> {
         let market_index = self.market_index(new.market)?;
         let account = self.ledger.find(new.account).ok_or(Reject::InsufficientFunds)?;
         let trigger = new.trigger.ok_or(Reject::OrderNotFound)?;
@@ -97,10 +107,60 @@ impl Engine {
             return Err(Reject::DuplicateClientId);
         }
         let now = self.watched_price(market_index, trigger.by).ok_or(Reject::PriceUnavailable)?;
+        Ok(trigger.price > now)
+    }
+
+    fn hold_trigger(&mut self, new: &NewOrder, rising: bool, related: Option<OrderId>) {
         let id = self.take_order_id();
         self.events.push(Event::OrderAccepted { order: id, new: *new });
-        self.events.push(Event::TriggerPlaced { order: id, account: new.account, market: new.market });
-        self.triggers.insert(id, PendingTrigger { new: *new, rising: trigger.price > now });
+        self.events.push(Event::TriggerPlaced { order: id, account: new.account, market: new.market, related });
+        self.triggers.insert(id, PendingTrigger { new: *new, rising, related });
+    }
+
+    /// An order with a take-profit and a stop-loss: each is checked first, then the order is
+    /// placed, then they are held, related to it. A refusal of any of them refuses all.
+    pub(crate) fn place_order_with_exits(
+        &mut self,
+        order: &NewOrder,
+        exits: [Option<rucksack_types::Exit>; 2],
+    ) -> Result<(), Reject> {
+        let quantity = match order.spec {
+            _ if order.trigger.is_some() => return Err(Reject::InvalidExit),
+            rucksack_types::OrderSpec::Limit { quantity, .. }
+            | rucksack_types::OrderSpec::Market { size: rucksack_types::MarketSize::Base(quantity), .. } => quantity,
+            rucksack_types::OrderSpec::Market { .. } => return Err(Reject::InvalidExit),
+        };
+        let market_index = self.market_index(order.market)?;
+        let perp = self.markets[market_index].perp.is_some();
+        let mut held = Vec::new();
+        for exit in exits.into_iter().flatten() {
+            let spec = match exit.limit {
+                Some(price) => rucksack_types::OrderSpec::Limit {
+                    price,
+                    quantity,
+                    time_in_force: rucksack_types::TimeInForce::Gtc,
+                },
+                None => rucksack_types::OrderSpec::Market {
+                    size: rucksack_types::MarketSize::Base(quantity),
+                    time_in_force: rucksack_types::TimeInForce::Ioc,
+                },
+            };
+            let new = NewOrder {
+                side: order.side.opposite(),
+                client_id: None,
+                spec,
+                margin: rucksack_types::MarginFlags::NONE,
+                reduce_only: perp,
+                trigger: Some(exit.trigger),
+                ..*order
+            };
+            held.push((new, self.check_trigger(&new)?));
+        }
+        let parent = OrderId(self.next_order_id);
+        self.place_order(order)?;
+        for (new, rising) in held {
+            self.hold_trigger(&new, rising, Some(parent));
+        }
         Ok(())
     }
 
@@ -149,6 +209,19 @@ impl Engine {
             for id in reached {
                 // An earlier one in this round may have been cancelled by its own fill's effects.
                 let Some(trigger) = self.triggers.remove(id) else { continue };
+                // A take-profit firing cancels its stop-loss, and the other way round.
+                if let Some(related) = trigger.related {
+                    let siblings: Vec<OrderId> = self
+                        .triggers
+                        .pending
+                        .iter()
+                        .filter(|(_, t)| t.related == Some(related))
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for sibling in siblings {
+                        self.close_trigger(sibling);
+                    }
+                }
                 let new = NewOrder { trigger: None, ..trigger.new };
                 self.fired = Some(id);
                 let placed = self.place_order(&new);

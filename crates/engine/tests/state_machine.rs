@@ -111,6 +111,15 @@ enum Op {
         by: u8,
         limit: bool,
     },
+    WithExits {
+        account: u64,
+        market: u16,
+        side: bool,
+        offset: i64,
+        lots: i64,
+        exit_offset: i64,
+        by: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -137,7 +146,14 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Realize),
         3 => (1..=ACCOUNTS, 0u16..MARKETS, any::<bool>(), -30i64..30, 1i64..300, 0u8..3, any::<bool>())
             .prop_map(|(account, market, side, offset, lots, by, limit)| Op::TriggerOrder { account, market, side, offset, lots, by, limit }),
+        2 => (1..=ACCOUNTS, 0u16..MARKETS, any::<bool>(), -12i64..12, 1i64..300, 1i64..40, 0u8..3)
+            .prop_map(|(account, market, side, offset, lots, exit_offset, by)| Op::WithExits { account, market, side, offset, lots, exit_offset, by }),
     ]
+}
+
+fn trigger_by(tag: u8) -> rucksack_types::TriggerBy {
+    use rucksack_types::TriggerBy;
+    [TriggerBy::LastPrice, TriggerBy::MarkPrice, TriggerBy::IndexPrice][usize::from(tag % 3)]
 }
 
 /// Reduce-only one order in four (refused on spot markets).
@@ -258,6 +274,32 @@ fn command(op: &Op) -> Command {
         Op::Tick { .. } => Command::AccrueInterest,
         Op::MarkClock { .. } => Command::UpdateMarkPrices,
         Op::Realize => Command::RealizePnl,
+        Op::WithExits { account, market, side: bid, offset, lots, exit_offset, by } => {
+            let Command::PlaceOrder(order) = command(&Op::Limit {
+                account,
+                market,
+                side: bid,
+                offset,
+                lots,
+                tif: 0,
+                stp: 0,
+                client: None,
+                margin: 0,
+                reduce: false,
+            }) else {
+                unreachable!("a limit order")
+            };
+            let by = trigger_by(by);
+            let mid = MIDS[usize::from(market)];
+            // A take-profit beyond the order's price and a stop-loss before it.
+            let (profit, loss) =
+                if bid { (mid + exit_offset, mid - exit_offset) } else { (mid - exit_offset, mid + exit_offset) };
+            let exit = |price| rucksack_types::Exit {
+                trigger: rucksack_types::Trigger { price: Ticks(price), by },
+                limit: None,
+            };
+            Command::PlaceOrderWithExits { order, take_profit: Some(exit(profit)), stop_loss: Some(exit(loss)) }
+        }
         Op::TriggerOrder { account, market, side: bid, offset, lots, by, limit } => {
             let scale = if market % 2 == 0 { 1 } else { 100 };
             let price = Ticks(MIDS[usize::from(market)] + offset);
@@ -267,11 +309,7 @@ fn command(op: &Op) -> Command {
             } else {
                 OrderSpec::Market { size: MarketSize::Base(quantity), time_in_force: TimeInForce::Ioc }
             };
-            let by = [
-                rucksack_types::TriggerBy::LastPrice,
-                rucksack_types::TriggerBy::MarkPrice,
-                rucksack_types::TriggerBy::IndexPrice,
-            ][usize::from(by)];
+            let by = trigger_by(by);
             Command::PlaceOrder(NewOrder {
                 account: AccountId(account),
                 market: MarketId(market),

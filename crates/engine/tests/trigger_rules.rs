@@ -147,3 +147,66 @@ fn a_trigger_order_can_be_cancelled_and_one_whose_order_is_refused_fails() {
     let restored = rucksack_engine::Engine::decode_snapshot(&bytes).expect("decodes");
     assert_eq!(restored.encode_snapshot(), bytes);
 }
+
+#[test]
+fn a_take_profit_and_a_stop_loss_ride_with_an_order_and_one_cancels_the_other() {
+    let mut h = venue();
+    let perp = |command| match command {
+        Command::PlaceOrder(new) => NewOrder { market: SOL_USDC_PERP, ..new },
+        _ => unreachable!("an order"),
+    };
+    let exit = |price, by| rucksack_types::Exit { trigger: Trigger { price: Ticks(price), by }, limit: None };
+    // An exit watching a price there is none of (no trade yet on SOL_USDC) refuses the whole
+    // order: nothing rests.
+    let no_last = Command::PlaceOrderWithExits {
+        order: gtc(1, Side::Bid, 14_000, 100),
+        take_profit: None,
+        stop_loss: Some(exit(13_000, TriggerBy::LastPrice)),
+    };
+    assert_eq!(h.apply(no_last), Err(Reject::PriceUnavailable));
+    assert!(h.engine.depth(SOL_USDC, Side::Bid).is_empty());
+    h.ok(Command::PlaceOrder(perp(Command::PlaceOrder(gtc(2, Side::Ask, 14_300, 1_000)))));
+    let long = Command::PlaceOrderWithExits {
+        order: perp(Command::PlaceOrder(common::market(1, Side::Bid, 1_000))),
+        take_profit: Some(exit(15_000, TriggerBy::MarkPrice)),
+        stop_loss: Some(exit(13_500, TriggerBy::IndexPrice)),
+    };
+    let events = h.ok(long);
+    assert_eq!(h.engine.perp_position(AccountId(1), SOL_USDC_PERP).size, 1_000);
+    let exits: Vec<(OrderId, Option<OrderId>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TriggerPlaced { order, related, .. } => Some((*order, *related)),
+            _ => None,
+        })
+        .collect();
+    let parent = accepted_id(&events);
+    assert_eq!(exits.iter().map(|(_, r)| *r).collect::<Vec<_>>(), vec![Some(parent), Some(parent)]);
+    // The mark reaching 150 fires the take-profit (a reduce-only market sell) against a bid
+    // there, and cancels the stop-loss.
+    h.ok(Command::PlaceOrder(perp(Command::PlaceOrder(gtc(3, Side::Bid, 15_000, 1_000)))));
+    h.ok(Command::SetIndexPrice { asset: SOL, price: fixtures::index_price("151") });
+    let events = h.ok(Command::UpdateMarkPrices);
+    assert_eq!(traded(&events), 1_000);
+    assert_eq!(h.engine.perp_position(AccountId(1), SOL_USDC_PERP).size, 0);
+    let stop_loss = exits[1].0;
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::OrderClosed { order, status: OrderStatus::Cancelled, .. } if *order == stop_loss)
+        )
+    );
+    // A quote-sized order takes no exits.
+    let by_quote = NewOrder {
+        spec: OrderSpec::Market {
+            size: MarketSize::Quote(rucksack_types::Amount(1_000_000)),
+            time_in_force: TimeInForce::Ioc,
+        },
+        ..perp(Command::PlaceOrder(common::market(1, Side::Bid, 1)))
+    };
+    let refused = Command::PlaceOrderWithExits {
+        order: by_quote,
+        take_profit: Some(exit(15_500, TriggerBy::MarkPrice)),
+        stop_loss: None,
+    };
+    assert_eq!(h.apply(refused), Err(Reject::InvalidExit));
+}

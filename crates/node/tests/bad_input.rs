@@ -281,7 +281,19 @@ fn malformed_perpetual_requests_get_a_clear_4xx_and_change_nothing() {
         ("reduce-only on spot", order(json!({"reduceOnly": true})), "INVALID_ORDER"),
         ("reduce-only as text", perp(json!({"reduceOnly": "yes"})), "INVALID_CLIENT_REQUEST"),
         ("beyond initial margin", perp(json!({"quantity": "1000"})), "INSUFFICIENT_MARGIN"),
-        ("a take-profit", perp(json!({"takeProfitTriggerPrice": "160"})), "NOT_IMPLEMENTED"),
+        ("a take-profit limit alone", perp(json!({"takeProfitLimitPrice": "160"})), "INVALID_CLIENT_REQUEST"),
+        (
+            "a stop-loss by nothing",
+            perp(json!({"stopLossTriggerPrice": "140", "stopLossTriggerBy": "Nothing"})),
+            "INVALID_CLIENT_REQUEST",
+        ),
+        (
+            "exits on a quote-sized order",
+            json!({"symbol": "SOL_USDC_PERP", "side": "Bid", "orderType": "Market", "quoteQuantity": "10",
+                   "stopLossTriggerPrice": "140"})
+            .to_string(),
+            "INVALID_ORDER",
+        ),
         ("trigger by the moon", perp(json!({"triggerPrice": "140", "triggerBy": "Moon"})), "INVALID_CLIENT_REQUEST"),
         ("trigger quantity alone", perp(json!({"triggerQuantity": "1"})), "INVALID_CLIENT_REQUEST"),
         (

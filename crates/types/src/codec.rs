@@ -238,6 +238,30 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
                 }
             }
         }
+        Command::PlaceOrderWithExits { order, take_profit, stop_loss } => {
+            out.u8(20);
+            let mut inner = Writer::with_capacity(96);
+            encode_command(Timestamp(0), &Command::PlaceOrder(*order), &mut inner);
+            out.u32(inner.bytes.len() as u32);
+            out.bytes(&inner.bytes);
+            for exit in [take_profit, stop_loss] {
+                match exit {
+                    None => out.u8(0),
+                    Some(exit) => {
+                        out.u8(1);
+                        out.i64(exit.trigger.price.0);
+                        out.u8(trigger_by_tag(exit.trigger.by));
+                        match exit.limit {
+                            None => out.u8(0),
+                            Some(price) => {
+                                out.u8(1);
+                                out.i64(price.0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
         // Cancelling everything keeps its first encoding (6); a scoped cancel adds its scope (19).
         Command::CancelAll { account, market, scope } => {
             out.u8(if *scope == CancelScope::All { 6 } else { 19 });
@@ -394,6 +418,27 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
                 }
             };
             Command::CancelOrder { account, market, target }
+        }
+        20 => {
+            let len = r.u32()? as usize;
+            let (_, inner) = decode_command(r.slice(len)?)?;
+            let Command::PlaceOrder(order) = inner else { return Err(CodecError::Invalid("order with exits")) };
+            let mut exit = || -> Result<Option<crate::order::Exit>, CodecError> {
+                Ok(match r.u8()? {
+                    0 => None,
+                    1 => Some(crate::order::Exit {
+                        trigger: crate::order::Trigger { price: Ticks(r.i64()?), by: trigger_by_from(r.u8()?)? },
+                        limit: match r.u8()? {
+                            0 => None,
+                            1 => Some(Ticks(r.i64()?)),
+                            tag => return Err(CodecError::UnknownTag { what: "exit limit", tag }),
+                        },
+                    }),
+                    tag => return Err(CodecError::UnknownTag { what: "exit", tag }),
+                })
+            };
+            let (take_profit, stop_loss) = (exit()?, exit()?);
+            Command::PlaceOrderWithExits { order, take_profit, stop_loss }
         }
         tag @ (6 | 19) => {
             let (account, market) = (AccountId(r.u64()?), MarketId(r.u16()?));

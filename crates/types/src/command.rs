@@ -56,6 +56,14 @@ pub enum Command {
         margin: MarginFlags,
     },
     PlaceOrder(NewOrder),
+    /// An order with a take-profit and/or a stop-loss: trigger orders on the other side for the
+    /// same quantity (reduce-only on a perpetual), placed with it; when one fires the other is
+    /// cancelled.
+    PlaceOrderWithExits {
+        order: NewOrder,
+        take_profit: Option<crate::order::Exit>,
+        stop_loss: Option<crate::order::Exit>,
+    },
     CancelOrder {
         account: AccountId,
         market: MarketId,

@@ -60,6 +60,8 @@ pub enum Event {
         order: OrderId,
         account: AccountId,
         market: MarketId,
+        /// The order it is the take-profit or stop-loss of.
+        related: Option<OrderId>,
     },
     /// A resting order's quantity was cut (a reduce-only order shrinking with its position); it
     /// keeps its place in the queue.
@@ -288,6 +290,8 @@ pub enum Reject {
     ReduceOnlySpot,
     #[error("Price is too far from the last active price")]
     PriceBand,
+    #[error("Take-profit and stop-loss attach to an order with a base quantity that is not a trigger order")]
+    InvalidExit,
 }
 
 impl Reject {
@@ -320,7 +324,7 @@ impl Reject {
             Reject::InsufficientMargin => "INSUFFICIENT_MARGIN",
             Reject::NoPosition => "RESOURCE_NOT_FOUND",
             Reject::InvalidPerpSpec(_) => "INVALID_CLIENT_REQUEST",
-            Reject::OpenInterestLimit | Reject::ReduceOnlySpot => "INVALID_ORDER",
+            Reject::OpenInterestLimit | Reject::ReduceOnlySpot | Reject::InvalidExit => "INVALID_ORDER",
         }
     }
 }

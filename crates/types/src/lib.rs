@@ -28,7 +28,7 @@ pub use decimal::{Decimal, DecimalError, FieldError};
 pub use event::{BorrowLendSource, Event, InterestCharge, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
 pub use money::{Amount, Lots, Rounding, Ticks};
-pub use order::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerBy};
+pub use order::{Exit, ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerBy};
 pub use perp::{BasisSpec, BookPrices, FinePrice, MarketKind, PerpPosition, PerpSpec, PerpSpecError, PriceBands};
 pub use risk::{
     AssetRisk, FlatRegions, Fraction, Haircut, IndexPrice, LendingSpec, MarginFunction, RateCurve, SquareRoot, UsdValue,

@@ -160,3 +160,11 @@ pub struct Trigger {
     pub price: crate::money::Ticks,
     pub by: TriggerBy,
 }
+
+/// A take-profit or stop-loss attached to an order: a trigger order on the other side, for the
+/// same quantity, placed with it. It becomes a limit order at `limit`, or a market order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    pub trigger: Trigger,
+    pub limit: Option<crate::money::Ticks>,
+}

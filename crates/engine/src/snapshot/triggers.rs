@@ -23,6 +23,13 @@ impl Engine {
         for (id, trigger) in &self.triggers.pending {
             out.u64(id.0);
             out.u8(u8::from(trigger.rising));
+            match trigger.related {
+                Some(related) => {
+                    out.u8(1);
+                    out.u64(related.0);
+                }
+                None => out.u8(0),
+            }
             let mut command = Writer::with_capacity(96);
             encode_command(Timestamp(0), &Command::PlaceOrder(trigger.new), &mut command);
             out.u32(command.bytes.len() as u32);
@@ -46,6 +53,11 @@ impl Engine {
                 1 => true,
                 _ => return Err(SnapshotError::Inconsistent("trigger direction")),
             };
+            let related = match r.u8()? {
+                0 => None,
+                1 => Some(OrderId(r.u64()?)),
+                _ => return Err(SnapshotError::Inconsistent("related order tag")),
+            };
             let len = r.u32()? as usize;
             let (_, command) = decode_command(r.slice(len)?)?;
             let Command::PlaceOrder(new) = command else {
@@ -54,7 +66,7 @@ impl Engine {
             if new.trigger.is_none() || self.ledger.find(new.account).is_none() {
                 return Err(SnapshotError::Inconsistent("trigger order"));
             }
-            self.triggers.insert(id, PendingTrigger { new, rising });
+            self.triggers.insert(id, PendingTrigger { new, rising, related });
         }
         Ok(())
     }

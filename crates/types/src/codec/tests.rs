@@ -60,6 +60,27 @@ fn sample_commands() -> Vec<Command> {
         }),
         Command::UpdateMarkPrices,
         Command::RealizePnl,
+        Command::PlaceOrderWithExits {
+            order: NewOrder {
+                account: AccountId(9),
+                market: MarketId(3),
+                side: Side::Bid,
+                client_id: Some(ClientId(3)),
+                self_trade_prevention: SelfTradePrevention::RejectTaker,
+                spec: OrderSpec::Limit { price: Ticks(15_000), quantity: Lots(10), time_in_force: TimeInForce::Gtc },
+                margin: MarginFlags::NONE,
+                reduce_only: false,
+                trigger: None,
+            },
+            take_profit: Some(crate::Exit {
+                trigger: crate::Trigger { price: Ticks(16_000), by: crate::TriggerBy::MarkPrice },
+                limit: Some(Ticks(15_990)),
+            }),
+            stop_loss: Some(crate::Exit {
+                trigger: crate::Trigger { price: Ticks(14_000), by: crate::TriggerBy::LastPrice },
+                limit: None,
+            }),
+        },
         Command::Deposit { account: AccountId(9), asset: AssetId(1), amount: Amount(55), tx: TxId([3; 32]) },
         Command::Withdraw {
             account: AccountId(9),
