@@ -128,6 +128,7 @@ impl Engine {
                     | Command::PlaceOrderWithExits { .. }
                     | Command::SetIndexPrice { .. }
                     | Command::UpdateMarkPrices
+                    | Command::RealizePnl
             ) {
                 self.fire_triggers();
             }

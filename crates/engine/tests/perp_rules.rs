@@ -373,3 +373,27 @@ fn orders_are_held_to_the_price_bands() {
     assert_eq!(prices, vec![15_600], "157.3 stops it before the ask at 158");
     assert_eq!(closed_reason(&events), Some(rucksack_types::ExpiryReason::PriceImpact));
 }
+
+#[test]
+fn a_loss_without_usdc_sells_other_collateral_on_the_book() {
+    let mut h = venue();
+    // Account 5 holds only SOL and does not borrow settlements: its loss is paid by selling
+    // SOL to the bid account 3 rests on SOL_USDC.
+    h.deposit(5, SOL, 100_000_000_000);
+    h.ok(gtc(1, Side::Ask, 14_300, 5_000));
+    h.ok(take(5, Side::Bid, 5_000));
+    h.ok(Command::PlaceOrder(common::gtc(3, Side::Bid, 14_000, 1_000)));
+    h.ok(price("141"));
+    h.ok(Command::UpdateMarkPrices);
+    let sol_before = h.balance(5, SOL).0;
+    let events = h.ok(Command::RealizePnl);
+    // The loss: $100 on 50 SOL and the $3.575 taker fee. The sale fetches $103.575 plus its own
+    // 5 bps fee, in lots of 0.01 SOL at $140.
+    let sold = events
+        .iter()
+        .any(|e| matches!(e, Event::Trade(t) if t.market == fixtures::SOL_USDC && t.taker_account == AccountId(5)));
+    assert!(sold, "{events:?}");
+    assert!(h.balance(5, SOL).0 < sol_before);
+    let mark = h.engine.perp_market(SOL_USDC_PERP).and_then(|p| p.mark).expect("mark");
+    assert_eq!(position(&h, 5).claim(mark), Some(0), "the loss is settled in full");
+}

@@ -389,10 +389,15 @@ fn realization_holds(before: &Engine, after: &Engine, events: &[Event]) -> Resul
         }
         // Pool steps (the settlement waterfall, auto-lend and auto-repay afterwards) round in the
         // house's favour in the assets they move and charge entry fees; a settlement borrow's
-        // entry fee also reaches the pool's lenders. The pools' own checks cover those; here,
-        // accounts they touched are left out.
-        let pool_moved =
-            events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { account: who, .. } if *who == account));
+        // entry fee also reaches the pool's lenders; the waterfall's collateral sales trade at
+        // the book's prices. Their own checks cover those; here, accounts they touched are left
+        // out.
+        let pool_moved = events.iter().any(|e| match e {
+            Event::BorrowLendExecuted { account: who, .. } => *who == account,
+            // Selling collateral to settle trades at the book's prices and pays a fee.
+            Event::Trade(trade) => trade.taker_account == account || trade.maker_account == account,
+            _ => false,
+        });
         let lends =
             before.pool_positions(account).iter().any(|p| matches!(p, rucksack_engine::lending::PoolPosition::Lend(_)));
         let any_borrow =

@@ -4,8 +4,9 @@
 //! Money only moves as far as it exists. In three passes over the accounts (in account order,
 //! so the result is deterministic):
 //! 1. Accounts that owe on balance pay: from the available quote balance, then by redeeming
-//!    their quote lend, then (with `autoBorrowSettlements`) by borrowing it. What they cannot
-//!    pay stays in their positions, still counted against their equity.
+//!    their quote lend, then (with `autoBorrowSettlements`) by borrowing it, then by selling
+//!    their other assets on the spot markets. What they cannot pay stays in their positions,
+//!    still counted against their equity.
 //! 2. The house collects the trading fees folded into positions, as far as the reserve holds.
 //! 3. Accounts owed on balance are paid from the reserve, as far as it holds.
 //!
@@ -13,7 +14,9 @@
 //! house: a position is owed whole quote units rounded down and owes them rounded up, and the
 //! fraction stays in the position for later.
 
-use rucksack_types::{Amount, AssetId, BorrowLendAction, BorrowLendSource, Event, MarketId, PerpPosition, Reject};
+use rucksack_types::{
+    Amount, AssetId, BorrowLendAction, BorrowLendSource, Event, MarketId, NewOrder, PerpPosition, Reject,
+};
 
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
@@ -120,11 +123,54 @@ impl Engine {
                     BorrowLendSource::Reconciliation,
                 );
             }
+            self.convert_collateral(index, quote, due_amount);
         }
         let balance = &mut self.ledger.account_mut(index).balances[quote];
         let taken = balance.available.min(due_amount);
         balance.available.0 -= taken.0;
         i128::from(taken.0)
+    }
+
+    /// The waterfall's last step: sells the account's other available assets on their spot
+    /// markets against the quote, market by market, with ordinary IOC orders, until `due` is
+    /// available or nothing more can be sold. An order the book or the margin rule refuses is
+    /// skipped.
+    fn convert_collateral(&mut self, index: AccountIndex, quote: usize, due: Amount) {
+        let account = self.ledger.account(index).id;
+        for market_index in 0..self.markets.len() {
+            let short = due.0 - self.ledger.account(index).balances[quote].available.0;
+            if short <= 0 {
+                return;
+            }
+            let market = &self.markets[market_index];
+            let base = usize::from(market.spec.base.0);
+            if market.perp.is_some()
+                || usize::from(market.spec.quote.0) != quote
+                || !self.ledger.account(index).balances[base].available.is_positive()
+            {
+                continue;
+            }
+            let held = self.ledger.account(index).balances[base].available.0 / market.scale.base_units_per_lot;
+            let lots = lots_fetching(market, short).min(held);
+            if lots < market.spec.min_quantity.0 {
+                continue;
+            }
+            let sale = NewOrder {
+                account,
+                market: market.spec.id,
+                side: rucksack_types::Side::Ask,
+                client_id: None,
+                self_trade_prevention: rucksack_types::SelfTradePrevention::RejectTaker,
+                spec: rucksack_types::OrderSpec::Market {
+                    size: rucksack_types::MarketSize::Base(rucksack_types::Lots(lots)),
+                    time_in_force: rucksack_types::TimeInForce::Ioc,
+                },
+                margin: rucksack_types::MarginFlags::NONE,
+                reduce_only: false,
+                trigger: None,
+            };
+            let _ = self.place_order(&sale);
+        }
     }
 
     /// Settles the account's claims with `cash` quote units moving to it (negative: from it):
@@ -210,4 +256,25 @@ impl Engine {
             }
         }
     }
+}
+
+/// The lots a market sell must sell into the book's bids to fetch `wanted` quote units after
+/// its taker fee (all the bids, if they fetch less).
+fn lots_fetching(market: &crate::engine::Market, wanted: i64) -> i64 {
+    let (mut lots, mut fetched) = (0i64, 0i64);
+    for (price, level) in market.book.ladder(rucksack_types::Side::Bid).iter_best_first() {
+        let per_lot = market.scale.quote_amount(price, rucksack_types::Lots(1), rucksack_types::Rounding::Down);
+        let fee =
+            market.scale.fee(price, rucksack_types::Lots(1), market.spec.taker_fee_bps, rucksack_types::Rounding::Up);
+        let (Ok(per_lot), Ok(fee)) = (per_lot, fee) else { break };
+        let net = (per_lot.0 - fee.0).max(1);
+        let need = (wanted - fetched + net - 1) / net;
+        let take = need.min(market.book.level(level).total.0);
+        lots += take;
+        fetched += take * net;
+        if fetched >= wanted {
+            break;
+        }
+    }
+    lots
 }
