@@ -345,30 +345,33 @@ impl PerpPosition {
     /// what remains and realizing the closed part's PnL against it. A flip opens the new side
     /// at `price`.
     pub fn fill(&mut self, lots: i64, price: Ticks) -> Option<()> {
+        // Worked out on a copy: an overflow leaves the position as it was.
+        let mut next = *self;
         let fine = FinePrice::from_ticks(price).0;
         let value = i128::from(lots).checked_mul(fine)?;
         let old = self.size;
         let new = old.checked_add(lots)?;
-        self.open_value = self.open_value.checked_add(value)?;
+        next.open_value = self.open_value.checked_add(value)?;
         if old == 0 || (old > 0) == (lots > 0) {
-            self.entry_value = self.entry_value.checked_add(value)?;
+            next.entry_value = self.entry_value.checked_add(value)?;
         } else {
-            let closed = lots.abs().min(old.abs());
+            let closed = lots.checked_abs()?.min(old.checked_abs()?);
             // The closed lots' part of the entry value, in proportion.
             let closed_entry = self.entry_value.checked_mul(i128::from(closed))? / i128::from(old.abs());
             let closed_value = fine.checked_mul(i128::from(closed))?;
             // A short's entry value is negative: it was paid `-closed_entry` for the lots.
             let pnl = if old > 0 { closed_value - closed_entry } else { -closed_entry - closed_value };
-            self.realized_pnl = self.realized_pnl.checked_add(pnl)?;
-            self.entry_value -= closed_entry;
+            next.realized_pnl = self.realized_pnl.checked_add(pnl)?;
+            next.entry_value = self.entry_value - closed_entry;
             if new != 0 && (new > 0) != (old > 0) {
-                self.entry_value = i128::from(new).checked_mul(fine)?;
+                next.entry_value = i128::from(new).checked_mul(fine)?;
             }
         }
         if new == 0 {
-            self.entry_value = 0;
+            next.entry_value = 0;
         }
-        self.size = new;
+        next.size = new;
+        *self = next;
         Some(())
     }
 }

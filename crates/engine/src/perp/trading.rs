@@ -65,6 +65,18 @@ impl Engine {
         if !reduces && perp.open_interest.saturating_add(open.lots) > perp.spec.open_interest_limit.0 {
             return Err(Reject::OpenInterestLimit);
         }
+        // No account's position, with all its orders on one side filled, may pass twice the
+        // open-interest limit: positions stay far inside the range their values were checked
+        // for at listing, so no fill can overflow.
+        let (bids, asks) = self.perp_holding(account, market_index).map_or((0, 0), |h| (h.bids.lots, h.asks.lots));
+        let (bids, asks) = match new.side {
+            Side::Bid => (bids.saturating_add(open.lots), asks),
+            Side::Ask => (bids, asks.saturating_add(open.lots)),
+        };
+        let largest = size.saturating_add(bids).max(asks.saturating_sub(size)).max(size.saturating_abs());
+        if largest > perp.spec.open_interest_limit.0.saturating_mul(2) {
+            return Err(Reject::OpenInterestLimit);
+        }
         let (before, after) =
             self.worst_case_pair(account, Some(NewExposure::Perp { market: market_index, side: new.side, open }))?;
         // An account already beyond initial margin may always shrink its position; any other
