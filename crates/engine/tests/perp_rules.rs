@@ -397,3 +397,46 @@ fn a_loss_without_usdc_sells_other_collateral_on_the_book() {
     let mark = h.engine.perp_market(SOL_USDC_PERP).and_then(|p| p.mark).expect("mark");
     assert_eq!(position(&h, 5).claim(mark), Some(0), "the loss is settled in full");
 }
+
+#[test]
+fn a_fill_through_flat_cannot_take_a_hedged_account_beyond_initial_margin() {
+    let mut h = venue();
+    // Account 5 holds 10 SOL at leverage 100, is short 10 SOL in the perpetual (a hedged pair),
+    // and bids for 20 SOL at 138: filling that bid would pass through flat, where the pair's
+    // credit ends.
+    h.deposit(5, SOL, 10_000_000_000);
+    h.ok(Command::UpdateAccountSettings {
+        account: AccountId(5),
+        change: SettingsChange { leverage_limit: Some(100), ..Default::default() },
+    });
+    h.ok(Command::BorrowLend {
+        account: AccountId(4),
+        asset: USDC,
+        action: BorrowLendAction::Lend,
+        amount: Amount(50_000_000_000),
+    });
+    h.ok(gtc(1, Side::Bid, 14_300, 1_000));
+    h.ok(take(5, Side::Ask, 1_000));
+    h.ok(gtc(5, Side::Bid, 13_800, 2_000));
+    // It withdraws (borrowing) as much USDC as the margin rule allows.
+    let withdraw = |amount, tx| Command::Withdraw {
+        account: AccountId(5),
+        asset: USDC,
+        amount: Amount(amount),
+        tx: fixtures::tx(tx),
+        margin: rucksack_types::MarginFlags { auto_borrow: true, ..rucksack_types::MarginFlags::NONE },
+    };
+    let (mut allowed, mut refused) = (0i64, 20_000_000_000i64);
+    while refused - allowed > 1 {
+        let middle = (allowed + refused) / 2;
+        let (mut probe, mut stamp) = (h.engine.clone(), h.stamp.clone());
+        if probe.apply(&stamp.next(withdraw(middle, 500))).is_ok() { allowed = middle } else { refused = middle }
+    }
+    h.ok(withdraw(allowed, 501));
+    assert!(h.engine.margin_health(AccountId(5)).within_initial_margin());
+    // A counterparty sells exactly the short's size into the bid: flat, and still within.
+    h.ok(take(2, Side::Ask, 1_000));
+    assert_eq!(position(&h, 5).size, 0);
+    let health = h.engine.margin_health(AccountId(5));
+    assert!(health.within_initial_margin(), "{health:?}");
+}

@@ -250,24 +250,35 @@ impl PerpValuation<'_> {
 
     /// The worst of the position as it is (`size` lots owed `claim`), with all `bids` filled, and
     /// with all `asks` filled.
+    ///
+    /// Along one side's fills equity is concave while the position keeps its sign, so its ends
+    /// bound it. A side that would carry the position through zero also passes the flat point,
+    /// where a hedged pair's credit ends: `to_flat` is what that side's worst-priced lots up to
+    /// flat cost (their value and fees), and the flat point is valued too.
     pub fn worst_health(
         &self,
         size: i64,
         claim: i128,
-        bids: OpenSide,
-        asks: OpenSide,
+        sides: [OpenSide; 2],
+        to_flat: [Option<OpenSide>; 2],
         leverage_limit: u16,
     ) -> AccountHealth {
         let floor = leverage_floor(leverage_limit);
         let mut worst = self.health_with_floor(size, claim, floor);
-        for (lots, value, fees) in [(bids.lots, -bids.value, bids.fees), (-asks.lots, asks.value, asks.fees)] {
-            if lots == 0 {
+        let [bids, asks] = sides;
+        let mut cases = vec![(bids, 1i64), (asks, -1i64)];
+        cases.extend(to_flat[0].map(|flat| (flat, 1)));
+        cases.extend(to_flat[1].map(|flat| (flat, -1)));
+        for (side, sign) in cases {
+            if side.lots == 0 {
                 continue;
             }
-            let fee_fine = i128::from(fees).saturating_mul(self.fine_per_quote_unit);
+            let lots = side.lots * sign;
+            let fee_fine = i128::from(side.fees).saturating_mul(self.fine_per_quote_unit);
+            // Bought lots cost their value, sold ones fetch it; both pay their fees.
             let filled_claim = claim
                 .saturating_add(i128::from(lots).saturating_mul(self.mark.0))
-                .saturating_add(value)
+                .saturating_sub(side.value.saturating_mul(i128::from(sign)))
                 .saturating_sub(fee_fine);
             let filled = self.health_with_floor(size.saturating_add(lots), filled_claim, floor);
             if filled.free_equity() < worst.free_equity() {

@@ -93,7 +93,7 @@ fn open_orders_count_at_their_worst() {
     let bids = OpenSide { lots: 500, value: 500 * fine(10_100), fees: 500 };
     let asks = OpenSide { lots: 2_000, value: 2_000 * fine(9_900), fees: 2_000 };
     let now = valuation.health(1_000, 0, 50);
-    let worst = valuation.worst_health(1_000, 0, bids, asks, 50);
+    let worst = valuation.worst_health(1_000, 0, [bids, asks], [None, None], 50);
     // A lot at $1 from the mark is 100 tick-lots.
     let all_bids = valuation.health(1_500, -fine(500 * 100) - 500 * 10_000_000_000, 50);
     let all_asks = valuation.health(-1_000, -fine(2_000 * 100) - 2_000 * 10_000_000_000, 50);
