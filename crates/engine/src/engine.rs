@@ -305,6 +305,13 @@ impl Engine {
         if self.settlement_asset().is_some_and(|asset| asset != spec.quote) {
             return Err(Reject::InvalidPerpSpec(PerpSpecError::SettlementAssetMismatch));
         }
+        // One spot holding backs one hedged short: a second perpetual crediting pairs on the same
+        // base would count the same units twice.
+        let pairs_on_base =
+            |m: &Market| m.spec.base == spec.base && m.perp.as_ref().is_some_and(|p| p.spec.basis.is_some());
+        if perp.basis.is_some() && self.markets.iter().any(pairs_on_base) {
+            return Err(Reject::InvalidPerpSpec(PerpSpecError::InvalidBasis));
+        }
         // The largest position's value, and four times it, fit.
         rucksack_types::FinePrice::from_ticks(spec.max_price)
             .0

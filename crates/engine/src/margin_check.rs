@@ -526,6 +526,19 @@ impl Engine {
                 return Err(Reject::PriceUnavailable);
             }
         }
+        // A perpetual position is valued at a mark that follows its base's index.
+        for holding in &account.perps {
+            self.require_fresh_base(usize::from(holding.market.0))?;
+        }
+        Ok(())
+    }
+
+    /// A perpetual market's base index price must be fresh (if the base has risk parameters).
+    pub(crate) fn require_fresh_base(&self, market_index: usize) -> Result<(), Reject> {
+        let base = usize::from(self.markets[market_index].spec.base.0);
+        if self.risk.specs[base].is_some() && self.fresh_price(base).is_none() {
+            return Err(Reject::PriceUnavailable);
+        }
         Ok(())
     }
 
@@ -544,17 +557,54 @@ impl Engine {
         if !self.needs_margin(index) {
             return Ok(());
         }
-        let spec = &self.markets[market].spec;
         let (price, lots) = match new.spec {
             OrderSpec::Limit { price, quantity, .. } => (price, quantity),
-            OrderSpec::Market { size: MarketSize::Base(lots), .. } => {
-                (if new.side == Side::Bid { spec.max_price } else { spec.min_price }, lots)
-            }
-            OrderSpec::Market { size: MarketSize::Quote(_), .. } => return Err(Reject::InsufficientMargin),
+            OrderSpec::Market { size, .. } => match self.market_reach(market, new.side, size) {
+                Some(reach) => reach,
+                // Nothing to take: the order changes nothing.
+                None => return Ok(()),
+            },
         };
         let fill = self.order_fill(market, new.side, price, lots)?;
         let (unchanged_before, after) = self.worst_case_pair(index, Some(NewExposure::Spot(fill)))?;
         self.judge(index, before.unwrap_or(&unchanged_before), &after)
+    }
+
+    /// How far a market order could reach into the book now: the worst price it could fill at
+    /// and the most lots it could take (a quote budget spent level by level). `None` for an
+    /// empty side. Its fills happen within this command, against this book, so all its lots at
+    /// that price bound what it does.
+    fn market_reach(
+        &self,
+        market: usize,
+        side: Side,
+        size: MarketSize,
+    ) -> Option<(rucksack_types::Ticks, rucksack_types::Lots)> {
+        let book = &self.markets[market].book;
+        let scale = &self.markets[market].scale;
+        let (mut lots, mut worst) = (0i64, None);
+        let (mut left, mut budget) = match size {
+            MarketSize::Base(lots) => (lots.0, None),
+            MarketSize::Quote(budget) => (i64::MAX, Some(budget)),
+        };
+        for (price, level) in book.ladder(side.opposite()).iter_best_first() {
+            let mut take = left.min(book.level(level).total.0);
+            if let Some(budget) = &mut budget {
+                take = take.min(scale.lots_within(price, *budget).0);
+                let spent = scale.quote_amount(price, rucksack_types::Lots(take), Rounding::Up).ok()?;
+                *budget = Amount(budget.0.saturating_sub(spent.0));
+            }
+            if take == 0 {
+                break;
+            }
+            lots += take;
+            left -= take;
+            worst = Some(price);
+            if left == 0 {
+                break;
+            }
+        }
+        worst.map(|price| (price, rucksack_types::Lots(lots)))
     }
 
     /// The margin rule itself. An action that leaves free equity no lower is always allowed, so

@@ -120,10 +120,28 @@ impl Engine {
             if available.is_positive()
                 && self.risk.lending_spec(asset).is_some()
                 && !matches!(account.positions[asset], PoolPosition::Borrow(_))
+                && !self.backs_a_hedge_through_a_throttle(index, asset)
             {
                 let _ = self.pool_action(index, asset, BorrowLendAction::Lend, available, BorrowLendSource::AutoLend);
             }
         }
+    }
+
+    /// Whether lending `asset` now would take it out of a hedged pair: the account is short a
+    /// perpetual on it that credits pairs, and the asset's pool is over its throttle (where a
+    /// lend no longer backs the pair). Auto-lend leaves such units where they are.
+    fn backs_a_hedge_through_a_throttle(&self, index: AccountIndex, asset: usize) -> bool {
+        let throttled = self
+            .risk
+            .lending_spec(asset)
+            .is_some_and(|spec| self.risk.pools[asset].utilization() > spec.throttle_utilization);
+        throttled
+            && self.ledger.account(index).perps.iter().any(|holding| {
+                let market = &self.markets[usize::from(holding.market.0)];
+                holding.position.size < 0
+                    && usize::from(market.spec.base.0) == asset
+                    && market.perp.as_ref().is_some_and(|p| p.spec.basis.is_some())
+            })
     }
 
     /// Whether an account the events from `first_event` on name auto-lends or auto-repays.

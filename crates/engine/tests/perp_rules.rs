@@ -8,8 +8,8 @@ use common::{Harness, order};
 use rucksack_testkit::fixtures::{self, SOL, SOL_USDC_PERP, USDC};
 use rucksack_types::perp::FINE_PER_TICK;
 use rucksack_types::{
-    AccountId, Amount, BorrowLendAction, BorrowLendSource, Command, Event, Fraction, Lots, MarketSize, NewOrder,
-    OrderSpec, Reject, SettingsChange, Side, Ticks, TimeInForce,
+    AccountId, Amount, BorrowLendAction, BorrowLendSource, Command, Event, Fraction, Lots, MarketSize, MarketSpec,
+    NewOrder, OrderSpec, Reject, SettingsChange, Side, Ticks, TimeInForce,
 };
 
 /// The standard venue with its risk settings (SOL $143), the perpetual markets, and a first
@@ -184,6 +184,12 @@ fn open_interest_stops_at_the_limit() {
     spec.symbol = rucksack_types::Symbol::new("SOL_USDC_PERP2").unwrap();
     if let rucksack_types::MarketKind::Perp(perp) = &mut spec.kind {
         perp.open_interest_limit = Lots(1_000);
+        // SOL_USDC_PERP already credits hedged pairs on SOL; a second market may not.
+        assert_eq!(
+            h.apply(Command::ListMarket(MarketSpec { kind: rucksack_types::MarketKind::Perp(*perp), ..spec })),
+            Err(Reject::InvalidPerpSpec(rucksack_types::PerpSpecError::InvalidBasis))
+        );
+        perp.basis = None;
     }
     h.ok(Command::ListMarket(spec));
     h.ok(Command::UpdateMarkPrices);
@@ -439,4 +445,28 @@ fn a_fill_through_flat_cannot_take_a_hedged_account_beyond_initial_margin() {
     assert_eq!(position(&h, 5).size, 0);
     let health = h.engine.margin_health(AccountId(5));
     assert!(health.within_initial_margin(), "{health:?}");
+}
+
+#[test]
+fn a_perp_holder_trades_spot_at_book_prices_and_closes_by_quote() {
+    let mut h = venue();
+    open_long_short(&mut h);
+    // Spot market buys by a perpetual holder are judged by what they take from the book, not at
+    // the market's highest price; by quantity and by quote alike.
+    h.ok(Command::PlaceOrder(common::gtc(3, Side::Ask, 14_300, 5_000)));
+    h.ok(Command::PlaceOrder(common::market(1, Side::Bid, 1_000)));
+    h.ok(Command::PlaceOrder(common::market_quote(1, Side::Bid, 1_000_000)));
+    // A short beyond initial margin closes with a reduce-only market buy sized by quote: it is cut
+    // to the position and allowed.
+    h.deposit(5, USDC, 200_000_000);
+    h.ok(gtc(1, Side::Bid, 14_300, 1_000));
+    h.ok(take(5, Side::Ask, 1_000));
+    h.ok(price("160"));
+    h.ok(Command::UpdateMarkPrices);
+    assert!(!h.engine.margin_health(AccountId(5)).within_initial_margin());
+    h.ok(gtc(3, Side::Ask, 16_000, 5_000));
+    let by_quote =
+        OrderSpec::Market { size: MarketSize::Quote(Amount(100_000_000_000)), time_in_force: TimeInForce::Ioc };
+    h.ok(perp(NewOrder { reduce_only: true, ..order(5, Side::Bid, by_quote) }));
+    assert_eq!(position(&h, 5).size, 0);
 }

@@ -32,10 +32,10 @@ impl Engine {
             quantity = quantity.min(cap);
             order.spec = match order.spec {
                 OrderSpec::Limit { price, time_in_force, .. } => OrderSpec::Limit { price, quantity, time_in_force },
-                OrderSpec::Market { size: MarketSize::Base(_), time_in_force } => {
+                // A quote-sized one is held to the cut quantity too (its budget still applies).
+                OrderSpec::Market { time_in_force, .. } => {
                     OrderSpec::Market { size: MarketSize::Base(quantity), time_in_force }
                 }
-                quote_sized => quote_sized,
             };
         }
         if let OrderSpec::Limit { price, .. } = order.spec {
@@ -43,10 +43,20 @@ impl Engine {
         }
         // A taker fills only within its price bands; a band tighter than its own limit becomes
         // its limit, and what is left beyond it expires.
-        let band = self.taker_band(market_index, order.side).filter(|band| match (order.side, limit) {
+        // An order that does not cross on arrival takes nothing: it rests, unbanded.
+        let book = &self.markets[market_index].book;
+        let crosses = match (order.side, limit) {
             (_, None) => true,
-            (Side::Bid, Some(limit)) => *band < limit,
-            (Side::Ask, Some(limit)) => *band > limit,
+            (Side::Bid, Some(limit)) => book.best_ask().is_some_and(|ask| ask <= limit),
+            (Side::Ask, Some(limit)) => book.best_bid().is_some_and(|bid| bid >= limit),
+        };
+        let band = self.taker_band(market_index, order.side).filter(|band| {
+            crosses
+                && match (order.side, limit) {
+                    (_, None) => true,
+                    (Side::Bid, Some(limit)) => *band < limit,
+                    (Side::Ask, Some(limit)) => *band > limit,
+                }
         });
         let (limit, banded) = match band {
             Some(band) if order.spec.time_in_force() != TimeInForce::PostOnly => (Some(band), true),

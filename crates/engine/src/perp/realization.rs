@@ -151,7 +151,7 @@ impl Engine {
                 continue;
             }
             let held = self.ledger.account(index).balances[base].available.0 / market.scale.base_units_per_lot;
-            let lots = lots_fetching(market, short).min(held);
+            let lots = lots_fetching(market, short).min(held).min(market.spec.max_quantity.0);
             if lots < market.spec.min_quantity.0 {
                 continue;
             }

@@ -84,6 +84,9 @@ impl Engine {
         if reduces && !before.within_initial_margin() {
             return Ok(());
         }
+        if after.free_equity() < before.free_equity() {
+            self.require_fresh_base(market_index)?;
+        }
         self.judge(account, &before, &after)
     }
 
