@@ -125,8 +125,8 @@ impl Engine {
             orders.push((Ticks(ticks as i64), open.lots));
         }
         match side {
-            Side::Bid => orders.sort_unstable_by(|a, b| b.0.cmp(&a.0)),
-            Side::Ask => orders.sort_unstable_by(|a, b| a.0.cmp(&b.0)),
+            Side::Bid => orders.sort_unstable_by_key(|order| std::cmp::Reverse(order.0)),
+            Side::Ask => orders.sort_unstable_by_key(|order| order.0),
         }
         let (mut left, mut cost) = (lots, OpenSide::default());
         for (price, remaining) in orders {
