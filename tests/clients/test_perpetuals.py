@@ -25,10 +25,12 @@ def usdc(exchange) -> Decimal:
 
 
 def test_a_long_and_a_short_pay_funding_and_settle(clocked_venue, funded_account):
+    # Other tests move this venue's clock on by days: give SOL a fresh index price (a risk-
+    # increasing order needs one), which the clock samples into the mark within a second.
+    clocked_venue.set_price("SOL", "150")
     short = connect(clocked_venue, funded_account(clocked_venue, {"USDC": "10000"}))
     long = connect(clocked_venue, funded_account(clocked_venue, {"USDC": "10000"}))
     assert long.markets[PERP]["swap"] and long.markets[PERP]["linear"]
-    # The venue's clock samples the first mark price within a second of starting.
     wait_until(lambda: Decimal(str(long.fetch_funding_rate(PERP)["markPrice"])) == 150, 10, "a mark price")
 
     # The short rests an ask of 10 SOL at 150; the long takes it: $1,500 traded, the maker pays
@@ -91,6 +93,9 @@ def test_a_long_and_a_short_pay_funding_and_settle(clocked_venue, funded_account
     # The positions are unchanged by settlement.
     (position,) = long.fetch_positions([PERP])
     assert Decimal(str(position["contracts"])) == 10
+
+    # An hour has passed: SOL's index needs refreshing before new orders that add risk.
+    clocked_venue.set_price("SOL", "150")
 
     # A reduce-only ask for 15 is cut to the 10 held; the venue marks it reduce-only.
     order = long.create_order(PERP, "limit", "sell", 15, 160, params={"reduceOnly": True})
