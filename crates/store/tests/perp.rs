@@ -107,6 +107,8 @@ fn scenario() -> Outcome {
     s.apply(Command::RealizePnl);
     s.fund_and_realize();
     s.fund_and_realize();
+    // Two hours on, SOL's index needs refreshing before orders that add risk.
+    s.apply(Command::SetIndexPrice { asset: SOL, price: fixtures::index_price("150") });
     s.apply(gtc(3, Side::Bid, 15_000, 1_400));
     s.apply(take(1, Side::Ask, 1_500));
     s.apply(gtc(4, Side::Ask, 15_100, 900));
