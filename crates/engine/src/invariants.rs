@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use rucksack_types::{Amount, FinePrice, Side};
+use rucksack_types::{Amount, Side};
 
 use crate::margin::perp::OpenSide;
 
@@ -196,11 +196,7 @@ impl Engine {
                                 rucksack_types::Rounding::Up,
                             )
                             .map_err(|_| InvariantViolation("fee overflow".into()))?;
-                        let open = OpenSide {
-                            lots: order.remaining.0,
-                            value: FinePrice::from_ticks(order.price).0 * i128::from(order.remaining.0),
-                            fees: fee.0 * order.remaining.0,
-                        };
+                        let open = OpenSide::at(order.price.0, order.remaining.0, fee.0 * order.remaining.0);
                         match order.side {
                             Side::Bid => bids = bids.plus(open),
                             Side::Ask => asks = asks.plus(open),
@@ -222,8 +218,14 @@ impl Engine {
                     account.id,
                     market.spec.symbol
                 );
+                // The kept price range may be wider than the orders now there, never narrower.
+                let covers = |kept: &OpenSide, fresh: &OpenSide| {
+                    fresh.lots == 0 || (kept.low <= fresh.low && kept.high >= fresh.high)
+                };
                 ensure!(
-                    (holding.bids, holding.asks) == (bids, asks),
+                    (holding.bids.sums(), holding.asks.sums()) == (bids.sums(), asks.sums())
+                        && covers(&holding.bids, &bids)
+                        && covers(&holding.asks, &asks),
                     "account {} in market {}: open-order sums {:?}/{:?}, its orders {bids:?}/{asks:?}",
                     account.id,
                     market.spec.symbol,

@@ -313,8 +313,9 @@ impl Engine {
         if version >= 2 {
             engine.decode_risk(&mut r)?;
         }
+        let mut ranges = Vec::new();
         if version >= 3 {
-            engine.decode_perps(&mut r)?;
+            ranges = engine.decode_perps(&mut r)?;
             engine.decode_triggers(&mut r)?;
         }
         r.finish()?;
@@ -341,6 +342,8 @@ impl Engine {
         for (_, handle) in handles {
             engine.remember_resting(handle);
         }
+        // The open-order price ranges as they were kept (they may be wider than the orders).
+        engine.restore_open_ranges(&ranges);
         Ok(engine)
     }
 }

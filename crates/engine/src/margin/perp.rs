@@ -29,15 +29,43 @@ pub struct OpenSide {
     /// The most their fills could pay in fees (quote units): the taker fee per lot, rounded
     /// up, on every lot.
     pub fees: i64,
+    /// Ticks no order of the side is below and none above. Kept as orders come (widened) and
+    /// reset when the side empties, so it may be wider than the orders now there, never narrower.
+    pub low: i64,
+    pub high: i64,
 }
 
 impl OpenSide {
+    /// `lots` at `price` (ticks), `fees` in all.
+    pub fn at(price: i64, lots: i64, fees: i64) -> OpenSide {
+        let value = FinePrice::from_ticks(rucksack_types::Ticks(price)).0 * i128::from(lots);
+        OpenSide { lots, value, fees, low: price, high: price }
+    }
+
     pub fn plus(self, other: OpenSide) -> OpenSide {
-        OpenSide { lots: self.lots + other.lots, value: self.value + other.value, fees: self.fees + other.fees }
+        let (low, high) = match (self.lots, other.lots) {
+            (0, _) => (other.low, other.high),
+            (_, 0) => (self.low, self.high),
+            _ => (self.low.min(other.low), self.high.max(other.high)),
+        };
+        OpenSide {
+            lots: self.lots + other.lots,
+            value: self.value + other.value,
+            fees: self.fees + other.fees,
+            low,
+            high,
+        }
     }
 
     pub fn minus(self, other: OpenSide) -> OpenSide {
-        OpenSide { lots: self.lots - other.lots, value: self.value - other.value, fees: self.fees - other.fees }
+        let lots = self.lots - other.lots;
+        let (low, high) = if lots == 0 { (0, 0) } else { (self.low, self.high) };
+        OpenSide { lots, value: self.value - other.value, fees: self.fees - other.fees, low, high }
+    }
+
+    /// The same orders by their sums alone (the range aside).
+    pub fn sums(&self) -> (i64, i128, i64) {
+        (self.lots, self.value, self.fees)
     }
 }
 
@@ -253,8 +281,8 @@ impl PerpValuation<'_> {
     ///
     /// Along one side's fills equity is concave while the position keeps its sign, so its ends
     /// bound it. A side that would carry the position through zero also passes the flat point,
-    /// where a hedged pair's credit ends: `to_flat` is what that side's worst-priced lots up to
-    /// flat cost (their value and fees), and the flat point is valued too.
+    /// where a hedged pair's credit ends: `to_flat` bounds what that side's lots up to flat cost
+    /// (their value and fees), and the flat point is valued too.
     pub fn worst_health(
         &self,
         size: i64,

@@ -1,7 +1,7 @@
 //! The perpetual positions' part of the margin rule: each position at its worst over its open
 //! orders, before and after a new order.
 
-use rucksack_types::{Amount, Reject, Side, Ticks};
+use rucksack_types::{Amount, Reject, Side};
 
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
@@ -59,11 +59,19 @@ impl Engine {
             };
             let claim = holding.claim(valuation.mark, perp.cumulative_funding);
             let size = holding.position.size;
+            // The lots up to flat cost at most the side's most extreme price each (a bought lot
+            // at its highest bid, a sold one at its lowest ask), with the fee at its highest price.
+            let market_ref = &self.markets[usize::from(holding.market.0)];
+            let fee_bps = market_ref.spec.taker_fee_bps.max(market_ref.spec.maker_fee_bps);
+            let fee_at = |price: i64| {
+                market_ref
+                    .scale
+                    .fee(rucksack_types::Ticks(price), rucksack_types::Lots(1), fee_bps, rucksack_types::Rounding::Up)
+                    .map_or(0, |f| f.0)
+            };
             let to_flat = [
-                (size < 0 && size + bids.lots > 0)
-                    .then(|| self.worst_lots(index, holding.market, Side::Bid, -size, added)),
-                (size > 0 && size - asks.lots < 0)
-                    .then(|| self.worst_lots(index, holding.market, Side::Ask, size, added)),
+                (size < 0 && size + bids.lots > 0).then(|| OpenSide::at(bids.high, -size, -size * fee_at(bids.high))),
+                (size > 0 && size - asks.lots < 0).then(|| OpenSide::at(asks.low, size, size * fee_at(asks.high))),
             ];
             Ok(valuation.worst_health(size, claim, [bids, asks], to_flat, account.settings.leverage_limit))
         };
@@ -88,61 +96,5 @@ impl Engine {
             after = after.plus(&will);
         }
         Ok((before, after))
-    }
-
-    /// What the account's `lots` worst-priced open orders on one side of a perpetual market (the
-    /// new order among them) would cost to fill: the highest bids or the lowest asks first.
-    fn worst_lots(
-        &self,
-        index: AccountIndex,
-        market: rucksack_types::MarketId,
-        side: Side,
-        lots: i64,
-        added: Option<(Side, OpenSide)>,
-    ) -> OpenSide {
-        let spec = &self.markets[usize::from(market.0)].spec;
-        let scale = &self.markets[usize::from(market.0)].scale;
-        let fee_bps = spec.taker_fee_bps.max(spec.maker_fee_bps);
-        let mut orders: Vec<(Ticks, i64)> = Vec::new();
-        let mut handle = self.ledger.account(index).orders_head;
-        while handle != crate::book::arena::NIL {
-            let order = self.orders.get(handle);
-            if order.market == market && order.side == side {
-                orders.push((order.price, order.remaining.0));
-            }
-            handle = order.account_next;
-        }
-        // The new order at its average price, rounded against the account.
-        if let Some((new_side, open)) = added.filter(|(s, open)| *s == side && open.lots > 0) {
-            let per_lot = open.value / i128::from(open.lots);
-            let fine = if new_side == Side::Bid {
-                per_lot + i128::from(open.value % i128::from(open.lots) != 0)
-            } else {
-                per_lot
-            };
-            let ticks = fine.div_euclid(rucksack_types::perp::FINE_PER_TICK)
-                + i128::from(new_side == Side::Bid && fine % rucksack_types::perp::FINE_PER_TICK != 0);
-            orders.push((Ticks(ticks as i64), open.lots));
-        }
-        match side {
-            Side::Bid => orders.sort_unstable_by_key(|order| std::cmp::Reverse(order.0)),
-            Side::Ask => orders.sort_unstable_by_key(|order| order.0),
-        }
-        let (mut left, mut cost) = (lots, OpenSide::default());
-        for (price, remaining) in orders {
-            if left == 0 {
-                break;
-            }
-            let take = remaining.min(left);
-            let fee =
-                scale.fee(price, rucksack_types::Lots(1), fee_bps, rucksack_types::Rounding::Up).map_or(0, |f| f.0);
-            cost = cost.plus(OpenSide {
-                lots: take,
-                value: rucksack_types::FinePrice::from_ticks(price).0 * i128::from(take),
-                fees: fee * take,
-            });
-            left -= take;
-        }
-        cost
     }
 }

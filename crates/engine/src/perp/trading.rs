@@ -105,11 +105,10 @@ impl Engine {
             market.scale.fee(price, Lots(1), market.spec.taker_fee_bps.max(market.spec.maker_fee_bps), Rounding::Up)
         };
         match new.spec {
-            OrderSpec::Limit { price, quantity, .. } => Ok(OpenSide {
-                lots: quantity.0,
-                value: FinePrice::from_ticks(price).0.checked_mul(i128::from(quantity.0)).ok_or(Reject::Overflow)?,
-                fees: fee_per_lot(price)?.checked_mul(quantity.0)?.0,
-            }),
+            OrderSpec::Limit { price, quantity, .. } => {
+                FinePrice::from_ticks(price).0.checked_mul(i128::from(quantity.0)).ok_or(Reject::Overflow)?;
+                Ok(OpenSide::at(price.0, quantity.0, fee_per_lot(price)?.checked_mul(quantity.0)?.0))
+            }
             OrderSpec::Market { size, .. } => {
                 let mut open = OpenSide::default();
                 let (mut lots_left, mut budget) = match size {
@@ -144,9 +143,7 @@ impl Engine {
                             *budget -= market.scale.quote_amount(price, Lots(take), Rounding::Up)?.0;
                         }
                         lots_left -= take;
-                        open.lots += take;
-                        open.value += FinePrice::from_ticks(price).0 * i128::from(take);
-                        open.fees += fee_per_lot(price)?.0 * take;
+                        open = open.plus(OpenSide::at(price.0, take, fee_per_lot(price)?.0 * take));
                     }
                     if lots_left == 0 {
                         break;
@@ -206,8 +203,7 @@ impl Engine {
         let scale = self.markets[market].scale;
         let fee =
             scale.fee(price, Lots(1), spec.taker_fee_bps.max(spec.maker_fee_bps), Rounding::Up).unwrap_or_default();
-        let open =
-            OpenSide { lots: lots.0, value: FinePrice::from_ticks(price).0 * i128::from(lots.0), fees: fee.0 * lots.0 };
+        let open = OpenSide::at(price.0, lots.0, fee.0 * lots.0);
         let holding = self.perp_holding_mut(account, market);
         let sum = match side {
             Side::Bid => &mut holding.bids,

@@ -8,6 +8,9 @@ use super::SnapshotError;
 use crate::engine::Engine;
 use crate::perp::{PerpHolding, PerpMarket};
 
+/// A holding's open-order price ranges as kept: bids' and asks' (low, high).
+pub(super) type KeptRanges = (AccountId, MarketId, [(i64, i64); 2]);
+
 impl Engine {
     pub(super) fn encode_perps(&self, out: &mut Writer) {
         for market in &self.markets {
@@ -45,10 +48,28 @@ impl Engine {
             }
             out.i64(p.unsettled_fees);
             out.i128(p.unsettled_funding);
+            for side in [holding.bids, holding.asks] {
+                out.i64(side.low);
+                out.i64(side.high);
+            }
         }
     }
 
-    pub(super) fn decode_perps(&mut self, r: &mut Reader<'_>) -> Result<(), SnapshotError> {
+    /// Puts back the kept price ranges of the accounts' open orders, after the orders rebuilt
+    /// the sums.
+    pub(super) fn restore_open_ranges(&mut self, ranges: &[KeptRanges]) {
+        for &(account, market, [bids, asks]) in ranges {
+            let Some(index) = self.ledger.find(account) else { continue };
+            if let Some(holding) = self.ledger.account_mut(index).perps.iter_mut().find(|h| h.market == market) {
+                (holding.bids.low, holding.bids.high) = bids;
+                (holding.asks.low, holding.asks.high) = asks;
+            }
+        }
+    }
+
+    /// Reads the section; returns each holding's open-order price ranges, which the caller puts
+    /// back once the orders are restored.
+    pub(super) fn decode_perps(&mut self, r: &mut Reader<'_>) -> Result<Vec<KeptRanges>, SnapshotError> {
         for index in 0..self.markets.len() {
             match r.u8()? {
                 0 => continue,
@@ -82,6 +103,7 @@ impl Engine {
             market.perp = Some(perp);
         }
         let count = r.u64()?;
+        let mut ranges = Vec::new();
         for _ in 0..count {
             let account = self
                 .ledger
@@ -101,13 +123,16 @@ impl Engine {
                 unsettled_fees: r.i64()?,
                 unsettled_funding: r.i128()?,
             };
+            let kept = [(r.i64()?, r.i64()?), (r.i64()?, r.i64()?)];
+            let id = self.ledger.account(account).id;
             let perps = &mut self.ledger.account_mut(account).perps;
             if perps.last().is_some_and(|h| h.market >= market) {
                 return Err(SnapshotError::Inconsistent("positions out of market order"));
             }
             perps.push(PerpHolding { market, position, ..PerpHolding::default() });
+            ranges.push((id, market, kept));
         }
-        Ok(())
+        Ok(ranges)
     }
 }
 

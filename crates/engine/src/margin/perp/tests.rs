@@ -90,8 +90,8 @@ fn open_orders_count_at_their_worst() {
     // Long 10 SOL (1,000 lots). Open bids: 500 lots at $101 (above the mark: each fill loses
     // $0.01 a lot, $5 in all) paying up to 1 unit of fee a lot; an open ask of 2,000 lots at $99.
     let fine = |ticks: i128| ticks * rucksack_types::perp::FINE_PER_TICK;
-    let bids = OpenSide { lots: 500, value: 500 * fine(10_100), fees: 500 };
-    let asks = OpenSide { lots: 2_000, value: 2_000 * fine(9_900), fees: 2_000 };
+    let bids = OpenSide::at(10_100, 500, 500);
+    let asks = OpenSide::at(9_900, 2_000, 2_000);
     let now = valuation.health(1_000, 0, 50);
     let worst = valuation.worst_health(1_000, 0, [bids, asks], [None, None], 50);
     // A lot at $1 from the mark is 100 tick-lots.
