@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use rucksack_engine::margin::AccountHealth;
 use rucksack_engine::perp::{PerpHolding, PerpMarket};
-use rucksack_types::{Amount, AssetSpec, FinePrice, Lots, MarketSpec, Timestamp};
+use rucksack_types::{AssetSpec, FinePrice, Lots, MarketSpec};
 
 use crate::error::ApiError;
 use crate::format;
@@ -42,11 +42,6 @@ fn perp_markets<'v>(
     }
 }
 
-/// The end of the funding interval running now.
-pub fn next_funding(perp: &PerpMarket, now: Timestamp) -> Timestamp {
-    if perp.interval_end.0 > now.0 { perp.interval_end } else { perp.spec.interval_end(now) }
-}
-
 fn price(spec: &MarketSpec, price: Option<FinePrice>) -> String {
     price.map_or_else(|| "0".to_string(), |p| p.to_decimal_string(spec.tick_size))
 }
@@ -67,7 +62,7 @@ pub async fn mark_prices(State(state): State<Shared>, RawQuery(query): RawQuery,
                     "markPrice": price(&market.spec, perp.mark),
                     "indexPrice": price(&market.spec, perp.index),
                     "fundingRate": perp.funding_estimate().to_string(),
-                    "nextFundingTimestamp": next_funding(perp, views.time).millis(),
+                    "nextFundingTimestamp": perp.next_funding(views.time).millis(),
                 })
             })
             .collect();
@@ -141,9 +136,8 @@ pub fn account_health(views: &Views, account: &AccountView) -> AccountHealth {
 }
 
 /// Fine units as a quote amount, rounded toward zero.
-fn quote_amount(quote: &AssetSpec, perp: &PerpMarket, fine: i128) -> String {
-    let units = fine / perp.fine_per_quote_unit;
-    format::amount(quote, Amount(units.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
+pub(crate) fn quote_amount(quote: &AssetSpec, perp: &PerpMarket, fine: i128) -> String {
+    format::amount(quote, perp.quote_units(fine))
 }
 
 fn position_json(

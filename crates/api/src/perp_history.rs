@@ -9,7 +9,7 @@ use rucksack_engine::perp::PerpMarket;
 use rucksack_store::{
     FundingPaymentQuery, PositionQuery, PositionState, SettlementQuery, SettlementSource, SortDirection,
 };
-use rucksack_types::{Amount, AssetSpec, FinePrice, MarketId, MarketSpec};
+use rucksack_types::{AssetSpec, FinePrice, MarketId, MarketSpec};
 
 use crate::error::ApiError;
 use crate::format;
@@ -34,12 +34,6 @@ fn market_filter(
     params.get("symbol").map(|symbol| perp_market(views, symbol).map(|(spec, _, _)| spec.id)).transpose()
 }
 
-/// Fine units as a plain decimal of the quote asset (exactly, up to the quote's precision).
-fn quote_decimal(quote: &AssetSpec, perp: &PerpMarket, fine: i128) -> String {
-    let units = fine / perp.fine_per_quote_unit;
-    format::amount(quote, Amount(units.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64))
-}
-
 /// `GET /api/v1/fundingRates?symbol`: a market's funding rates, newest first, starting with the
 /// interval in progress.
 pub async fn funding_rates(State(state): State<Shared>, uri: axum::http::Uri) -> Response {
@@ -49,7 +43,7 @@ pub async fn funding_rates(State(state): State<Shared>, uri: axum::http::Uri) ->
         let (market, running) = {
             let views = state.model.read();
             let (spec, _, perp) = perp_market(&views, symbol)?;
-            (spec, (perp.funding_estimate(), crate::perp::next_funding(perp, views.time)))
+            (spec, (perp.funding_estimate(), perp.next_funding(views.time)))
         };
         let wanted = page(&params, SortDirection::Desc)?;
         catch_up(&state).await;
@@ -183,10 +177,10 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
                         "symbol": spec.symbol.as_str(),
                         "state": row.state().as_str(),
                         "netQuantity": format::quantity(&spec, rucksack_types::Lots(if open { row.size } else { 0 })),
-                        "netCost": quote_decimal(quote, perp, if open { row.entry_value } else { 0 }),
+                        "netCost": crate::perp::quote_amount(quote, perp, if open { row.entry_value } else { 0 }),
                         "entryPrice": price(entry),
                         "markPrice": price(perp.mark),
-                        "cumulativePnlRealized": quote_decimal(quote, perp, row.realized_pnl),
+                        "cumulativePnlRealized": crate::perp::quote_amount(quote, perp, row.realized_pnl),
                         "fees": format::amount(quote, row.fees),
                         "openedAt": format::naive_datetime(row.opened_at),
                         "closedAt": row.closed_at.map(format::naive_datetime),

@@ -117,8 +117,7 @@ pub enum Update {
 fn next_funding(views: &Views, market: MarketId, time: Timestamp) -> Option<Timestamp> {
     let view = views.markets.get(usize::from(market.0))?;
     match &view.perp {
-        Some(perp) if perp.interval_end > time => Some(perp.interval_end),
-        Some(perp) => Some(perp.spec.interval_end(time)),
+        Some(perp) => Some(perp.next_funding(time)),
         // Listed in this batch.
         None => view.spec.kind.perp().map(|spec| spec.interval_end(time)),
     }

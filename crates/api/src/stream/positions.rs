@@ -99,10 +99,7 @@ pub fn figures(views: &Views, account: AccountId, market: MarketId, position: Pe
             at_zero
         }
     };
-    let quote_units = |fine: i128| {
-        let units = fine / perp.fine_per_quote_unit;
-        Amount(units.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
-    };
+    let quote_units = |fine: i128| perp.quote_units(fine);
     // Break-even: the mark at which the position, with the fees and funding it has not settled,
     // would be owed nothing.
     let unsettled =

@@ -128,6 +128,18 @@ impl PerpMarket {
         })
     }
 
+    /// When the funding interval running at `now` ends: the kept end, or (once that has passed
+    /// and before the next sample pays it) the end of the interval `now` falls in.
+    pub fn next_funding(&self, now: Timestamp) -> Timestamp {
+        if self.interval_end > now { self.interval_end } else { self.spec.interval_end(now) }
+    }
+
+    /// Fine units of this market as quote units, rounded toward zero, for display.
+    pub fn quote_units(&self, fine: i128) -> rucksack_types::Amount {
+        let units = fine / self.fine_per_quote_unit;
+        rucksack_types::Amount(units.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+
     /// The interval's funding rate if it ended now.
     pub fn funding_estimate(&self) -> rucksack_types::Fraction {
         let mean = if self.premium_samples == 0 { 0 } else { self.premium_sum / i128::from(self.premium_samples) };

@@ -32,11 +32,6 @@ fn at_100<'a>(spec: &'a PerpSpec, quote: &'a AssetSpec) -> PerpValuation<'a> {
     }
 }
 
-fn lots_worth(dollars: i64) -> i64 {
-    // A lot is 0.01 SOL, $1 at a mark of $100.
-    dollars
-}
-
 #[test]
 fn imf_and_mmf_at_several_sizes() {
     let (spec, quote) = (sol_perp(), usdc());
@@ -55,7 +50,8 @@ fn imf_and_mmf_at_several_sizes() {
         let notional = UsdValue(i128::from(dollars) * 1_000_000);
         assert_eq!(spec.imf.fraction(notional), imf, "IMF at ${dollars}");
         assert_eq!(spec.mmf.fraction(notional), mmf, "MMF at ${dollars}");
-        for size in [lots_worth(dollars), -lots_worth(dollars)] {
+        // A lot is 0.01 SOL, $1 at a mark of $100.
+        for size in [dollars, -dollars] {
             let health = valuation.health(size, 0, 100);
             assert_eq!(health.exposure, notional);
             assert_eq!(health.initial_requirement, UsdValue(initial), "initial at ${dollars}");
