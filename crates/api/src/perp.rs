@@ -119,20 +119,17 @@ pub fn position_id(account: rucksack_types::AccountId, market: rucksack_types::M
     format!("{}-{}", account.0, market.0)
 }
 
-/// An account's health now (open orders not counted): its collateral and borrows, and its
-/// perpetual positions at their marks.
+/// An account's health now (open orders not counted), valued as the risk engine values it.
 pub fn account_health(views: &Views, account: &AccountView) -> AccountHealth {
-    let inputs = views.risk_inputs();
-    let leverage = account.settings.leverage_limit;
-    let mut health = inputs.health(&account.balances, &account.positions, leverage, |_, _, _| {});
-    for holding in &account.perps {
-        let Some(market) = views.markets.get(usize::from(holding.market.0)) else { continue };
-        let Some(perp) = &market.perp else { continue };
-        let Some(valuation) = perp.valuation(&inputs, &account.balances, &account.positions) else { continue };
-        let claim = holding.claim(valuation.mark, perp.cumulative_funding);
-        health = health.plus(&valuation.health(holding.position.size, claim, leverage));
-    }
-    health
+    let holdings = rucksack_engine::liquidation::AccountHoldings {
+        balances: &account.balances,
+        positions: &account.positions,
+        perps: &account.perps,
+        leverage_limit: account.settings.leverage_limit,
+    };
+    let perp_market =
+        |market: rucksack_types::MarketId| views.markets.get(usize::from(market.0)).and_then(|m| m.perp.as_ref());
+    rucksack_engine::liquidation::health_now(&views.risk_inputs(), holdings, perp_market)
 }
 
 /// Fine units as a quote amount, rounded toward zero.

@@ -413,7 +413,18 @@ fn fold(
         Event::BorrowLendExecuted { account, .. }
         | Event::PositionChanged { account, .. }
         | Event::PnlRealized { account, .. } => accounts.push(account),
-        Event::AssetRiskSet(_)
+        Event::InsuranceFundChanged(rucksack_types::InsuranceChange { account, .. })
+        | Event::Bankrupt(rucksack_types::Bankruptcy { account, .. })
+        | Event::BadDebt(rucksack_types::BadDebt { account, .. }) => accounts.push(account),
+        Event::PositionTransferred(transfer) => {
+            accounts.push(transfer.from);
+            accounts.push(transfer.to);
+        }
+        Event::SystemOrderPlaced(_)
+        | Event::Liquidation(_)
+        | Event::BackstopProviderSet { .. }
+        | Event::LiquidationSpecSet(_)
+        | Event::AssetRiskSet(_)
         | Event::IndexPriceSet { .. }
         | Event::InterestCharged(_)
         | Event::MarkPriceSet { .. }

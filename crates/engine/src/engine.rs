@@ -48,6 +48,10 @@ pub struct Engine {
     pub(crate) triggers: crate::triggers::Triggers,
     /// While a trigger order fires: its id, which the order it becomes keeps.
     pub(crate) fired: Option<OrderId>,
+    pub(crate) liquidation: crate::liquidation::LiquidationState,
+    /// While the exchange places an order for a liquidation: what kind it is. Such an order is
+    /// not held to the margin rule.
+    pub(crate) system_order: Option<rucksack_types::SystemOrderType>,
     check_invariants: bool,
 }
 
@@ -73,6 +77,8 @@ impl Engine {
             risk: crate::money_market::RiskState::default(),
             triggers: Default::default(),
             fired: None,
+            liquidation: Default::default(),
+            system_order: None,
             check_invariants: cfg!(debug_assertions),
         }
     }
@@ -96,7 +102,54 @@ impl Engine {
         self.last_seq = command.seq;
         self.time = command.time;
         self.events.clear();
-        let result = match &command.command {
+        let result = match self.refused_while_liquidating(&command.command) {
+            Some(reject) => Err(reject),
+            None => self.dispatch(&command.command),
+        };
+        if result.is_ok() {
+            if matches!(
+                command.command,
+                Command::PlaceOrder(_)
+                    | Command::PlaceOrderWithExits { .. }
+                    | Command::SetIndexPrice { .. }
+                    | Command::UpdateMarkPrices
+                    | Command::RealizePnl
+                    | Command::Liquidate
+            ) {
+                self.fire_triggers();
+            }
+            self.settle_after(&command.command);
+        }
+        if self.check_invariants
+            && let Err(violation) = self.check()
+        {
+            panic!("invariant violated after seq {}: {violation}", command.seq);
+        }
+        match result {
+            Ok(()) => Ok(&self.events),
+            Err(reject) => {
+                debug_assert!(self.events.is_empty(), "a refused command must not emit events");
+                Err(reject)
+            }
+        }
+    }
+
+    /// An account in liquidation may deposit and repay, nothing that adds risk or takes money
+    /// out.
+    fn refused_while_liquidating(&self, command: &Command) -> Option<Reject> {
+        let account = match command {
+            Command::PlaceOrder(order) | Command::PlaceOrderWithExits { order, .. } => order.account,
+            Command::Withdraw { account, .. } | Command::FundInsurance { account, .. } => *account,
+            Command::BorrowLend { account, action, .. } if *action != rucksack_types::BorrowLendAction::Repay => {
+                *account
+            }
+            _ => return None,
+        };
+        self.is_liquidating(account).then_some(Reject::AccountLiquidating)
+    }
+
+    fn dispatch(&mut self, command: &Command) -> Result<(), Reject> {
+        match command {
             Command::ListAsset(spec) => self.list_asset(spec),
             Command::ListMarket(spec) => self.list_market(spec),
             Command::CreateAccount { key, permissions } => self.create_account(*key, *permissions),
@@ -120,31 +173,10 @@ impl Engine {
             Command::AccrueInterest => self.accrue_interest(),
             Command::UpdateMarkPrices => self.update_mark_prices(),
             Command::RealizePnl => self.realize_pnl(),
-        };
-        if result.is_ok() {
-            if matches!(
-                command.command,
-                Command::PlaceOrder(_)
-                    | Command::PlaceOrderWithExits { .. }
-                    | Command::SetIndexPrice { .. }
-                    | Command::UpdateMarkPrices
-                    | Command::RealizePnl
-            ) {
-                self.fire_triggers();
-            }
-            self.settle_after(&command.command);
-        }
-        if self.check_invariants
-            && let Err(violation) = self.check()
-        {
-            panic!("invariant violated after seq {}: {violation}", command.seq);
-        }
-        match result {
-            Ok(()) => Ok(&self.events),
-            Err(reject) => {
-                debug_assert!(self.events.is_empty(), "a refused command must not emit events");
-                Err(reject)
-            }
+            Command::SetLiquidationSpec(spec) => self.set_liquidation_spec(spec),
+            Command::SetBackstopProvider { account, capacity } => self.set_backstop_provider(*account, *capacity),
+            Command::FundInsurance { account, asset, amount } => self.fund_insurance(*account, *asset, *amount),
+            Command::Liquidate => self.liquidate(),
         }
     }
 
@@ -468,7 +500,7 @@ impl Engine {
         Ok(())
     }
 
-    fn cancel_all(
+    pub(crate) fn cancel_all(
         &mut self,
         account: AccountId,
         market: MarketId,

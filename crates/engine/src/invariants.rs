@@ -14,7 +14,10 @@
 //!    open values (with funding not yet applied) equal what was settled out of them plus the fees
 //!    charged into them plus what was forfeited, exactly; every account's open-order sums match its orders,
 //!    and its reduce-only orders never add up to more than the position they reduce. The settlement
-//!    reserve is not negative and is counted in conservation.
+//!    reserve is not negative and is counted in conservation. Deficits written off by a
+//!    bankruptcy are subtracted from that identity.
+//! 8. The insurance fund is never negative and is counted in conservation; every account in
+//!    liquidation and every backstop provider exists.
 
 use std::fmt;
 
@@ -140,9 +143,13 @@ impl Engine {
                 );
                 total += i128::from(balance.available.0) + i128::from(balance.locked.0);
             }
-            let (fees, dust) = (self.ledger.fees[asset], self.ledger.dust[asset]);
-            ensure!(fees >= Amount::ZERO && dust >= Amount::ZERO, "house accounts negative for asset {asset}");
-            total += i128::from(fees.0) + i128::from(dust.0);
+            let (fees, dust, insurance) =
+                (self.ledger.fees[asset], self.ledger.dust[asset], self.ledger.insurance[asset]);
+            ensure!(
+                fees >= Amount::ZERO && dust >= Amount::ZERO && insurance >= Amount::ZERO,
+                "house accounts negative for asset {asset}"
+            );
+            total += i128::from(fees.0) + i128::from(dust.0) + i128::from(insurance.0);
             total += self.check_pool(asset)?;
             if self.settlement_asset().is_some_and(|a| usize::from(a.0) == asset) {
                 total += self.check_perps()?;
@@ -239,14 +246,16 @@ impl Engine {
                 market.spec.symbol,
                 perp.open_interest
             );
-            let accounted = perp.fine_per_quote_unit * (perp.settled + perp.fees_charged) + perp.forfeited;
+            let accounted =
+                perp.fine_per_quote_unit * (perp.settled + perp.fees_charged) + perp.forfeited - perp.written_off;
             ensure!(
                 open_values == accounted,
-                "market {}: open values {open_values} do not match settled {} and fees {} (forfeited {})",
+                "market {}: open values {open_values} do not match settled {} and fees {} (forfeited {}, written off {})",
                 market.spec.symbol,
                 perp.settled,
                 perp.fees_charged,
-                perp.forfeited
+                perp.forfeited,
+                perp.written_off
             );
             ensure!(
                 perp.fees_collected <= perp.fees_charged,
@@ -254,6 +263,11 @@ impl Engine {
                 market.spec.symbol
             );
         }
+        let accounts = self.ledger.accounts.len() as crate::book::arena::AccountIndex;
+        ensure!(
+            self.liquidation.liquidating.iter().chain(self.liquidation.backstops.keys()).all(|&i| i < accounts),
+            "liquidation state names an unknown account"
+        );
         let reserve = self.settlement_reserve();
         ensure!(reserve >= 0, "the settlement reserve is negative: {reserve}");
         Ok(reserve)

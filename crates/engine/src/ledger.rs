@@ -49,6 +49,9 @@ pub(crate) struct Ledger {
     /// Per asset: rounding residue (a buyer's cost rounded up, a seller's proceeds rounded down).
     pub dust: Vec<Amount>,
     pub custody: Vec<Custody>,
+    /// Per asset: the insurance fund, paid by liquidation fees and backstop shares, paying
+    /// deficits of bankrupt accounts.
+    pub insurance: Vec<Amount>,
     pub deposits_seen: BTreeSet<TxId>,
     pub withdrawals_seen: BTreeSet<TxId>,
     /// API keys and the account and permissions each acts with.
@@ -64,6 +67,7 @@ impl Ledger {
         self.fees.push(Amount::ZERO);
         self.dust.push(Amount::ZERO);
         self.custody.push(Custody::default());
+        self.insurance.push(Amount::ZERO);
         for account in &mut self.accounts {
             account.balances.push(Balance::default());
             account.positions.push(PoolPosition::None);

@@ -13,6 +13,8 @@
 //! - `margin_check`: the margin rule over open orders.
 //! - `spot_margin`: funding orders and withdrawals from lends and borrows; auto-repay, auto-lend.
 //! - [`perp`]: perpetual futures: positions, marks, funding and PnL realization.
+//! - [`liquidation`]: the risk engine: account health as it stands and the liquidation
+//!   waterfall (unwind, on-book steps, backstop, deleveraging, insurance fund).
 //! - [`what_if`]: exact borrow, withdrawal and order limits, answered on a scratch engine.
 //! - `triggers`: trigger orders, held until the price they watch reaches theirs.
 //! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
@@ -25,6 +27,7 @@ mod engine;
 pub mod invariants;
 pub mod ledger;
 pub mod lending;
+pub mod liquidation;
 pub mod margin;
 mod margin_check;
 mod matching;

@@ -554,7 +554,7 @@ impl Engine {
         new: &NewOrder,
         before: Option<&AccountHealth>,
     ) -> Result<(), Reject> {
-        if !self.needs_margin(index) {
+        if !self.needs_margin(index) || self.system_order.is_some() {
             return Ok(());
         }
         let (price, lots) = match new.spec {

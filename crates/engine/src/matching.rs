@@ -153,6 +153,10 @@ impl Engine {
         let time_in_force = new.spec.time_in_force();
         let spend_asset = self.side_asset(market_index, new.side);
         let id = self.take_order_id();
+        if let Some(kind) = self.system_order {
+            let order = rucksack_types::SystemOrder { order: id, account: new.account, kind };
+            self.events.push(Event::SystemOrderPlaced(order));
+        }
         self.events.push(Event::OrderAccepted { order: id, new: *new });
         if killed {
             self.push_closed(id, new, OrderStatus::Expired, Some(ExpiryReason::FillOrKill), Lots::ZERO, Amount::ZERO);

@@ -2,7 +2,9 @@
 //! input of the state hash, so two engines hash equal exactly when everything observable about
 //! them is equal: sequence, clock, assets, markets, every resting order in book order, every
 //! balance, the house accounts, custody totals, the sets of seen transaction ids, and the risk
-//! state (parameters, index prices, pools and pool positions).
+//! state (parameters, index prices, pools and pool positions), perpetual markets and positions,
+//! trigger orders, and the liquidation state (parameters, insurance fund, accounts in
+//! liquidation, backstop providers).
 //!
 //! Internal layout (arena slots, level slots, hash-map capacity) is not encoded; a restored
 //! engine rebuilds it, and nothing that depends on it can change a result.
@@ -20,10 +22,14 @@ use crate::ledger::{Balance, Custody};
 use crate::lending::PoolPosition;
 use crate::margin::PricePoint;
 
+mod liquidation;
 mod perp;
 mod triggers;
 
-const MAGIC: &[u8; 8] = b"RKSNAP03";
+const MAGIC: &[u8; 8] = b"RKSNAP04";
+/// The format before liquidation existed: read as an engine with default liquidation
+/// parameters and an empty insurance fund.
+const MAGIC_V3: &[u8; 8] = b"RKSNAP03";
 /// The format before perpetual markets existed: read as an engine without them.
 const MAGIC_V2: &[u8; 8] = b"RKSNAP02";
 /// The format before the risk state existed: read as an engine without risk parameters.
@@ -103,6 +109,7 @@ impl Engine {
         self.encode_risk(&mut out);
         self.encode_perps(&mut out);
         self.encode_triggers(&mut out);
+        self.encode_liquidation(&mut out);
         out.bytes
     }
 
@@ -217,7 +224,8 @@ impl Engine {
     pub fn decode_snapshot(bytes: &[u8]) -> Result<Engine, SnapshotError> {
         let mut r = Reader::new(bytes);
         let version = match &r.take::<8>()? {
-            magic if magic == MAGIC => 3,
+            magic if magic == MAGIC => 4,
+            magic if magic == MAGIC_V3 => 3,
             magic if magic == MAGIC_V2 => 2,
             magic if magic == MAGIC_V1 => 1,
             _ => return Err(SnapshotError::BadMagic),
@@ -317,6 +325,9 @@ impl Engine {
         if version >= 3 {
             ranges = engine.decode_perps(&mut r)?;
             engine.decode_triggers(&mut r)?;
+        }
+        if version >= 4 {
+            engine.decode_liquidation(&mut r)?;
         }
         r.finish()?;
         // Books in the order they were encoded (price-time priority); account lists by order
@@ -426,8 +437,8 @@ mod tests {
 
     use super::*;
 
-    /// Snapshots written before the risk state and before perpetuals existed restore as the same
-    /// engine without them.
+    /// Snapshots written before the risk state, before perpetuals and before liquidation existed
+    /// restore as the same engine without them.
     #[test]
     fn earlier_format_snapshots_still_restore() {
         let mut engine = Engine::new();
@@ -443,6 +454,17 @@ mod tests {
         // The perpetual and trigger sections of an engine without either: a spot tag per market
         // and an empty position list; no last price per market and an empty trigger list.
         let perp_section = 2 * (engine.markets.len() + 8);
+        // The liquidation section of an engine with the default parameters, an empty fund, no
+        // one in liquidation and no backstop provider.
+        let liquidation_section = 6 * 8 + engine.assets.len() * 8 + 8 + 8;
+        let current = current[..current.len() - liquidation_section].to_vec();
+        let third_format = {
+            let mut bytes = current.clone();
+            bytes[..8].copy_from_slice(MAGIC_V3);
+            bytes
+        };
+        let restored = Engine::decode_snapshot(&third_format).expect("third format decodes");
+        assert_eq!(restored.state_hash(), engine.state_hash());
         let second_format = {
             let mut bytes = current[..current.len() - perp_section].to_vec();
             bytes[..8].copy_from_slice(MAGIC_V2);

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::perp::{gtc, perp, take};
 use common::{Harness, order};
 use rucksack_testkit::fixtures::{self, SOL, SOL_USDC_PERP, USDC};
 use rucksack_types::perp::FINE_PER_TICK;
@@ -12,35 +13,8 @@ use rucksack_types::{
     NewOrder, OrderSpec, Reject, SettingsChange, Side, Ticks, TimeInForce,
 };
 
-/// The standard venue with its risk settings (SOL $143), the perpetual markets, and a first
-/// mark price.
 fn venue() -> Harness {
-    let mut h = Harness::new();
-    for command in fixtures::risk_settings().into_iter().chain(fixtures::perp_listings()) {
-        h.ok(command);
-    }
-    h.ok(Command::UpdateMarkPrices);
-    h
-}
-
-fn perp(new: NewOrder) -> Command {
-    Command::PlaceOrder(NewOrder { market: SOL_USDC_PERP, ..new })
-}
-
-fn gtc(account: u64, side: Side, price: i64, lots: i64) -> Command {
-    perp(order(
-        account,
-        side,
-        OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
-    ))
-}
-
-fn take(account: u64, side: Side, lots: i64) -> Command {
-    perp(order(
-        account,
-        side,
-        OrderSpec::Market { size: MarketSize::Base(Lots(lots)), time_in_force: TimeInForce::Ioc },
-    ))
+    Harness::with_perps()
 }
 
 fn price(text: &str) -> Command {

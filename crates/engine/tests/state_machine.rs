@@ -9,6 +9,9 @@
 //! it borrowed; no user action takes any account from within initial margin to beyond it; a
 //! snapshot taken at any point restores to the same state hash and continues identically.
 
+#[path = "state_machine/liquidation.rs"]
+mod liquidation;
+
 use proptest::prelude::*;
 use rucksack_engine::Engine;
 use rucksack_testkit::Stamp;
@@ -120,6 +123,33 @@ enum Op {
         exit_offset: i64,
         by: u8,
     },
+    /// A gap in one index update: the price halves or doubles (the most one update may move it).
+    Shock {
+        asset: u16,
+        up: bool,
+    },
+    /// A resting order on a perpetual market some tenths of a percent from its mark.
+    Quote {
+        account: u64,
+        market: u16,
+        side: bool,
+        permille: i64,
+        lots: i64,
+    },
+    /// A small move from the price it has now, in tenths of a percent.
+    Nudge {
+        asset: u16,
+        permille: i64,
+    },
+    Liquidate,
+    Backstop {
+        account: u64,
+        capacity: i64,
+    },
+    FundInsurance {
+        account: u64,
+        amount: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -148,6 +178,10 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(account, market, side, offset, lots, by, limit)| Op::TriggerOrder { account, market, side, offset, lots, by, limit }),
         2 => (1..=ACCOUNTS, 0u16..MARKETS, any::<bool>(), -12i64..12, 1i64..300, 1i64..40, 0u8..3)
             .prop_map(|(account, market, side, offset, lots, exit_offset, by)| Op::WithExits { account, market, side, offset, lots, exit_offset, by }),
+        1 => (0u16..3, any::<bool>()).prop_map(|(asset, up)| Op::Shock { asset, up }),
+        4 => Just(Op::Liquidate),
+        1 => (1..=ACCOUNTS, 0i64..5_000_000_000).prop_map(|(account, capacity)| Op::Backstop { account, capacity }),
+        1 => (1..=ACCOUNTS, 1i64..500_000_000).prop_map(|(account, amount)| Op::FundInsurance { account, amount }),
     ]
 }
 
@@ -177,6 +211,38 @@ fn stp(tag: u8) -> SelfTradePrevention {
 
 fn side(bid: bool) -> Side {
     if bid { Side::Bid } else { Side::Ask }
+}
+
+/// The command an op stands for in `engine`'s state (a shock moves the price it has now).
+fn command_at(engine: &Engine, op: &Op) -> Command {
+    if let Op::Shock { asset, up } = *op {
+        let now = engine.risk_state().prices[usize::from(asset)].map_or(1_000_000_000_000, |p| p.price.0);
+        let price = if up { now.saturating_mul(2) } else { (now / 2).max(1) };
+        return Command::SetIndexPrice { asset: AssetId(asset), price: IndexPrice(price) };
+    }
+    if let Op::Nudge { asset, permille } = *op {
+        let now = engine.risk_state().prices[usize::from(asset)].map_or(1_000_000_000_000, |p| p.price.0);
+        let price = (now / 1_000).saturating_mul(1_000 + permille).max(1);
+        return Command::SetIndexPrice { asset: AssetId(asset), price: IndexPrice(price) };
+    }
+    if let Op::Quote { account, market, side: bid, permille, lots } = *op {
+        let market = MarketId(2 + market % 2);
+        let mark =
+            engine.perp_market(market).and_then(|p| p.mark).map_or(0, |m| m.0 / rucksack_types::perp::FINE_PER_TICK);
+        let price = (mark as i64 / 1_000).saturating_mul(1_000 + permille).max(1);
+        return Command::PlaceOrder(NewOrder {
+            account: AccountId(account),
+            market,
+            side: side(bid),
+            client_id: None,
+            self_trade_prevention: SelfTradePrevention::RejectTaker,
+            spec: OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
+            margin: MarginFlags::NONE,
+            reduce_only: false,
+            trigger: None,
+        });
+    }
+    command(op)
 }
 
 fn command(op: &Op) -> Command {
@@ -271,6 +337,16 @@ fn command(op: &Op) -> Command {
             let start = [143, 1, 95_000][usize::from(asset)] * 1_000_000_000_000i64;
             Command::SetIndexPrice { asset: AssetId(asset), price: IndexPrice(start / 100 * (100 + percent)) }
         }
+        Op::Quote { .. } | Op::Shock { .. } | Op::Nudge { .. } => {
+            unreachable!("priced from the engine's state: see command_at")
+        }
+        Op::Liquidate => Command::Liquidate,
+        Op::Backstop { account, capacity } => {
+            Command::SetBackstopProvider { account: AccountId(account), capacity: Amount(capacity) }
+        }
+        Op::FundInsurance { account, amount } => {
+            Command::FundInsurance { account: AccountId(account), asset: USDC, amount: Amount(amount) }
+        }
         Op::Tick { .. } => Command::AccrueInterest,
         Op::MarkClock { .. } => Command::UpdateMarkPrices,
         Op::Realize => Command::RealizePnl,
@@ -336,7 +412,16 @@ fn elapsed_micros(op: &Op) -> u64 {
 
 /// Whether an op is a user's action, as opposed to prices, time and settlement.
 fn is_user_action(op: &Op) -> bool {
-    !matches!(op, Op::Price { .. } | Op::Tick { .. } | Op::MarkClock { .. } | Op::Realize)
+    !matches!(
+        op,
+        Op::Price { .. }
+            | Op::Shock { .. }
+            | Op::Nudge { .. }
+            | Op::Tick { .. }
+            | Op::MarkClock { .. }
+            | Op::Realize
+            | Op::Liquidate
+    )
 }
 
 /// Per (account, perpetual market): funding received so far plus funding pending (fine units).
@@ -438,8 +523,10 @@ fn pool_step_holds(
     tick: bool,
 ) -> Result<(), TestCaseError> {
     for (asset, (b, a)) in before.iter().zip(after).enumerate() {
-        // lent/lend_shares and borrowed/borrow_shares never decrease (compared as fractions).
-        if b.1 > 0 && a.1 > 0 {
+        // lent/lend_shares and borrowed/borrow_shares never decrease (compared as fractions); a
+        // bad debt written off against the lenders is the one exception.
+        let written_off = events.iter().any(|e| matches!(e, Event::BadDebt(d) if usize::from(d.asset.0) == asset));
+        if b.1 > 0 && a.1 > 0 && !written_off {
             prop_assert!(a.0 * b.1 >= b.0 * a.1, "asset {asset}: lend index fell {b:?} -> {a:?}");
         }
         if b.3 > 0 && a.3 > 0 {
@@ -492,6 +579,62 @@ fn venue() -> (Engine, Stamp) {
     (engine, stamp)
 }
 
+/// The standard venue plus four thinly capitalised accounts (5 to 8) holding perpetual
+/// positions about 35 times their equity (a leverage limit of 40) against accounts 1 to 4: long
+/// and short SOL, long and short BTC. They never act; prices, shocks and sweeps decide what
+/// happens to them.
+fn leveraged_venue() -> (Engine, Stamp) {
+    let (mut engine, mut stamp) = venue();
+    let positions = [(SOL_USDC_PERP, Side::Bid, 12_200, 14_300), (SOL_USDC_PERP, Side::Ask, 12_200, 14_300)]
+        .into_iter()
+        .chain([(BTC_USDC_PERP, Side::Bid, 18_400, 950_000), (BTC_USDC_PERP, Side::Ask, 18_400, 950_000)]);
+    for (k, (market, side, lots, price)) in positions.enumerate() {
+        let (trader, counterparty) = (5 + k as u64, 1 + k as u64);
+        let resting = NewOrder {
+            account: AccountId(counterparty),
+            market,
+            side: side.opposite(),
+            client_id: None,
+            self_trade_prevention: SelfTradePrevention::RejectTaker,
+            spec: OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
+            margin: MarginFlags::NONE,
+            reduce_only: false,
+            trigger: None,
+        };
+        let taking = NewOrder {
+            account: AccountId(trader),
+            side,
+            spec: OrderSpec::Market { size: MarketSize::Base(Lots(lots)), time_in_force: TimeInForce::Ioc },
+            ..resting
+        };
+        let leverage = rucksack_types::SettingsChange { leverage_limit: Some(40), ..Default::default() };
+        for command in [
+            fixtures::deposit(trader, USDC, 500_000_000, 4_000 + trader),
+            Command::UpdateAccountSettings { account: AccountId(trader), change: leverage },
+            Command::PlaceOrder(resting),
+            Command::PlaceOrder(taking),
+        ] {
+            engine.apply(&stamp.next(command)).expect("leveraged setup");
+        }
+        assert_ne!(engine.perp_position(AccountId(trader), market).size, 0, "account {trader} holds its position");
+    }
+    (engine, stamp)
+}
+
+/// Ops for the leveraged venue: the usual ones, with more price moves, shocks, mark samples and
+/// sweeps.
+fn risk_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => op(),
+        1 => (0u16..3, any::<bool>()).prop_map(|(asset, up)| Op::Shock { asset, up }),
+        4 => (0u16..3, -8i64..8).prop_map(|(asset, permille)| Op::Nudge { asset, permille }),
+        2 => (1..=ACCOUNTS, 0u16..2, any::<bool>(), -20i64..20, 1i64..2_000)
+            .prop_map(|(account, market, side, permille, lots)| Op::Quote { account, market, side, permille, lots }),
+        2 => (1u64..5).prop_map(|seconds| Op::MarkClock { seconds }),
+        2 => Just(Op::Liquidate),
+    ]
+}
+
 /// The two ways the API reads a book agree: each level of `depth_top` is what `level_quantity`
 /// says of its price, and a price between levels holds nothing.
 fn depth_reads_agree(engine: &Engine) -> Result<(), TestCaseError> {
@@ -530,8 +673,9 @@ proptest! {
                 (1..=ACCOUNTS).map(|account| engine.margin_health(AccountId(account)).within_initial_margin()).collect();
             let funding_before = funding_ledger(&engine);
             let realizing = matches!(op, Op::Realize).then(|| engine.clone());
+            let liquidating = matches!(op, Op::Liquidate).then(|| engine.clone());
             stamp.advance(elapsed_micros(op));
-            let sequenced = stamp.next(command(op));
+            let sequenced = stamp.next(command_at(&engine, op));
             let result = engine.apply(&sequenced).map(<[Event]>::to_vec);
             if let Err(violation) = engine.check() {
                 return Err(TestCaseError::fail(format!("step {step} {op:?}: {violation}")));
@@ -543,6 +687,9 @@ proptest! {
                     funding_step_holds(&funding_before, &funding_ledger(&engine))?;
                     if let Some(before) = &realizing {
                         realization_holds(before, &engine, events)?;
+                    }
+                    if let Some(before) = &liquidating {
+                        liquidation::sweep_holds(before, &engine, events)?;
                     }
                 }
             }
@@ -566,6 +713,27 @@ proptest! {
     }
 
     #[test]
+    fn liquidation_keeps_its_promises_through_shocks(ops in proptest::collection::vec(risk_op(), 1..120)) {
+        let (mut engine, mut stamp) = leveraged_venue();
+        engine.set_invariant_checks(false);
+        for (step, op) in ops.iter().enumerate() {
+            let before = engine.clone();
+            stamp.advance(elapsed_micros(op));
+            let result = engine.apply(&stamp.next(command_at(&engine, op))).map(<[Event]>::to_vec);
+            if let Err(violation) = engine.check() {
+                return Err(TestCaseError::fail(format!("step {step} {op:?}: {violation}")));
+            }
+            match &result {
+                Err(_) => prop_assert_eq!(engine.content_hash(), before.content_hash(), "refused {:?} changed the state", op),
+                Ok(events) if matches!(op, Op::Liquidate) => liquidation::sweep_holds(&before, &engine, events)?,
+                Ok(_) => {}
+            }
+        }
+        let restored = Engine::decode_snapshot(&engine.encode_snapshot()).expect("snapshot decodes");
+        prop_assert_eq!(restored.state_hash(), engine.state_hash());
+    }
+
+    #[test]
     fn a_restored_snapshot_continues_exactly_like_the_original(
         ops in proptest::collection::vec(op(), 2..120),
         cut in 0usize..120,
@@ -574,12 +742,12 @@ proptest! {
         let cut = cut % ops.len();
         for op in &ops[..cut] {
             stamp.advance(elapsed_micros(op));
-            let _ = original.apply(&stamp.next(command(op)));
+            let _ = original.apply(&stamp.next(command_at(&original, op)));
         }
         let mut restored = Engine::decode_snapshot(&original.encode_snapshot()).expect("snapshot decodes");
         for op in &ops[cut..] {
             stamp.advance(elapsed_micros(op));
-            let sequenced = stamp.next(command(op));
+            let sequenced = stamp.next(command_at(&original, op));
             let a = original.apply(&sequenced).map(<[_]>::to_vec);
             let b = restored.apply(&sequenced).map(<[_]>::to_vec);
             prop_assert_eq!(a, b);
@@ -606,7 +774,9 @@ fn generated_sequences_exercise_the_money_market() {
         let mut trigger_ids = std::collections::BTreeSet::new();
         for op in &ops {
             stamp.advance(elapsed_micros(op));
-            let Ok(events) = engine.apply(&stamp.next(command(op))).map(<[Event]>::to_vec) else { continue };
+            let Ok(events) = engine.apply(&stamp.next(command_at(&engine, op))).map(<[Event]>::to_vec) else {
+                continue;
+            };
             let events = &events;
             let hedged = (1..=ACCOUNTS).map(AccountId).any(|account| {
                 engine.perp_position(account, SOL_USDC_PERP).size < 0 && engine.balance(account, SOL).available.0 > 0
@@ -632,6 +802,10 @@ fn generated_sequences_exercise_the_money_market() {
                     Event::BorrowLendExecuted { source: rucksack_types::BorrowLendSource::Reconciliation, .. } => {
                         "settlement waterfall"
                     }
+                    Event::Liquidation(step) => step.stage.as_str(),
+                    Event::Bankrupt(_) => "bankrupt",
+                    Event::BadDebt(_) => "bad debt",
+                    Event::InsuranceFundChanged(change) => change.reason.as_str(),
                     _ => continue,
                 };
                 *perps.entry(key).or_default() += 1;
@@ -679,6 +853,41 @@ fn generated_sequences_exercise_the_money_market() {
     }
 }
 
+/// The leveraged venue's sequences reach every stage of the waterfall.
+#[test]
+fn generated_sequences_reach_every_liquidation_stage() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for _ in 0..48 {
+        let ops = proptest::collection::vec(risk_op(), 120).new_tree(&mut runner).expect("ops").current();
+        let (mut engine, mut stamp) = leveraged_venue();
+        for op in &ops {
+            stamp.advance(elapsed_micros(op));
+            let Ok(events) = engine.apply(&stamp.next(command_at(&engine, op))).map(<[Event]>::to_vec) else {
+                continue;
+            };
+            for event in &events {
+                let key = match event {
+                    Event::Liquidation(step) => step.stage.as_str(),
+                    Event::Bankrupt(b) if b.from_fund.is_positive() => "deficit from the fund",
+                    Event::Bankrupt(b) if b.from_adl.is_positive() => "deficit from deleveraged positions",
+                    Event::Bankrupt(_) => "bankrupt",
+                    Event::BadDebt(_) => "bad debt",
+                    Event::InsuranceFundChanged(change) => change.reason.as_str(),
+                    _ => continue,
+                };
+                *seen.entry(key).or_default() += 1;
+            }
+        }
+    }
+    eprintln!("liquidation: {seen:?}");
+    for key in ["Unwind", "OnBook", "Backstop", "Adl", "LiquidationFee", "deficit from deleveraged positions"] {
+        assert!(seen.get(key).is_some_and(|n| *n > 0), "no {key} happened: {seen:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -702,7 +911,7 @@ proptest! {
         engine.set_invariant_checks(false);
         for op in &ops {
             stamp.advance(elapsed_micros(op));
-            let _ = engine.apply(&stamp.next(command(op)));
+            let _ = engine.apply(&stamp.next(command_at(&engine, op)));
         }
         for account in (1..=ACCOUNTS).map(AccountId) {
             let before = engine.margin_health(account);

@@ -350,10 +350,10 @@ fn spawn_interest_clock(state: Arc<AppState>, clock: Option<ManualClock>) {
     });
 }
 
-/// The perpetuals' clock: a mark-price sample (and funding, at interval ends) every second of
-/// wall time, and PnL realization whenever the venue's clock passes a multiple of
-/// `realize_every_seconds` (so a manual clock's jump realizes within a second). Without perpetual
-/// markets it sends nothing.
+/// The perpetuals' and the risk engine's clock, every second of wall time: a mark-price sample
+/// (and funding, at interval ends), PnL realization whenever the venue's clock passes a multiple
+/// of `realize_every_seconds` (so a manual clock's jump realizes within a second), then a
+/// liquidation sweep. Without perpetual markets only the sweep.
 fn spawn_perp_clock(state: Arc<AppState>, clock: Option<ManualClock>, realize_every_seconds: u64) {
     let period = realize_every_seconds.max(1) * 1_000_000;
     let now = move || match &clock {
@@ -364,14 +364,14 @@ fn spawn_perp_clock(state: Arc<AppState>, clock: Option<ManualClock>, realize_ev
         let mut realized_period = 0;
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            if !state.model.read().markets.iter().any(|m| m.perp.is_some()) {
-                continue;
+            if state.model.read().markets.iter().any(|m| m.perp.is_some()) {
+                let _ = state.gateway.execute(Command::UpdateMarkPrices).await;
+                let current = now() / period;
+                if current > realized_period && state.gateway.execute(Command::RealizePnl).await.is_ok() {
+                    realized_period = current;
+                }
             }
-            let _ = state.gateway.execute(Command::UpdateMarkPrices).await;
-            let current = now() / period;
-            if current > realized_period && state.gateway.execute(Command::RealizePnl).await.is_ok() {
-                realized_period = current;
-            }
+            let _ = state.gateway.execute(Command::Liquidate).await;
         }
     });
 }

@@ -225,6 +225,8 @@ impl Named for BorrowLendSource {
         BorrowLendSource::AutoBorrowRepay,
         BorrowLendSource::SpotMargin,
         BorrowLendSource::Withdrawal,
+        BorrowLendSource::Reconciliation,
+        BorrowLendSource::Liquidation,
     ];
 
     fn name(self) -> &'static str {

@@ -212,7 +212,15 @@ impl Projection {
                 | Event::AccountSettingsChanged { .. }
                 | Event::AssetRiskSet(_)
                 | Event::IndexPriceSet { .. }
-                | Event::MarkPriceSet { .. } => {}
+                | Event::MarkPriceSet { .. }
+                | Event::SystemOrderPlaced(_)
+                | Event::PositionTransferred(_)
+                | Event::InsuranceFundChanged(_)
+                | Event::Bankrupt(_)
+                | Event::BadDebt(_)
+                | Event::Liquidation(_)
+                | Event::BackstopProviderSet { .. }
+                | Event::LiquidationSpecSet(_) => {}
             }
         }
         self.last_seq = Some(command.seq);

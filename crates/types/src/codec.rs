@@ -323,6 +323,24 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
         Command::AccrueInterest => out.u8(13),
         Command::UpdateMarkPrices => out.u8(17),
         Command::RealizePnl => out.u8(18),
+        Command::SetLiquidationSpec(spec) => {
+            out.u8(22);
+            for fraction in spec.fractions() {
+                out.i64(fraction.0);
+            }
+        }
+        Command::Liquidate => out.u8(23),
+        Command::FundInsurance { account, asset, amount } => {
+            out.u8(25);
+            out.u64(account.0);
+            out.u16(asset.0);
+            out.i64(amount.0);
+        }
+        Command::SetBackstopProvider { account, capacity } => {
+            out.u8(24);
+            out.u64(account.0);
+            out.i64(capacity.0);
+        }
     }
 }
 
@@ -498,6 +516,18 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
         13 => Command::AccrueInterest,
         17 => Command::UpdateMarkPrices,
         18 => Command::RealizePnl,
+        22 => {
+            let mut fractions = [crate::risk::Fraction::ZERO; 6];
+            for fraction in &mut fractions {
+                *fraction = crate::risk::Fraction(r.i64()?);
+            }
+            Command::SetLiquidationSpec(crate::liquidation::LiquidationSpec::from_fractions(fractions))
+        }
+        23 => Command::Liquidate,
+        25 => {
+            Command::FundInsurance { account: AccountId(r.u64()?), asset: AssetId(r.u16()?), amount: Amount(r.i64()?) }
+        }
+        24 => Command::SetBackstopProvider { account: AccountId(r.u64()?), capacity: Amount(r.i64()?) },
         tag => return Err(CodecError::UnknownTag { what: "command", tag }),
     };
     r.finish()?;

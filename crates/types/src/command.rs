@@ -98,6 +98,25 @@ pub enum Command {
     /// Realize every perpetual position's unrealized PnL into the quote balance at the mark
     /// price, without changing its size.
     RealizePnl,
+    /// Admin: set the parameters of the liquidation waterfall.
+    SetLiquidationSpec(crate::liquidation::LiquidationSpec),
+    /// Admin: register an account as a backstop liquidity provider that takes up to `capacity`
+    /// (quote notional) of each position closed out; zero withdraws it.
+    SetBackstopProvider {
+        account: AccountId,
+        capacity: Amount,
+    },
+    /// Admin: move `amount` of an account's available balance into the insurance fund (the
+    /// operator seeding or topping up the fund).
+    FundInsurance {
+        account: AccountId,
+        asset: AssetId,
+        amount: Amount,
+    },
+    /// The risk engine's sweep (about every second, after the mark prices): every account at or
+    /// below maintenance, or still in liquidation short of its buffer, takes one liquidation
+    /// step.
+    Liquidate,
 }
 
 /// What a borrow-lend command does with the pool.

@@ -144,6 +144,23 @@ pub enum Event {
         funding: Amount,
         position: PerpPosition,
     },
+    /// The next order (its `OrderAccepted` follows) is the exchange's, placed for a
+    /// liquidation.
+    SystemOrderPlaced(crate::liquidation::SystemOrder),
+    /// A position moved outside the book, to a backstop provider or a deleveraged account.
+    PositionTransferred(crate::liquidation::PositionTransfer),
+    InsuranceFundChanged(crate::liquidation::InsuranceChange),
+    Bankrupt(crate::liquidation::Bankruptcy),
+    BadDebt(crate::liquidation::BadDebt),
+    /// One liquidation step finished on an account.
+    Liquidation(crate::liquidation::LiquidationStep),
+    /// An account's backstop capacity now (zero: no longer a provider).
+    BackstopProviderSet {
+        account: AccountId,
+        capacity: Amount,
+    },
+    /// The liquidation parameters now in force.
+    LiquidationSpecSet(crate::liquidation::LiquidationSpec),
 }
 
 /// One hour of interest charged on a pool at `hour`: borrowers owe `interest` more, of which
@@ -182,6 +199,8 @@ pub enum BorrowLendSource {
     Withdrawal,
     /// Settling a perpetual position's loss into the quote balance.
     Reconciliation,
+    /// Repaying a borrow while the account is liquidated.
+    Liquidation,
 }
 
 impl BorrowLendSource {
@@ -193,6 +212,7 @@ impl BorrowLendSource {
             BorrowLendSource::SpotMargin => "SpotMargin",
             BorrowLendSource::Withdrawal => "Withdrawal",
             BorrowLendSource::Reconciliation => "Reconciliation",
+            BorrowLendSource::Liquidation => "Liquidation",
         }
     }
 }
@@ -292,6 +312,10 @@ pub enum Reject {
     PriceBand,
     #[error("Take-profit and stop-loss attach to an order with a base quantity that is not a trigger order")]
     InvalidExit,
+    #[error("Account is being liquidated")]
+    AccountLiquidating,
+    #[error("Invalid liquidation parameters: {0}")]
+    InvalidLiquidationSpec(crate::liquidation::LiquidationSpecError),
 }
 
 impl Reject {
@@ -323,7 +347,8 @@ impl Reject {
             Reject::LendRequiresBorrowRepay => "LEND_REQUIRES_BORROW_REPAY",
             Reject::InsufficientMargin => "INSUFFICIENT_MARGIN",
             Reject::NoPosition => "RESOURCE_NOT_FOUND",
-            Reject::InvalidPerpSpec(_) => "INVALID_CLIENT_REQUEST",
+            Reject::InvalidPerpSpec(_) | Reject::InvalidLiquidationSpec(_) => "INVALID_CLIENT_REQUEST",
+            Reject::AccountLiquidating => "ACCOUNT_LIQUIDATING",
             Reject::OpenInterestLimit | Reject::ReduceOnlySpot | Reject::InvalidExit => "INVALID_ORDER",
         }
     }

@@ -13,6 +13,7 @@ pub mod command;
 pub mod decimal;
 pub mod event;
 pub mod ids;
+pub mod liquidation;
 pub mod money;
 pub mod order;
 pub mod perp;
@@ -27,6 +28,10 @@ pub use command::{
 pub use decimal::{Decimal, DecimalError, FieldError};
 pub use event::{BorrowLendSource, Event, InterestCharge, Reject, Trade};
 pub use ids::{AccountId, ApiKey, AssetId, ClientId, MarketId, OrderId, Permissions, Seq, Timestamp, TradeId, TxId};
+pub use liquidation::{
+    BadDebt, Bankruptcy, InsuranceChange, InsuranceReason, LiquidationSpec, LiquidationStage, LiquidationStep,
+    PositionTransfer, SystemOrder, SystemOrderType,
+};
 pub use money::{Amount, Lots, Rounding, Ticks};
 pub use order::{Exit, ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce, Trigger, TriggerBy};
 pub use perp::{BasisSpec, BookPrices, FinePrice, MarketKind, PerpPosition, PerpSpec, PerpSpecError, PriceBands};

@@ -345,9 +345,14 @@ impl PerpPosition {
     /// what remains and realizing the closed part's PnL against it. A flip opens the new side
     /// at `price`.
     pub fn fill(&mut self, lots: i64, price: Ticks) -> Option<()> {
+        self.fill_at(lots, FinePrice::from_ticks(price))
+    }
+
+    /// [`PerpPosition::fill`] at a price in fine units: a transfer outside the book at a mark.
+    pub fn fill_at(&mut self, lots: i64, price: FinePrice) -> Option<()> {
         // Worked out on a copy: an overflow leaves the position as it was.
         let mut next = *self;
-        let fine = FinePrice::from_ticks(price).0;
+        let fine = price.0;
         let value = i128::from(lots).checked_mul(fine)?;
         let old = self.size;
         let new = old.checked_add(lots)?;

@@ -163,6 +163,22 @@ impl Pool {
         Ok(Movement { shares, amount: cost, dust: cost.checked_sub(reduction)? })
     }
 
+    /// Writes off a borrow of `position` shares nobody can repay: the pool's lenders (then the
+    /// house's claims) bear it, pro rata, so its cash does not change. The borrow side's share
+    /// price does not fall; the lend side's does. Returns the debt written off.
+    pub fn write_off(&mut self, position: i128) -> Amount {
+        let written_off = share_value(position, self.borrowed, self.borrow_shares, Rounding::Down);
+        self.borrowed.0 -= written_off.0;
+        self.borrow_shares -= position;
+        let mut left = written_off.0;
+        for claim in [&mut self.lent, &mut self.fee_claim, &mut self.dust_claim] {
+            let take = left.min(claim.0);
+            claim.0 -= take;
+            left -= take;
+        }
+        written_off
+    }
+
     /// Charges one hour at `annual_rate` on everything borrowed.
     pub fn charge_hour(&mut self, annual_rate: Fraction, spec: &LendingSpec) -> Result<InterestSplit, Overflow> {
         let interest = Amount::from_i128(mul_div(

@@ -64,6 +64,9 @@ pub struct PerpMarket {
     pub fees_collected: i128,
     /// Claims under one quote unit left by flat positions when they closed, fine units.
     pub forfeited: i128,
+    /// Deficits of bankrupt positions no fund or position in profit could absorb, written off
+    /// against the market, fine units.
+    pub written_off: i128,
     /// Where the IMF and MMF functions are flat (derived from `spec`): no square root below.
     pub flat_imf: rucksack_types::UsdValue,
     pub flat_mmf: rucksack_types::UsdValue,
@@ -96,6 +99,7 @@ impl PerpMarket {
             fees_charged: 0,
             fees_collected: 0,
             forfeited: 0,
+            written_off: 0,
             flat_imf: spec.imf.flat_up_to(),
             flat_mmf: spec.mmf.flat_up_to(),
         })

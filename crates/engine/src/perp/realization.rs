@@ -25,9 +25,9 @@ use crate::perp::trading::apply_funding;
 
 /// One position's claim in whole quote units, rounded toward the house.
 #[derive(Clone, Copy)]
-struct Claim {
+pub(crate) struct Claim {
     slot: usize,
-    quote: i128,
+    pub(crate) quote: i128,
 }
 
 impl Engine {
@@ -69,7 +69,7 @@ impl Engine {
     }
 
     /// The account's positions' claims at their marks, funding applied first.
-    fn claims(&mut self, index: AccountIndex) -> Vec<Claim> {
+    pub(crate) fn claims(&mut self, index: AccountIndex) -> Vec<Claim> {
         let mut claims = Vec::new();
         for slot in 0..self.ledger.account(index).perps.len() {
             let market = usize::from(self.ledger.account(index).perps[slot].market.0);
@@ -89,7 +89,7 @@ impl Engine {
 
     /// Makes up to `due` quote units available by the waterfall and takes them from the
     /// account's available balance. Returns what was taken.
-    fn collect_from(&mut self, index: AccountIndex, quote: usize, due: i128) -> i128 {
+    pub(crate) fn collect_from(&mut self, index: AccountIndex, quote: usize, due: i128) -> i128 {
         if due <= 0 {
             return 0;
         }
@@ -112,8 +112,10 @@ impl Engine {
             let available = self.ledger.account(index).balances[quote].available;
             let short = due_amount.0 - available.0;
             let account = self.ledger.account(index);
-            let may_borrow =
-                account.settings.auto_borrow_settlements && !matches!(account.positions[quote], PoolPosition::Lend(_));
+            // Never while liquidating: a new borrow would only add exposure.
+            let may_borrow = account.settings.auto_borrow_settlements
+                && !matches!(account.positions[quote], PoolPosition::Lend(_))
+                && self.system_order.is_none();
             if short > 0 && may_borrow {
                 let _ = self.pool_action(
                     index,
@@ -175,7 +177,7 @@ impl Engine {
 
     /// Settles the account's claims with `cash` quote units moving to it (negative: from it):
     /// owed positions are settled by owing ones and by the cash, as far as they cover.
-    fn settle_claims(&mut self, index: AccountIndex, claims: &[Claim], cash: i128) {
+    pub(crate) fn settle_claims(&mut self, index: AccountIndex, claims: &[Claim], cash: i128) {
         let owed_to: i128 = claims.iter().filter(|c| c.quote > 0).map(|c| c.quote).sum();
         let owing: i128 = claims.iter().filter(|c| c.quote < 0).map(|c| -c.quote).sum();
         // What settles the owed positions, and what settles the owing ones.
@@ -238,7 +240,7 @@ impl Engine {
 
     /// Drops holdings with no size, no orders and less than a quote unit owed to them; that
     /// fraction is forfeited to the market.
-    fn close_empty_holdings(&mut self, index: AccountIndex) {
+    pub(crate) fn close_empty_holdings(&mut self, index: AccountIndex) {
         let mut slot = 0;
         while slot < self.ledger.account(index).perps.len() {
             let holding = self.ledger.account(index).perps[slot];

@@ -25,7 +25,7 @@ impl Engine {
 
     /// The account's holding in a perpetual market, opened empty if it has none. Pending funding
     /// is left pending: only a change of size needs it applied first.
-    fn perp_holding_mut(&mut self, index: AccountIndex, market_index: usize) -> &mut PerpHolding {
+    pub(crate) fn perp_holding_mut(&mut self, index: AccountIndex, market_index: usize) -> &mut PerpHolding {
         let market = rucksack_types::MarketId(market_index as u16);
         let cumulative = self.markets[market_index].perp.as_ref().map_or(0, |p| p.cumulative_funding);
         let perps = &mut self.ledger.account_mut(index).perps;
@@ -76,6 +76,9 @@ impl Engine {
         let largest = size.saturating_add(bids).max(asks.saturating_sub(size)).max(size.saturating_abs());
         if largest > perp.spec.open_interest_limit.0.saturating_mul(2) {
             return Err(Reject::OpenInterestLimit);
+        }
+        if self.system_order.is_some() {
+            return Ok(());
         }
         let (before, after) =
             self.worst_case_pair(account, Some(NewExposure::Perp { market: market_index, side: new.side, open }))?;

@@ -30,6 +30,17 @@ impl Harness {
         harness
     }
 
+    /// The standard venue with its risk settings (SOL $143), the perpetual markets, and a first
+    /// mark price.
+    pub fn with_perps() -> Harness {
+        let mut harness = Harness::new();
+        for command in fixtures::risk_settings().into_iter().chain(fixtures::perp_listings()) {
+            harness.ok(command);
+        }
+        harness.ok(Command::UpdateMarkPrices);
+        harness
+    }
+
     pub fn apply(&mut self, command: Command) -> Result<Vec<Event>, Reject> {
         let sequenced = self.stamp.next(command);
         let result = self.engine.apply(&sequenced).map(<[Event]>::to_vec);
@@ -99,4 +110,30 @@ pub fn with_stp(mut new: NewOrder, stp: SelfTradePrevention) -> NewOrder {
 
 pub fn cancel(account: u64, market: MarketId, target: CancelTarget) -> Command {
     Command::CancelOrder { account: AccountId(account), market, target }
+}
+
+/// The perpetual shorthands: orders on SOL_USDC_PERP.
+pub mod perp {
+    use rucksack_testkit::fixtures::SOL_USDC_PERP;
+    use rucksack_types::{Command, Lots, MarketSize, NewOrder, OrderSpec, Side, Ticks, TimeInForce};
+
+    pub fn perp(new: NewOrder) -> Command {
+        Command::PlaceOrder(NewOrder { market: SOL_USDC_PERP, ..new })
+    }
+
+    pub fn gtc(account: u64, side: Side, price: i64, lots: i64) -> Command {
+        perp(super::order(
+            account,
+            side,
+            OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
+        ))
+    }
+
+    pub fn take(account: u64, side: Side, lots: i64) -> Command {
+        perp(super::order(
+            account,
+            side,
+            OrderSpec::Market { size: MarketSize::Base(Lots(lots)), time_in_force: TimeInForce::Ioc },
+        ))
+    }
 }

@@ -60,6 +60,10 @@ fn sample_commands() -> Vec<Command> {
         }),
         Command::UpdateMarkPrices,
         Command::RealizePnl,
+        Command::SetLiquidationSpec(crate::liquidation::LiquidationSpec::DEFAULT),
+        Command::Liquidate,
+        Command::FundInsurance { account: AccountId(3), asset: AssetId(1), amount: Amount(1_000_000) },
+        Command::SetBackstopProvider { account: AccountId(7), capacity: Amount(5_000_000_000) },
         Command::PlaceOrderWithExits {
             order: NewOrder {
                 account: AccountId(9),

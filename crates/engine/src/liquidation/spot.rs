@@ -1,0 +1,302 @@
+//! Borrows in liquidation: collateral converted on the spot markets to repay them, and a debt
+//! left when nothing is left to convert.
+//!
+//! A step works on the account's largest borrow. If the account holds the quote of a spot
+//! market on the borrowed asset, it buys the asset there; otherwise it sells its largest other
+//! collateral for the quote the borrowed asset trades in (or for the borrowed asset itself when
+//! that is the quote). The order is an IOC limit no further from the index than the account's
+//! margin fraction allows, and what the account then holds of the borrowed asset repays it.
+//!
+//! A bankrupt account with no position left hands what it still holds to the insurance fund,
+//! which repays its borrows as far as it holds those assets; what is still owed is written off
+//! against the pool's lenders, pro rata.
+
+use rucksack_types::{
+    Amount, AssetId, BadDebt, BorrowLendAction, BorrowLendSource, Event, FinePrice, Fraction, InsuranceReason, Lots,
+    NewOrder, OrderSpec, Rounding, SelfTradePrevention, Side, SystemOrderType, Ticks, TimeInForce, UsdValue,
+};
+
+use crate::book::arena::AccountIndex;
+use crate::engine::Engine;
+use crate::lending::PoolPosition;
+use crate::margin::AccountHealth;
+
+impl Engine {
+    /// The account's largest borrow by value: its asset and that value.
+    pub(super) fn largest_borrow(&self, index: AccountIndex) -> Option<(usize, UsdValue)> {
+        let inputs = self.risk_inputs();
+        let account = self.ledger.account(index);
+        (0..self.assets.len())
+            .filter(|&asset| matches!(account.positions[asset], PoolPosition::Borrow(_)))
+            .map(|asset| {
+                let holding = inputs.holding(asset, account.balances[asset], account.positions[asset]);
+                let price = self.risk.prices[asset].map(|p| p.price).unwrap_or_default();
+                (asset, price.value(holding.borrowed, self.assets[asset].decimals, Rounding::Up))
+            })
+            .max_by_key(|&(asset, value)| (value, std::cmp::Reverse(asset)))
+    }
+
+    /// One conversion step against the largest borrow, then a repay. Returns whether anything
+    /// filled or was repaid.
+    pub(super) fn step_spot(&mut self, index: AccountIndex, before: &AccountHealth) -> bool {
+        let Some(margin_fraction) = before.margin_fraction() else { return false };
+        let Some((asset, debt_value)) = self.largest_borrow(index) else { return false };
+        let order = self.conversion_order(index, asset, debt_value, before);
+        let mut notional = 0;
+        if let Some(order) = order {
+            let first_event = self.events.len();
+            if self.place_system_order(&order, SystemOrderType::CollateralConversion).is_ok() {
+                notional = self.events[first_event..]
+                    .iter()
+                    .filter_map(|event| match event {
+                        Event::Trade(trade) if trade.taker_account == order.account => Some(trade.notional().0),
+                        _ => None,
+                    })
+                    .sum();
+            }
+        }
+        let repaid = self.repay_from_balance(index, asset);
+        if notional == 0 && !repaid {
+            return false;
+        }
+        if notional > 0 {
+            self.charge_liquidation_fee(index, Amount(notional), margin_fraction);
+        }
+        self.record_step(index, rucksack_types::LiquidationStage::OnBook, before);
+        true
+    }
+
+    /// Repays the account's borrow of `asset` from its available balance of it.
+    pub(super) fn repay_from_balance(&mut self, index: AccountIndex, asset: usize) -> bool {
+        let account = self.ledger.account(index);
+        let available = account.balances[asset].available;
+        if !matches!(account.positions[asset], PoolPosition::Borrow(_)) || !available.is_positive() {
+            return false;
+        }
+        self.pool_action(index, asset, BorrowLendAction::Repay, available, BorrowLendSource::Liquidation).is_ok()
+    }
+
+    /// The IOC order that converts toward `asset`: a buy of it with the account's quote, or a
+    /// sale of its largest other collateral. `None` if there is nothing to convert, or no
+    /// conversion that would not lower the margin fraction.
+    fn conversion_order(
+        &self,
+        index: AccountIndex,
+        asset: usize,
+        debt_value: UsdValue,
+        before: &AccountHealth,
+    ) -> Option<NewOrder> {
+        let account = self.ledger.account(index);
+        let spot = |m: &&crate::engine::Market| m.perp.is_none();
+        let buy = self.markets.iter().filter(spot).find(|m| {
+            usize::from(m.spec.base.0) == asset && account.balances[usize::from(m.spec.quote.0)].available.is_positive()
+        });
+        let (market, side, lots) = match buy {
+            Some(market) => {
+                let debt = self.holding(index, asset).borrowed.0;
+                let per_lot = market.scale.base_units_per_lot;
+                (market, Side::Bid, (debt + per_lot - 1) / per_lot)
+            }
+            None => {
+                let (market, lots) = self.collateral_to_sell(index, asset, debt_value)?;
+                (market, Side::Ask, lots)
+            }
+        };
+        let (base, quote) = (usize::from(market.spec.base.0), usize::from(market.spec.quote.0));
+        let units = lots.checked_mul(market.scale.base_units_per_lot)?;
+        let price = self.risk.prices[base]?.price;
+        let value = price.value(Amount(units), self.assets[base].decimals, Rounding::Up);
+        let quote_units =
+            self.risk.prices[quote]?.price.quantity_for(value, self.assets[quote].decimals, Rounding::Up).ok()?;
+        // The account after the conversion at the index and the repay that follows it.
+        let (bought, spent, got) = match side {
+            Side::Bid => (base, quote, units),
+            Side::Ask => (quote, base, quote_units.0),
+        };
+        let (given, pool) = (if side == Side::Bid { quote_units.0 } else { units }, self.risk.pools[asset]);
+        let at_index = self.health_with(index, |balances, positions, _| {
+            balances[spent].available.0 -= given;
+            balances[bought].available.0 += got;
+            if bought == asset
+                && let PoolPosition::Borrow(shares) = positions[asset]
+            {
+                let repaid = rucksack_types::money::mul_div(
+                    i128::from(got),
+                    pool.borrow_shares,
+                    i128::from(pool.borrowed.0).max(1),
+                    Rounding::Down,
+                )
+                .unwrap_or(0)
+                .min(shares);
+                let units_repaid = pool.debt_value(repaid).0.min(balances[asset].available.0);
+                balances[asset].available.0 -= units_repaid;
+                positions[asset] =
+                    if repaid == shares { PoolPosition::None } else { PoolPosition::Borrow(shares - repaid) };
+            }
+        });
+        let allowance = self.step_allowance(before, &at_index, value, market.spec.taker_fee_bps);
+        if allowance.0 <= 0 {
+            return None;
+        }
+        let limit = match side {
+            Side::Bid => self.index_ticks(market, base, Fraction::ONE.0 + allowance.0, Rounding::Down)?,
+            Side::Ask => self.index_ticks(market, base, Fraction::ONE.0 - allowance.0, Rounding::Up)?,
+        };
+        let lots = match side {
+            Side::Bid => {
+                let per_lot = crate::engine::bid_reservation_per_lot(market, limit).ok()?.0.max(1);
+                lots.min(account.balances[quote].available.0 / per_lot)
+            }
+            Side::Ask => lots,
+        }
+        .min(market.spec.max_quantity.0);
+        (lots >= market.spec.min_quantity.0).then(|| self.system_limit(index, market, side, limit, lots))
+    }
+
+    /// The account's largest available collateral on a spot market whose quote is `asset` or the
+    /// quote `asset` trades in, and the lots of it worth the debt (all of it if less).
+    fn collateral_to_sell(
+        &self,
+        index: AccountIndex,
+        asset: usize,
+        debt_value: UsdValue,
+    ) -> Option<(&crate::engine::Market, i64)> {
+        let account = self.ledger.account(index);
+        let spot = |m: &&crate::engine::Market| m.perp.is_none();
+        let trades_in: Vec<usize> = self
+            .markets
+            .iter()
+            .filter(spot)
+            .filter(|m| usize::from(m.spec.base.0) == asset)
+            .map(|m| usize::from(m.spec.quote.0))
+            .collect();
+        let inputs = self.risk_inputs();
+        let (market, held, value) = self
+            .markets
+            .iter()
+            .filter(spot)
+            .filter(|m| {
+                let (base, quote) = (usize::from(m.spec.base.0), usize::from(m.spec.quote.0));
+                base != asset
+                    && (quote == asset || trades_in.contains(&quote))
+                    && account.balances[base].available.is_positive()
+                    && !matches!(account.positions[base], PoolPosition::Borrow(_))
+            })
+            .map(|m| {
+                let base = usize::from(m.spec.base.0);
+                let held = account.balances[base].available;
+                let price = inputs.valuation(base).price.unwrap_or_default();
+                (m, held, price.value(held, self.assets[base].decimals, Rounding::Down))
+            })
+            .max_by_key(|&(m, _, value)| (value, std::cmp::Reverse(m.spec.id)))?;
+        let held_lots = held.0 / market.scale.base_units_per_lot;
+        if value.0 <= 0 {
+            return None;
+        }
+        // The debt's share of the holding, with the price impact allowed twice over (this sale
+        // and a buy that may follow).
+        let impact = 2 * i128::from(self.liquidation.spec.price_impact.0);
+        let wanted = rucksack_types::money::mul_div(
+            i128::from(held_lots),
+            debt_value.0 * (i128::from(Fraction::ONE.0) + impact),
+            value.0 * i128::from(Fraction::ONE.0),
+            Rounding::Up,
+        )
+        .ok()?;
+        Some((market, wanted.min(i128::from(held_lots)) as i64))
+    }
+
+    /// `asset`'s index price on `market`'s ticks, times `factor` (a fraction), rounded.
+    fn index_ticks(
+        &self,
+        market: &crate::engine::Market,
+        asset: usize,
+        factor: i64,
+        rounding: Rounding,
+    ) -> Option<Ticks> {
+        let index = self.risk.prices[asset]?.price;
+        let fine = FinePrice::from_index(index, market.spec.tick_size)?;
+        let scaled = Fraction(factor).of(fine.0, rounding).ok()?;
+        let ticks = rucksack_types::money::div_round(scaled, rucksack_types::perp::FINE_PER_TICK, rounding).ok()?;
+        let ticks = ticks.clamp(i128::from(market.spec.min_price.0), i128::from(market.spec.max_price.0));
+        Some(Ticks(ticks as i64))
+    }
+
+    /// An IOC limit order the exchange places for the account.
+    pub(super) fn system_limit(
+        &self,
+        index: AccountIndex,
+        market: &crate::engine::Market,
+        side: Side,
+        price: Ticks,
+        lots: i64,
+    ) -> NewOrder {
+        NewOrder {
+            account: self.ledger.account(index).id,
+            market: market.spec.id,
+            side,
+            client_id: None,
+            self_trade_prevention: SelfTradePrevention::RejectTaker,
+            spec: OrderSpec::Limit { price, quantity: Lots(lots), time_in_force: TimeInForce::Ioc },
+            margin: rucksack_types::MarginFlags::NONE,
+            reduce_only: market.perp.is_some(),
+            trigger: None,
+        }
+    }
+
+    /// A bankrupt account with no position left: the insurance fund takes what it holds and
+    /// repays its borrows as far as it holds those assets; the rest is written off against the
+    /// lenders.
+    pub(super) fn settle_bad_debt(&mut self, index: AccountIndex) {
+        for asset in 0..self.assets.len() {
+            if let PoolPosition::Lend(shares) = self.ledger.account(index).positions[asset] {
+                let redeemable = self.risk.redeemable(asset, shares);
+                if redeemable.is_positive() {
+                    let action = BorrowLendAction::Redeem;
+                    let _ = self.pool_action(index, asset, action, redeemable, BorrowLendSource::Liquidation);
+                }
+            }
+            let available = self.ledger.account(index).balances[asset].available;
+            if available.is_positive() {
+                self.ledger.account_mut(index).balances[asset].available.0 = 0;
+                self.credit_insurance(index, AssetId(asset as u16), available, InsuranceReason::BankruptCollateral);
+            }
+        }
+        for asset in 0..self.assets.len() {
+            if !matches!(self.ledger.account(index).positions[asset], PoolPosition::Borrow(_)) {
+                continue;
+            }
+            let debt = self.holding(index, asset).borrowed;
+            let mut from_fund = debt.min(self.ledger.insurance[asset]);
+            if from_fund.is_positive() {
+                self.credit_insurance(
+                    index,
+                    AssetId(asset as u16),
+                    Amount(-from_fund.0),
+                    InsuranceReason::DeficitCovered,
+                );
+                self.ledger.account_mut(index).balances[asset].available.0 += from_fund.0;
+                self.repay_from_balance(index, asset);
+                // A repay rounds to whole shares: what it did not take goes back to the fund.
+                let left = self.ledger.account(index).balances[asset].available;
+                if left.is_positive() {
+                    self.ledger.account_mut(index).balances[asset].available.0 = 0;
+                    self.credit_insurance(index, AssetId(asset as u16), left, InsuranceReason::DeficitCovered);
+                    from_fund.0 -= left.0;
+                }
+            }
+            let mut from_lenders = Amount::ZERO;
+            if let PoolPosition::Borrow(shares) = self.ledger.account(index).positions[asset] {
+                from_lenders = self.risk.pools[asset].write_off(shares);
+                self.ledger.account_mut(index).positions[asset] = PoolPosition::None;
+                self.risk.touch(asset);
+            }
+            self.events.push(Event::BadDebt(BadDebt {
+                account: self.ledger.account(index).id,
+                asset: AssetId(asset as u16),
+                from_fund,
+                from_lenders,
+            }));
+        }
+    }
+}
