@@ -2,7 +2,9 @@
 //! unsigned id beyond `i64::MAX` is refused rather than wrapped; enums are stored as the venue's
 //! names and read back strictly.
 
-use rucksack_types::{ExpiryReason, OrderStatus, SelfTradePrevention, Side, TimeInForce, TxId};
+use rucksack_types::{
+    ExpiryReason, InsuranceReason, OrderStatus, SelfTradePrevention, Side, SystemOrderType, TimeInForce, TxId,
+};
 
 use crate::StoreError;
 use crate::records::TransferKind;
@@ -124,6 +126,35 @@ impl Named for ExpiryReason {
     }
 }
 
+impl Named for SystemOrderType {
+    const WHAT: &'static str = "system order type";
+    const ALL: &'static [SystemOrderType] = &[
+        SystemOrderType::CollateralConversion,
+        SystemOrderType::LiquidatePositionOnBook,
+        SystemOrderType::LiquidatePositionOnBackstop,
+        SystemOrderType::LiquidatePositionOnAdl,
+    ];
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Named for InsuranceReason {
+    const WHAT: &'static str = "insurance fund reason";
+    const ALL: &'static [InsuranceReason] = &[
+        InsuranceReason::Contribution,
+        InsuranceReason::LiquidationFee,
+        InsuranceReason::BackstopShare,
+        InsuranceReason::DeficitCovered,
+        InsuranceReason::BankruptCollateral,
+    ];
+
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 impl Named for TransferKind {
     const WHAT: &'static str = "transfer kind";
     const ALL: &'static [TransferKind] = &[TransferKind::Deposit, TransferKind::Withdrawal];
@@ -160,6 +191,8 @@ mod tests {
         round_trips::<OrderStatus>();
         round_trips::<ExpiryReason>();
         round_trips::<TransferKind>();
+        round_trips::<SystemOrderType>();
+        round_trips::<InsuranceReason>();
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The history store: the venue's past for the API (orders, fills, public trades, deposits,
-//! withdrawals, candles, the money market's movements and hourly charges, and perpetual
-//! funding, settlements and positions), kept in SQLite on one machine or PostgreSQL at scale.
+//! withdrawals, candles, the money market's movements and hourly charges, perpetual funding,
+//! settlements and positions, and liquidations' transfers and the insurance fund), kept in
+//! SQLite on one machine or PostgreSQL at scale.
 //!
 //! ```text
 //! engine events ─► Applied (per command) ─► HistoryStore::apply ─► one transaction per batch:
@@ -23,6 +24,7 @@ mod candles;
 mod columns;
 mod interval;
 mod lending;
+mod liquidation;
 mod perp;
 mod postgres;
 mod projection;
@@ -37,13 +39,14 @@ use rucksack_types::{MarketId, Seq};
 
 pub use interval::{CandleInterval, UnknownInterval};
 pub use lending::{InterestPayment, PaymentKind, PoolHourRecord, PoolMovementRecord, PoolQuery};
+pub use liquidation::{InsuranceQuery, InsuranceRecord, PositionTransferRecord};
 pub use perp::{
     FundingPaymentQuery, FundingPaymentRecord, FundingRateRecord, PositionId, PositionQuery, PositionRecord,
     PositionState, SettlementQuery, SettlementRecord, SettlementSource,
 };
 pub use records::{
-    Applied, Candle, FillQuery, FillRecord, OrderQuery, OrderRecord, Page, SortDirection, TradeRecord, TransferKind,
-    TransferQuery, TransferRecord,
+    Applied, Candle, Fill, FillQuery, FillRecord, FillSource, OrderQuery, OrderRecord, Page, SortDirection,
+    TradeRecord, TransferKind, TransferQuery, TransferRecord,
 };
 
 use sql::Pool;
@@ -121,9 +124,20 @@ impl HistoryStore {
         read::orders(&self.pool, query).await
     }
 
-    /// An account's fills, sorted by (time, trade id, is_maker).
+    /// An account's fills on the book, sorted by (time, trade id, is_maker).
     pub async fn fills(&self, query: &FillQuery) -> Result<Vec<FillRecord>, StoreError> {
         read::fills(&self.pool, query).await
+    }
+
+    /// An account's fills of `source`, on the book and by position transfer together, sorted by
+    /// time (a transfer before the trades of its microsecond), then as [`HistoryStore::fills`].
+    pub async fn fill_history(&self, query: &FillQuery, source: FillSource) -> Result<Vec<Fill>, StoreError> {
+        read::fill_history(&self.pool, query, source).await
+    }
+
+    /// The insurance fund's changes, sorted by sequence number.
+    pub async fn insurance_history(&self, query: &InsuranceQuery) -> Result<Vec<InsuranceRecord>, StoreError> {
+        liquidation::insurance(&self.pool, query).await
     }
 
     /// A market's public trades, sorted by id.

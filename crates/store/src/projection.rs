@@ -8,12 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, Event, MarketId, OrderId, OrderStatus, Seq, Side, Timestamp, Trade, TxId,
+    AccountId, Amount, AssetId, Event, MarketId, OrderId, OrderStatus, Seq, Side, SystemOrder, Timestamp, Trade, TxId,
 };
 
 use crate::StoreError;
 use crate::candles::Piece;
 use crate::lending::{PoolHourRecord, PoolMovementRecord};
+use crate::liquidation::{InsuranceRecord, PositionTransferRecord};
 use crate::perp::{FundingRateRecord, PerpProjection, PositionRow, fold::Place};
 use crate::records::{Applied, FillRecord, OrderRecord, TradeRecord, TransferKind, TransferRecord};
 
@@ -57,7 +58,11 @@ pub(crate) struct Projection {
     pub pool_movements: Vec<PoolMovementRecord>,
     pub pool_hours: Vec<PoolHourRecord>,
     pub perp: PerpProjection,
+    pub position_transfers: Vec<PositionTransferRecord>,
+    pub insurance: Vec<InsuranceRecord>,
     pub last_seq: Option<Seq>,
+    /// The system order the last event announced; its `OrderAccepted` comes next.
+    system_order: Option<SystemOrder>,
 }
 
 /// The orders `commands` change that they did not create: the writer loads these first.
@@ -121,8 +126,12 @@ impl Projection {
         let time = command.time;
         for (position, event) in command.events.iter().enumerate() {
             match *event {
+                Event::SystemOrderPlaced(system) => self.system_order = Some(system),
                 Event::OrderAccepted { order, new } => {
-                    self.orders.insert(order, OrderRecord::accepted(order, &new, time));
+                    let mut record = OrderRecord::accepted(order, &new, time);
+                    let system = self.system_order.take().filter(|s| s.order == order);
+                    record.system_order_type = system.map(|s| s.kind);
+                    self.orders.insert(order, record);
                 }
                 Event::Trade(trade) => self.trade(&trade, time)?,
                 Event::OrderRested { order, .. } => {
@@ -205,6 +214,12 @@ impl Projection {
                     let place = Place { seq: command.seq, position: position as u64, time };
                     self.perp.realized(place, (account, market), realized, fees, funding)?
                 }
+                Event::PositionTransferred(transfer) => self
+                    .position_transfers
+                    .extend(PositionTransferRecord::both_sides(&transfer, command.seq, position as u64, time)?),
+                Event::InsuranceFundChanged(change) => {
+                    self.insurance.push(InsuranceRecord::of(&change, command.seq, position as u64, time))
+                }
                 Event::AssetListed(_)
                 | Event::MarketListed(_)
                 | Event::AccountCreated { .. }
@@ -213,9 +228,6 @@ impl Projection {
                 | Event::AssetRiskSet(_)
                 | Event::IndexPriceSet { .. }
                 | Event::MarkPriceSet { .. }
-                | Event::SystemOrderPlaced(_)
-                | Event::PositionTransferred(_)
-                | Event::InsuranceFundChanged(_)
                 | Event::Bankrupt(_)
                 | Event::BadDebt(_)
                 | Event::Liquidation(_)
@@ -233,7 +245,7 @@ impl Projection {
             (trade.maker_account, trade.maker_order, trade.taker_side.opposite(), trade.maker_fee, true),
         ];
         for (account, order, side, fee, is_maker) in sides {
-            let mut client_id = None;
+            let (mut client_id, mut system_order_type) = (None, None);
             if let Some(record) = self.orders.get_mut(&order) {
                 let overflow = |_| StoreError::Overflow("an order's executed quantity");
                 record.executed = record.executed.checked_add(trade.quantity).map_err(overflow)?;
@@ -241,6 +253,7 @@ impl Projection {
                 record.status = OrderStatus::PartiallyFilled;
                 record.updated_at = time;
                 client_id = record.client_id;
+                system_order_type = record.system_order_type;
             }
             self.fills.push(FillRecord {
                 trade: trade.id,
@@ -254,6 +267,7 @@ impl Projection {
                 fee,
                 is_maker,
                 time,
+                system_order_type,
             });
         }
         self.trades.push(TradeRecord {

@@ -7,8 +7,10 @@ use crate::StoreError;
 use crate::candles::{self, Piece};
 use crate::columns::{Named, unsigned};
 use crate::interval::CandleInterval;
+use crate::liquidation;
 use crate::records::{
-    Candle, FillQuery, FillRecord, OrderQuery, OrderRecord, Page, TradeRecord, TransferQuery, TransferRecord,
+    Candle, Fill, FillQuery, FillRecord, FillSource, OrderQuery, OrderRecord, Page, TradeRecord, TransferQuery,
+    TransferRecord,
 };
 use crate::sql::{Pool, Row, Value};
 use crate::tables::{self, CANDLES_1M, FILLS, ORDERS, TRADES, TRANSFERS};
@@ -31,6 +33,18 @@ impl Filter {
     pub(crate) fn holds(&mut self, condition: &str) -> &mut Filter {
         self.conditions.push(condition.to_owned());
         self
+    }
+
+    /// `column IN (values)`; `None` if `values` is empty (nothing can match).
+    fn any_of(&mut self, column: &str, values: impl IntoIterator<Item = Value>) -> Option<()> {
+        let first = self.values.len() + 1;
+        self.values.extend(values);
+        let placeholders: Vec<String> = (first..=self.values.len()).map(|n| format!("${n}")).collect();
+        if placeholders.is_empty() {
+            return None;
+        }
+        self.conditions.push(format!("{column} IN ({})", placeholders.join(", ")));
+        Some(())
     }
 
     /// `from` and `to` inclusive, on a microsecond time column; `None` if nothing can match.
@@ -98,17 +112,60 @@ pub(crate) async fn orders(pool: &Pool, query: &OrderQuery) -> Result<Vec<OrderR
     decode(pool.fetch(&sql, &values).await?, tables::read_order)
 }
 
+/// The filter of a fill query; `None` if nothing can match.
+fn fill_filter(query: &FillQuery) -> Option<Filter> {
+    let mut filter = account_filter(query.account, query.market, query.order, "order_id =")?;
+    filter.time_range("time", query.from, query.to)?;
+    Some(filter)
+}
+
 pub(crate) async fn fills(pool: &Pool, query: &FillQuery) -> Result<Vec<FillRecord>, StoreError> {
-    let Some(mut filter) = account_filter(query.account, query.market, query.order, "order_id =") else {
+    let Some(filter) = fill_filter(query) else {
         return Ok(Vec::new());
     };
-    if filter.time_range("time", query.from, query.to).is_none() {
-        return Ok(Vec::new());
-    }
     // Trade ids count per market, so the market breaks the last tie.
     let order = ["time", "trade", "is_maker", "market"];
     let (sql, values) = filter.select(&FILLS.select_list(), FILLS.name, &order, query.page);
     decode(pool.fetch(&sql, &values).await?, tables::read_fill)
+}
+
+/// Trades' and position transfers' fills as one listing. The fills' columns come first, in
+/// [`FILLS`] order, then the transfers' own; each branch fills the other's with constants, and
+/// `is_transfer` tells them apart. A transfer has no trade id (0 sorts it before the trades of
+/// its microsecond on both backends, which order nulls differently) and no order.
+const FILL_HISTORY: &str = "(SELECT FALSE AS is_transfer, trade, order_id, client_id, account, market, side, price, \
+    quantity, fee, is_maker, time, system_order_type, 0 AS seq, 0 AS position, NULL AS counterparty, \
+    NULL AS exact_price FROM fills \
+    UNION ALL SELECT TRUE, 0, NULL, NULL, account, market, side, NULL, quantity, 0, FALSE, time, system_order_type, \
+    seq, position, counterparty, price FROM position_transfers) AS listed";
+
+const FILL_HISTORY_COLUMNS: &str = "is_transfer, trade, order_id, client_id, account, market, side, price, quantity, \
+    fee, is_maker, time, system_order_type, seq, position, counterparty, exact_price";
+
+pub(crate) async fn fill_history(pool: &Pool, query: &FillQuery, source: FillSource) -> Result<Vec<Fill>, StoreError> {
+    let Some(mut filter) = fill_filter(query) else {
+        return Ok(Vec::new());
+    };
+    match source {
+        FillSource::All => {}
+        FillSource::User => {
+            filter.holds("system_order_type IS NULL");
+        }
+        FillSource::System(kinds) => {
+            if filter.any_of("system_order_type", kinds.iter().map(|k| Value::from(k.name()))).is_none() {
+                return Ok(Vec::new());
+            }
+        }
+    }
+    let order = ["time", "trade", "is_maker", "market", "seq", "position", "side"];
+    let (sql, values) = filter.select(FILL_HISTORY_COLUMNS, FILL_HISTORY, &order, query.page);
+    decode(pool.fetch(&sql, &values).await?, |row| {
+        if row.get::<bool>(0)? {
+            liquidation::read_listed_transfer(row).map(Fill::Transfer)
+        } else {
+            tables::read_fill_at(row, 1).map(Fill::Trade)
+        }
+    })
 }
 
 pub(crate) async fn trades(pool: &Pool, market: MarketId, page: Page) -> Result<Vec<TradeRecord>, StoreError> {

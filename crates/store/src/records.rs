@@ -3,8 +3,10 @@
 
 use rucksack_types::{
     AccountId, Amount, AssetId, ClientId, ExpiryReason, Lots, MarketId, MarketSize, NewOrder, OrderId, OrderSpec,
-    OrderStatus, SelfTradePrevention, Seq, Side, Ticks, TimeInForce, Timestamp, TradeId, TxId,
+    OrderStatus, SelfTradePrevention, Seq, Side, SystemOrderType, Ticks, TimeInForce, Timestamp, TradeId, TxId,
 };
+
+use crate::liquidation::PositionTransferRecord;
 
 /// One applied command's events, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub struct OrderRecord {
     pub created_at: Timestamp,
     /// The time of the last command that changed the order.
     pub updated_at: Timestamp,
+    /// Set when the exchange placed the order for a liquidation.
+    pub system_order_type: Option<SystemOrderType>,
 }
 
 impl OrderRecord {
@@ -63,6 +67,7 @@ impl OrderRecord {
             executed_quote: Amount::ZERO,
             created_at: time,
             updated_at: time,
+            system_order_type: None,
         }
     }
 }
@@ -82,6 +87,42 @@ pub struct FillRecord {
     pub fee: Amount,
     pub is_maker: bool,
     pub time: Timestamp,
+    /// The type of the order's liquidation, when the exchange placed it.
+    pub system_order_type: Option<SystemOrderType>,
+}
+
+/// One line of an account's fill history: its side of a trade on the book, or of a position the
+/// risk engine moved outside the book.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fill {
+    Trade(FillRecord),
+    Transfer(PositionTransferRecord),
+}
+
+impl Fill {
+    pub fn market(&self) -> MarketId {
+        match self {
+            Fill::Trade(fill) => fill.market,
+            Fill::Transfer(transfer) => transfer.market,
+        }
+    }
+
+    pub fn system_order_type(&self) -> Option<SystemOrderType> {
+        match self {
+            Fill::Trade(fill) => fill.system_order_type,
+            Fill::Transfer(transfer) => Some(transfer.kind),
+        }
+    }
+}
+
+/// Which of an account's fills a listing holds (Backpack's `fillType`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FillSource {
+    All,
+    /// Fills of the account's own orders.
+    User,
+    /// Fills of what the exchange did for a liquidation, of these kinds.
+    System(&'static [SystemOrderType]),
 }
 
 /// A public trade.

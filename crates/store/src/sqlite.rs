@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "history", include_str!("../migrations/sqlite/0001_history.sql")),
     (2, "lending", include_str!("../migrations/sqlite/0002_lending.sql")),
     (3, "perps", include_str!("../migrations/sqlite/0003_perps.sql")),
+    (4, "liquidations", include_str!("../migrations/sqlite/0004_liquidations.sql")),
 ];
 
 pub(crate) async fn open(url: &str) -> Result<SqlitePool, StoreError> {

@@ -1,7 +1,9 @@
 //! Each table's columns, and its records as rows and back. The column lists here are the only
 //! ones: the writer and the reader both use them, so the two cannot disagree on the order.
 
-use rucksack_types::{AccountId, Amount, AssetId, ClientId, Lots, MarketId, OrderId, Seq, Ticks, Timestamp, TradeId};
+use rucksack_types::{
+    AccountId, Amount, AssetId, ClientId, Lots, MarketId, OrderId, Seq, SystemOrderType, Ticks, Timestamp, TradeId,
+};
 
 use crate::StoreError;
 use crate::candles::Piece;
@@ -43,6 +45,7 @@ pub(crate) const ORDERS: Table = Table {
         "executed_quote",
         "created_at",
         "updated_at",
+        "system_order_type",
     ],
     // What an order's later events change; the rest is fixed when it is accepted.
     on_conflict: " ON CONFLICT (id) DO UPDATE SET status = excluded.status, expiry_reason = excluded.expiry_reason, \
@@ -64,6 +67,7 @@ pub(crate) const FILLS: Table = Table {
         "fee",
         "is_maker",
         "time",
+        "system_order_type",
     ],
     on_conflict: "",
 };
@@ -103,7 +107,7 @@ pub(crate) const CANDLES_1M: Table = Table {
 };
 
 /// Every table `clear` empties (the position row is reset instead).
-pub(crate) const HISTORY_TABLES: [&str; 10] = [
+pub(crate) const HISTORY_TABLES: [&str; 12] = [
     "orders",
     "fills",
     "trades",
@@ -114,6 +118,8 @@ pub(crate) const HISTORY_TABLES: [&str; 10] = [
     "funding_rates",
     "settlements",
     "perp_positions",
+    "position_transfers",
+    "insurance_fund",
 ];
 
 fn client_id(value: Option<ClientId>) -> Value {
@@ -140,6 +146,10 @@ fn read_name<T: Named>(row: &Row, index: usize) -> Result<T, StoreError> {
     T::parse(&row.get::<String>(index)?)
 }
 
+fn read_system_order_type(row: &Row, index: usize) -> Result<Option<SystemOrderType>, StoreError> {
+    row.get::<Option<String>>(index)?.map(|name| Named::parse(&name)).transpose()
+}
+
 pub(crate) fn order_row(o: &OrderRecord, row: &mut Vec<Value>) -> Result<(), StoreError> {
     row.extend([
         int("order id", o.id.0)?.into(),
@@ -158,6 +168,7 @@ pub(crate) fn order_row(o: &OrderRecord, row: &mut Vec<Value>) -> Result<(), Sto
         o.executed_quote.0.into(),
         time(o.created_at)?,
         time(o.updated_at)?,
+        o.system_order_type.map(Named::name).into(),
     ]);
     Ok(())
 }
@@ -180,6 +191,7 @@ pub(crate) fn read_order(row: &Row) -> Result<OrderRecord, StoreError> {
         executed_quote: Amount(row.get(13)?),
         created_at: read_time(row, 14)?,
         updated_at: read_time(row, 15)?,
+        system_order_type: read_system_order_type(row, 16)?,
     })
 }
 
@@ -196,23 +208,30 @@ pub(crate) fn fill_row(f: &FillRecord, row: &mut Vec<Value>) -> Result<(), Store
         f.fee.0.into(),
         f.is_maker.into(),
         time(f.time)?,
+        f.system_order_type.map(Named::name).into(),
     ]);
     Ok(())
 }
 
 pub(crate) fn read_fill(row: &Row) -> Result<FillRecord, StoreError> {
+    read_fill_at(row, 0)
+}
+
+/// A fill's columns in [`FILLS`] order, starting at `at`.
+pub(crate) fn read_fill_at(row: &Row, at: usize) -> Result<FillRecord, StoreError> {
     Ok(FillRecord {
-        trade: TradeId(unsigned("trade id", row.get(0)?)?),
-        order: OrderId(unsigned("order id", row.get(1)?)?),
-        client_id: read_client_id(row, 2)?,
-        account: AccountId(unsigned("account id", row.get(3)?)?),
-        market: read_market(row, 4)?,
-        side: read_name(row, 5)?,
-        price: Ticks(row.get(6)?),
-        quantity: Lots(row.get(7)?),
-        fee: Amount(row.get(8)?),
-        is_maker: row.get(9)?,
-        time: read_time(row, 10)?,
+        trade: TradeId(unsigned("trade id", row.get(at)?)?),
+        order: OrderId(unsigned("order id", row.get(at + 1)?)?),
+        client_id: read_client_id(row, at + 2)?,
+        account: AccountId(unsigned("account id", row.get(at + 3)?)?),
+        market: read_market(row, at + 4)?,
+        side: read_name(row, at + 5)?,
+        price: Ticks(row.get(at + 6)?),
+        quantity: Lots(row.get(at + 7)?),
+        fee: Amount(row.get(at + 8)?),
+        is_maker: row.get(at + 9)?,
+        time: read_time(row, at + 10)?,
+        system_order_type: read_system_order_type(row, at + 11)?,
     })
 }
 

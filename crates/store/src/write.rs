@@ -8,6 +8,7 @@ use rucksack_types::{MarketId, OrderId, Seq};
 use crate::candles::Piece;
 use crate::columns::{int, unsigned};
 use crate::lending;
+use crate::liquidation::{self, INSURANCE_FUND, POSITION_TRANSFERS};
 use crate::perp::{self, PositionRow, fold::Holder};
 use crate::projection::{self, MinuteKey, Projection};
 use crate::records::Applied;
@@ -69,6 +70,8 @@ pub(crate) async fn apply(pool: &Pool, commands: &[Applied]) -> Result<(), Store
     insert(&mut tx, &perp::FUNDING_RATES, &perps.funding_rates, perp::funding_row).await?;
     insert(&mut tx, &perp::SETTLEMENTS, &perps.settlements, perp::settlement_row).await?;
     insert(&mut tx, &perp::PERP_POSITIONS, perps.positions.values(), perp::position_row).await?;
+    insert(&mut tx, &POSITION_TRANSFERS, &projection.position_transfers, liquidation::transfer_row).await?;
+    insert(&mut tx, &INSURANCE_FUND, &projection.insurance, liquidation::insurance_row).await?;
     tx.execute(SET_POSITION, &[int("sequence number", last.seq.0)?.into()]).await?;
     tx.commit().await
 }

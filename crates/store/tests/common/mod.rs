@@ -175,6 +175,7 @@ impl Expected {
                     executed_quote: Amount::ZERO,
                     created_at: time,
                     updated_at: time,
+                    system_order_type: None,
                 };
                 self.orders.insert(order, record);
             }
@@ -200,6 +201,7 @@ impl Expected {
                         fee,
                         is_maker,
                         time,
+                        system_order_type: record.system_order_type,
                     });
                 }
                 self.trades.push(TradeRecord {
