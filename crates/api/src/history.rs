@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use rucksack_store::{
-    Candle, CandleInterval, FillQuery, OrderQuery, Page, SortDirection, StoreError, TradeRecord, TransferKind,
-    TransferQuery, TransferRecord,
+    Candle, CandleInterval, Fill, FillQuery, FillSource, OrderQuery, Page, PositionTransferRecord, SortDirection,
+    StoreError, TradeRecord, TransferKind, TransferQuery, TransferRecord,
 };
-use rucksack_types::{OrderId, Timestamp};
+use rucksack_types::{FinePrice, MarketSpec, OrderId, SystemOrderType, Timestamp};
 
 use crate::error::ApiError;
 use crate::request::{self, market_filter, query_params};
@@ -142,7 +142,9 @@ pub async fn orders(State(state): State<Shared>, request: Signed) -> Response {
                 .filter_map(|row| {
                     let spec = views.markets.get(usize::from(row.market.0))?.spec;
                     kinds.includes(&spec.kind).then_some(())?;
-                    Some(wire::order_history(&views, &spec, &OrderView::from(row)))
+                    let system_order_type = row.system_order_type;
+                    let order = wire::order_history(&views, &spec, &OrderView::from(row));
+                    Some(with_system_order_type(order, system_order_type))
                 })
                 .collect(),
         ))
@@ -151,7 +153,8 @@ pub async fn orders(State(state): State<Shared>, request: Signed) -> Response {
     respond(result)
 }
 
-/// `GET /wapi/v1/history/fills`.
+/// `GET /wapi/v1/history/fills`: fills of the account's own orders and of what the exchange
+/// did for its liquidations (all of them unless `fillType` says which), newest first.
 pub async fn fills(State(state): State<Shared>, request: Signed) -> Response {
     let Signed { caller, uri, .. } = request;
     let result = async {
@@ -160,26 +163,99 @@ pub async fn fills(State(state): State<Shared>, request: Signed) -> Response {
         let market = market_filter(&state.model.read(), &params)?;
         let (from, to) = (millis(&params, "from")?, millis(&params, "to")?);
         let order = integer(&params, "orderId")?.map(OrderId);
-        let selected = request::selects_user_fills(params.get("fillType").map(String::as_str))?;
+        let source = fill_source(params.get("fillType").map(String::as_str))?;
         let kinds = request::market_kinds(uri.query())?;
-        if !selected {
-            return Ok(json!([]));
-        }
         let query = FillQuery { account: caller.account, market, order, from, to, page };
         catch_up(&state).await;
-        let rows = state.history.fills(&query).await?;
+        let rows = state.history.fill_history(&query, source).await?;
         let views = state.model.read();
         Ok(Value::Array(
             rows.into_iter()
                 .filter_map(|row| {
-                    let spec = views.markets.get(usize::from(row.market.0))?.spec;
-                    kinds.includes(&spec.kind).then(|| wire::fill(&views, &spec, &row))
+                    let spec = views.markets.get(usize::from(row.market().0))?.spec;
+                    kinds.includes(&spec.kind).then(|| fill(&views, &spec, &row))
                 })
                 .collect(),
         ))
     }
     .await;
     respond(result)
+}
+
+/// The kinds of system order, so each `fillType` of one kind is found by its own name.
+static SYSTEM_ORDER_TYPES: [SystemOrderType; 4] = [
+    SystemOrderType::LiquidatePositionOnBook,
+    SystemOrderType::LiquidatePositionOnBackstop,
+    SystemOrderType::LiquidatePositionOnAdl,
+    SystemOrderType::CollateralConversion,
+];
+
+/// Backpack's `fillType` as the fills it selects here.
+fn fill_source(fill_type: Option<&str>) -> Result<FillSource, ApiError> {
+    Ok(match fill_type {
+        None => FillSource::All,
+        Some("User") => FillSource::User,
+        // Collateral is converted only to liquidate, so every system fill is a liquidation's.
+        Some("Liquidation" | "AllLiquidation") => FillSource::System(&SYSTEM_ORDER_TYPES),
+        Some("CollateralConversionAndSpotLiquidation") => FillSource::System(&SYSTEM_ORDER_TYPES[3..]),
+        Some(name) => match SYSTEM_ORDER_TYPES.iter().position(|kind| kind.fill_type() == name) {
+            Some(at) => FillSource::System(&SYSTEM_ORDER_TYPES[at..=at]),
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "fillType must be one of User, BookLiquidation, Adl, Backstop, Liquidation, AllLiquidation, \
+                     CollateralConversion, CollateralConversionAndSpotLiquidation, not {name}"
+                )));
+            }
+        },
+    })
+}
+
+/// `systemOrderType` set on an order or fill object.
+fn with_system_order_type(mut object: Value, kind: Option<SystemOrderType>) -> Value {
+    if let Some(map) = object.as_object_mut() {
+        map.insert("systemOrderType".into(), json!(kind.map(SystemOrderType::as_str)));
+    }
+    object
+}
+
+fn fill(views: &Views, spec: &MarketSpec, row: &Fill) -> Value {
+    match row {
+        Fill::Trade(trade) => with_system_order_type(wire::fill(views, spec, trade), trade.system_order_type),
+        Fill::Transfer(transfer) => transfer_fill(views, spec, transfer),
+    }
+}
+
+/// A position moved outside the book, as a fill: no fee, no trade, and no order. Clients need an
+/// order id, so it is the transfer's own (its command and event, as position ids are), the same
+/// on both accounts' fills.
+fn transfer_fill(views: &Views, spec: &MarketSpec, transfer: &PositionTransferRecord) -> Value {
+    let quote = views.asset(spec.quote);
+    json!({
+        "tradeId": null,
+        "orderId": format!("{}-{}", transfer.seq.0, transfer.position),
+        "clientId": null,
+        "symbol": spec.symbol.as_str(),
+        "side": transfer.side.as_str(),
+        "price": exact_price(spec, transfer.price),
+        "quantity": format::quantity(spec, transfer.quantity),
+        "fee": quote.map_or_else(|| "0".to_string(), |q| format::amount(q, rucksack_types::Amount::ZERO)),
+        "feeSymbol": quote.map_or("", |q| q.symbol.as_str()),
+        "isMaker": false,
+        "systemOrderType": transfer.kind.as_str(),
+        "timestamp": format::naive_datetime(transfer.time),
+    })
+}
+
+/// A fine price as a decimal with at least the market's tick places, and as many more as it
+/// takes to be exact.
+pub fn exact_price(spec: &MarketSpec, price: FinePrice) -> String {
+    let text = price.to_decimal_string(spec.tick_size);
+    let places = spec.tick_size.scale() as usize;
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if places == 0 || fraction.len() >= places {
+        return text;
+    }
+    format!("{whole}.{fraction:0<places$}")
 }
 
 /// `GET /wapi/v1/capital/deposits`.
@@ -261,7 +337,7 @@ fn parse_error(name: &str, detail: &str) -> Response {
 fn market_of(
     state: &Shared,
     params: &HashMap<String, String>,
-) -> Result<(rucksack_types::MarketSpec, Option<rucksack_types::AssetSpec>), ApiError> {
+) -> Result<(MarketSpec, Option<rucksack_types::AssetSpec>), ApiError> {
     let symbol = params.get("symbol").ok_or_else(|| ApiError::bad_request("Missing parameter `symbol`"))?;
     let views = state.model.read();
     let market = views.market_by_symbol(symbol).ok_or_else(ApiError::invalid_symbol)?;
@@ -319,7 +395,7 @@ pub async fn klines(State(state): State<Shared>, Query(params): Params) -> Respo
     respond(result)
 }
 
-fn kline(spec: &rucksack_types::MarketSpec, quote: Option<&rucksack_types::AssetSpec>, candle: &Candle) -> Value {
+fn kline(spec: &MarketSpec, quote: Option<&rucksack_types::AssetSpec>, candle: &Candle) -> Value {
     json!({
         "start": format::kline_time(Timestamp(candle.start_secs.saturating_mul(1_000_000))),
         "end": format::kline_time(Timestamp(candle.end_secs.saturating_mul(1_000_000))),

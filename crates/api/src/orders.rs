@@ -48,7 +48,7 @@ pub async fn account(State(state): State<Shared>, request: Signed) -> Response {
             "futuresTakerFee": "0",
             "leverageLimit": settings.leverage_limit.to_string(),
             "limitOrders": open,
-            "liquidating": false,
+            "liquidating": views.liquidating.contains(&caller.account),
             "positionLimit": "0",
             "spotMakerFee": maker.to_string(),
             "spotTakerFee": taker.to_string(),

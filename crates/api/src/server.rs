@@ -16,7 +16,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use rucksack_types::{AccountId, ApiKey, Command, Permissions};
+use rucksack_types::decimal::Sign;
+use rucksack_types::{AccountId, Amount, ApiKey, AssetSpec, Command, Decimal, FieldError, Permissions};
 
 use crate::auth::{ApiKeyText, AuthHeaders, Authenticator, RequestParts};
 use crate::error::ApiError;
@@ -88,6 +89,8 @@ pub fn router(state: Shared) -> Router {
         .route("/wapi/v1/capital/withdrawals", get(history::withdrawals).post(crate::lending::request_withdrawal))
         .route("/admin/v1/accounts", post(admin_create_account))
         .route("/admin/v1/deposits", post(admin_deposit))
+        .route("/admin/v1/insurance", get(admin_insurance).post(admin_fund_insurance))
+        .route("/admin/v1/backstop", get(admin_backstop_providers).post(admin_set_backstop))
         .route("/", get(crate::stream::session::upgrade))
         .route("/ws", get(crate::stream::session::upgrade))
         .route("/ws/", get(crate::stream::session::upgrade))
@@ -196,8 +199,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// `POST /admin/v1/accounts {"apiKey": "<base64 public key>", "permissions": ["read","trade","withdraw"]}`
 async fn admin_create_account(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        require_admin(&state, &headers)?;
-        let body = json_body(&body)?;
+        let body = admin_body(&state, &headers, &body)?;
         let fields = crate::request::Fields::new(&body)?;
         let key = <ApiKey as ApiKeyText>::from_base64(&fields.required_text("apiKey")?)
             .map_err(|e| ApiError::bad_request(format!("apiKey: {}", e.0)))?;
@@ -224,37 +226,181 @@ async fn admin_create_account(State(state): State<Shared>, headers: HeaderMap, b
     result.into_response()
 }
 
+/// The `accountId` field of an admin body.
+fn account_field(fields: &crate::request::Fields<'_>) -> Result<AccountId, ApiError> {
+    let id =
+        fields.integer("accountId", u64::MAX)?.ok_or_else(|| ApiError::bad_request("Missing field `accountId`"))?;
+    Ok(AccountId(id))
+}
+
+/// The listed asset the `asset` field names.
+fn asset_field(state: &AppState, fields: &crate::request::Fields<'_>) -> Result<AssetSpec, ApiError> {
+    let symbol = fields.required_text("asset")?;
+    state.model.read().asset_by_symbol(&symbol).copied().ok_or_else(ApiError::invalid_asset)
+}
+
+/// The `accountId`, `asset` and `amount` of an admin body that moves money.
+fn account_asset_amount(
+    state: &AppState,
+    fields: &crate::request::Fields<'_>,
+) -> Result<(AccountId, AssetSpec, Amount), ApiError> {
+    let account = account_field(fields)?;
+    let asset = asset_field(state, fields)?;
+    let amount = crate::request::amount("amount", &fields.required_text("amount")?, asset.decimals)?;
+    Ok((account, asset, amount))
+}
+
+/// The JSON body of an admin request, once its token is checked.
+fn admin_body(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    require_admin(state, headers)?;
+    json_body(body)
+}
+
 /// `POST /admin/v1/deposits {"accountId": 1, "asset": "USDC", "amount": "1000", "txId": "..."}`
 async fn admin_deposit(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        require_admin(&state, &headers)?;
-        let body = json_body(&body)?;
+        let body = admin_body(&state, &headers, &body)?;
         let fields = crate::request::Fields::new(&body)?;
-        let account = AccountId(
-            fields.integer("accountId", u64::MAX)?.ok_or_else(|| ApiError::bad_request("Missing field `accountId`"))?,
-        );
-        let symbol = fields.required_text("asset")?;
-        let asset = state
-            .model
-            .read()
-            .assets
-            .iter()
-            .find(|a| a.symbol.as_str() == symbol)
-            .copied()
-            .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_ASSET", "Invalid asset"))?;
-        let amount = crate::request::amount("amount", &fields.required_text("amount")?, asset.decimals)?;
+        let (account, asset, amount) = account_asset_amount(&state, &fields)?;
         let tx = tx_id(&fields.required_text("txId")?);
         let reply = state.gateway.execute(Command::Deposit { account, asset: asset.id, amount, tx }).await?;
         reply.result.map_err(ApiError::from)?;
-        Ok::<_, ApiError>(Json(
-            json!({ "accountId": account.0, "asset": symbol, "amount": crate::format::amount(&asset, amount) }),
-        ))
+        Ok::<_, ApiError>(Json(json!({
+            "accountId": account.0,
+            "asset": asset.symbol.as_str(),
+            "amount": crate::format::amount(&asset, amount),
+        })))
     }
     .await;
     result.into_response()
+}
+
+/// `GET /admin/v1/insurance?asset&limit&offset&sortDirection`: the insurance fund's balance of
+/// every asset, and its changes from the history store, newest first.
+async fn admin_insurance(State(state): State<Shared>, headers: HeaderMap, uri: Uri) -> Response {
+    let result = async {
+        require_admin(&state, &headers)?;
+        let params = crate::request::query_params(&uri);
+        let page = history::page(&params, rucksack_store::SortDirection::Desc)?;
+        let asset = match params.get("asset") {
+            Some(symbol) => Some(state.model.read().asset_by_symbol(symbol).ok_or_else(ApiError::invalid_asset)?.id),
+            None => None,
+        };
+        history::catch_up(&state).await;
+        let changes = state.history.insurance_history(&rucksack_store::InsuranceQuery { asset, page }).await?;
+        let views = state.model.read();
+        let balance = |asset: &AssetSpec| views.insurance.get(usize::from(asset.id.0)).copied().unwrap_or_default();
+        let balances: Vec<Value> = views
+            .assets
+            .iter()
+            .map(|a| json!({ "asset": a.symbol.as_str(), "balance": crate::format::amount(a, balance(a)) }))
+            .collect();
+        let history: Vec<Value> = changes
+            .iter()
+            .filter_map(|change| {
+                let asset = views.asset(change.asset)?;
+                Some(json!({
+                    "seq": change.seq.0,
+                    "timestamp": crate::format::naive_datetime(change.time),
+                    "asset": asset.symbol.as_str(),
+                    "accountId": change.account.0,
+                    "reason": change.reason.as_str(),
+                    "change": crate::format::signed_amount(asset, i128::from(change.change.0)),
+                    "balance": crate::format::amount(asset, change.balance),
+                }))
+            })
+            .collect();
+        Ok::<_, ApiError>(Json(json!({ "balances": balances, "history": history })))
+    }
+    .await;
+    result.into_response()
+}
+
+/// `POST /admin/v1/insurance {"accountId": 1, "asset": "USDC", "amount": "1000"}`: moves the
+/// amount from the account's available balance into the fund; answers with the fund's balance.
+async fn admin_fund_insurance(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let body = admin_body(&state, &headers, &body)?;
+        let (account, asset, amount) = account_asset_amount(&state, &crate::request::Fields::new(&body)?)?;
+        let reply = state.gateway.execute(Command::FundInsurance { account, asset: asset.id, amount }).await?;
+        let events = reply.result.map_err(ApiError::from)?;
+        let balance = events
+            .iter()
+            .find_map(|event| match event {
+                rucksack_types::Event::InsuranceFundChanged(change) => Some(change.balance),
+                _ => None,
+            })
+            .ok_or_else(|| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "SERVER_ERROR", "fund not changed"))?;
+        Ok::<_, ApiError>(Json(json!({
+            "accountId": account.0,
+            "asset": asset.symbol.as_str(),
+            "amount": crate::format::amount(&asset, amount),
+            "balance": crate::format::amount(&asset, balance),
+        })))
+    }
+    .await;
+    result.into_response()
+}
+
+/// The asset the perpetual markets settle in, which backstop capacity is counted in.
+fn settlement_asset(views: &crate::views::Views) -> Result<AssetSpec, ApiError> {
+    let mut quotes = views.markets.iter().filter(|m| m.spec.kind.perp().is_some()).map(|m| m.spec.quote);
+    let first = quotes.next().ok_or_else(|| {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_MARKET", "No perpetual market is listed to back")
+    })?;
+    if quotes.any(|quote| quote != first) {
+        return Err(ApiError::bad_request("Perpetual markets settle in more than one asset"));
+    }
+    views.asset(first).copied().ok_or_else(ApiError::invalid_asset)
+}
+
+/// The backstop providers and their capacities.
+fn backstop_listing(views: &crate::views::Views) -> Result<Value, ApiError> {
+    let asset = settlement_asset(views)?;
+    let providers: Vec<Value> = views
+        .backstop_providers
+        .iter()
+        .map(|(account, capacity)| {
+            json!({ "accountId": account.0, "capacity": crate::format::amount(&asset, *capacity) })
+        })
+        .collect();
+    Ok(json!({ "asset": asset.symbol.as_str(), "providers": providers }))
+}
+
+/// `GET /admin/v1/backstop`: the backstop liquidity providers.
+async fn admin_backstop_providers(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    let result = require_admin(&state, &headers).and_then(|()| backstop_listing(&state.model.read()));
+    history::respond(result)
+}
+
+/// `POST /admin/v1/backstop {"accountId": 3, "capacity": "50000"}`: the account takes up to
+/// `capacity` (in the settlement asset) of each position closed out; "0" withdraws it. Answers
+/// with the providers after the change.
+async fn admin_set_backstop(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let body = admin_body(&state, &headers, &body)?;
+        let fields = crate::request::Fields::new(&body)?;
+        let account = account_field(&fields)?;
+        let asset = settlement_asset(&state.model.read())?;
+        let text = fields.required_text("capacity")?;
+        let units = Decimal::unit(asset.decimals).map_err(|_| ApiError::invalid_asset())?;
+        // Zero is a capacity too: it withdraws the provider.
+        let capacity = Decimal::parse(&text, Sign::Unsigned)
+            .and_then(|value| value.to_units(units))
+            .map_err(|e| FieldError::new("capacity", e))?;
+        let reply = state.gateway.execute(Command::SetBackstopProvider { account, capacity: Amount(capacity) }).await?;
+        reply.result.map_err(ApiError::from)?;
+        backstop_listing(&state.model.read())
+    }
+    .await;
+    history::respond(result)
 }
 
 /// External transaction ids of any length are reduced to a 32-byte digest.
 fn tx_id(text: &str) -> rucksack_types::TxId {
     rucksack_types::TxId(*blake3::hash(text.as_bytes()).as_bytes())
 }
+
+#[cfg(test)]
+#[path = "liquidation_tests.rs"]
+mod liquidation_tests;

@@ -3,7 +3,7 @@
 //! published as an immutable snapshot per market so a reader serialises it without holding any
 //! lock.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 
 use rucksack_engine::lending::PoolPosition;
@@ -11,8 +11,8 @@ use rucksack_engine::perp::{PerpHolding, PerpMarket};
 use rucksack_engine::{Balance, Engine, RiskInputs, RiskState};
 use rucksack_types::{
     AccountId, AccountSettings, Amount, ApiKey, AssetId, AssetSpec, ClientId, Event, ExpiryReason, Lots, MarketId,
-    MarketSpec, NewOrder, OrderId, OrderStatus, Permissions, SelfTradePrevention, Side, Ticks, TimeInForce, Timestamp,
-    TradeId,
+    MarketSpec, NewOrder, OrderId, OrderStatus, Permissions, SelfTradePrevention, Side, SystemOrder, SystemOrderType,
+    Ticks, TimeInForce, Timestamp, TradeId,
 };
 
 /// Trades kept per market for the public trade feeds, tickers and klines.
@@ -43,6 +43,8 @@ pub struct OrderView {
     pub trigger: Option<rucksack_types::Trigger>,
     /// The order a take-profit or stop-loss belongs to.
     pub related: Option<OrderId>,
+    /// Set when the exchange placed the order for a liquidation.
+    pub system_order_type: Option<SystemOrderType>,
 }
 
 impl OrderView {
@@ -78,6 +80,7 @@ impl From<rucksack_store::OrderRecord> for OrderView {
             reduce_only: false,
             trigger: None,
             related: None,
+            system_order_type: o.system_order_type,
         }
     }
 }
@@ -165,6 +168,12 @@ pub struct Views {
     pub api_keys: HashMap<ApiKey, (AccountId, Permissions)>,
     /// Per asset: risk parameters, index price and money-market pool, as the engine last had them.
     pub risk: RiskState,
+    /// Per asset (index = id): the insurance fund's balance.
+    pub insurance: Vec<Amount>,
+    /// Backstop liquidity providers and their capacities (settlement quote units), by account.
+    pub backstop_providers: Vec<(AccountId, Amount)>,
+    /// Accounts in liquidation.
+    pub liquidating: BTreeSet<AccountId>,
     pub last_seq: u64,
     pub time: Timestamp,
 }
@@ -205,6 +214,11 @@ pub struct Publisher {
     risk_changed: bool,
     /// Whether a perpetual market's mark, funding or open interest may have changed.
     perps_changed: bool,
+    /// Whether the insurance fund, the backstop providers or the accounts in liquidation may
+    /// have changed.
+    liquidation_changed: bool,
+    /// The system order the last event announced; its `OrderAccepted` comes next.
+    system_order: Option<SystemOrder>,
     /// What the WebSocket streams take from each batch; absent while replaying at startup.
     streams: Option<crate::stream::Collector>,
 }
@@ -226,6 +240,8 @@ impl ReadModel {
             dirty_markets: Vec::new(),
             risk_changed: false,
             perps_changed: false,
+            liquidation_changed: false,
+            system_order: None,
             streams: None,
         }
     }
@@ -261,6 +277,13 @@ impl Publisher {
                     | Event::FundingPaid { .. }
                     | Event::PositionChanged { .. }
             );
+            self.liquidation_changed |= matches!(
+                event,
+                Event::AssetListed(_)
+                    | Event::InsuranceFundChanged(_)
+                    | Event::BackstopProviderSet { .. }
+                    | Event::Liquidation(_)
+            );
             self.pending.push((time, *event));
         }
     }
@@ -272,7 +295,8 @@ impl Publisher {
         self.dirty_markets.clear();
         let mut views = self.model.write();
         for (time, event) in self.pending.drain(..) {
-            let closed = fold(&mut views, time, &event, &mut self.dirty_accounts, &mut self.dirty_markets);
+            let (accounts, markets) = (&mut self.dirty_accounts, &mut self.dirty_markets);
+            let closed = fold(&mut views, time, &event, accounts, markets, &mut self.system_order);
             if let Some(streams) = self.streams.as_mut() {
                 streams.observe(&views, time, &event, closed.as_ref());
             }
@@ -303,6 +327,11 @@ impl Publisher {
         if std::mem::take(&mut self.risk_changed) {
             views.risk.clone_from(engine.risk_state());
         }
+        if std::mem::take(&mut self.liquidation_changed) {
+            views.insurance = (0..assets).map(|a| engine.insurance_fund(AssetId(a as u16))).collect();
+            views.backstop_providers = engine.backstop_providers();
+            views.liquidating = engine.liquidating_accounts().into_iter().collect();
+        }
         for market in &self.dirty_markets {
             if let Some(view) = views.markets.get_mut(usize::from(market.0)) {
                 let depth = Arc::new(depth_of(engine, *market));
@@ -321,13 +350,15 @@ impl Publisher {
 }
 
 /// Folds one event in; returns the order an `OrderClosed` took off the open list, in its final
-/// state (the history store keeps it from then on).
+/// state (the history store keeps it from then on). `system_order` carries a
+/// `SystemOrderPlaced` to the `OrderAccepted` right after it.
 fn fold(
     views: &mut Views,
     time: Timestamp,
     event: &Event,
     accounts: &mut Vec<AccountId>,
     markets: &mut Vec<MarketId>,
+    system_order: &mut Option<SystemOrder>,
 ) -> Option<OrderView> {
     match *event {
         Event::AssetListed(spec) => views.assets.push(spec),
@@ -348,10 +379,13 @@ fn fold(
         Event::AccountSettingsChanged { account, settings } => {
             views.accounts.entry(account).or_default().settings = settings
         }
+        Event::SystemOrderPlaced(system) => *system_order = Some(system),
         Event::OrderAccepted { order, new } => {
             accounts.push(new.account);
+            let mut view = OrderView::new(order, &new, time);
+            view.system_order_type = system_order.take().filter(|s| s.order == order).map(|s| s.kind);
             // Held as open until the order's last event says otherwise.
-            views.accounts.entry(new.account).or_default().open.insert(order, OrderView::new(order, &new, time));
+            views.accounts.entry(new.account).or_default().open.insert(order, view);
         }
         Event::Trade(trade) => {
             markets.push(trade.market);
@@ -420,8 +454,7 @@ fn fold(
             accounts.push(transfer.from);
             accounts.push(transfer.to);
         }
-        Event::SystemOrderPlaced(_)
-        | Event::Liquidation(_)
+        Event::Liquidation(_)
         | Event::BackstopProviderSet { .. }
         | Event::LiquidationSpecSet(_)
         | Event::AssetRiskSet(_)

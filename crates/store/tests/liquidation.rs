@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{apply_in_batches, everything};
+use common::{apply_in_batches, everything, gtc, take};
 use rucksack_engine::Engine;
 use rucksack_store::{
     Applied, Fill, FillQuery, FillSource, HistoryStore, InsuranceQuery, InsuranceRecord, OrderQuery, OrderRecord, Page,
@@ -20,8 +20,7 @@ use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures::{self, SOL, SOL_USDC, SOL_USDC_PERP, USDC};
 use rucksack_types::perp::FINE_PER_TICK;
 use rucksack_types::{
-    AccountId, Amount, AssetId, CancelScope, Command, Event, InsuranceReason, Lots, MarginFlags, MarketSize, NewOrder,
-    OrderId, OrderSpec, SelfTradePrevention, Side, SystemOrderType, Ticks, TimeInForce,
+    AccountId, Amount, AssetId, CancelScope, Command, Event, InsuranceReason, Lots, OrderId, Side, SystemOrderType,
 };
 
 cases!(on_book_steps_are_system_orders, backstop_transfers_are_fills_of_both_accounts, deficits_and_the_fund, replays);
@@ -37,29 +36,6 @@ struct Scenario {
     engine: Engine,
     stamp: Stamp,
     run: Vec<Applied>,
-}
-
-fn perp_order(account: u64, side: Side, spec: OrderSpec) -> Command {
-    Command::PlaceOrder(NewOrder {
-        account: AccountId(account),
-        market: SOL_USDC_PERP,
-        side,
-        client_id: None,
-        self_trade_prevention: SelfTradePrevention::RejectTaker,
-        spec,
-        margin: MarginFlags::NONE,
-        reduce_only: false,
-        trigger: None,
-    })
-}
-
-fn gtc(account: u64, side: Side, price: i64, lots: i64) -> Command {
-    let spec = OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc };
-    perp_order(account, side, spec)
-}
-
-fn take(account: u64, side: Side, lots: i64) -> Command {
-    perp_order(account, side, OrderSpec::Market { size: MarketSize::Base(Lots(lots)), time_in_force: TimeInForce::Ioc })
 }
 
 impl Scenario {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{apply_in_batches, everything};
+use common::{apply_in_batches, everything, gtc, take};
 use rucksack_engine::Engine;
 use rucksack_store::{
     Applied, FundingPaymentQuery, FundingRateRecord, HistoryStore, Page, PositionId, PositionQuery, PositionRecord,
@@ -14,37 +14,11 @@ use rucksack_store::{
 use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures::{self, BTC_USDC_PERP, SOL, SOL_USDC_PERP, USDC};
 use rucksack_types::perp::FINE_PER_TICK;
-use rucksack_types::{
-    AccountId, Amount, Command, Event, Lots, MarginFlags, MarketSize, NewOrder, OrderSpec, PerpPosition,
-    SelfTradePrevention, Seq, Sequenced, Side, Ticks, TimeInForce, Timestamp,
-};
+use rucksack_types::{AccountId, Amount, Command, Event, PerpPosition, Seq, Sequenced, Side, Timestamp};
 
 cases!(stored_at_once, stored_command_by_command);
 
 const DEPOSIT: i64 = 100_000_000_000;
-
-fn perp_order(account: u64, side: Side, spec: OrderSpec) -> Command {
-    Command::PlaceOrder(NewOrder {
-        account: AccountId(account),
-        market: SOL_USDC_PERP,
-        side,
-        client_id: None,
-        self_trade_prevention: SelfTradePrevention::RejectTaker,
-        spec,
-        margin: MarginFlags::NONE,
-        reduce_only: false,
-        trigger: None,
-    })
-}
-
-fn gtc(account: u64, side: Side, price: i64, lots: i64) -> Command {
-    let spec = OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc };
-    perp_order(account, side, spec)
-}
-
-fn take(account: u64, side: Side, lots: i64) -> Command {
-    perp_order(account, side, OrderSpec::Market { size: MarketSize::Base(Lots(lots)), time_in_force: TimeInForce::Ioc })
-}
 
 struct Scenario {
     engine: Engine,

@@ -99,6 +99,18 @@ pub struct MarkPriceUpdate {
     pub time: Timestamp,
 }
 
+/// A liquidation's fill on the book, or a position it moved outside the book, as the liquidated
+/// account traded it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiquidationUpdate {
+    pub market: MarketId,
+    pub side: Side,
+    pub quantity: Lots,
+    /// Exact: a transfer's price need not be a whole tick.
+    pub price: FinePrice,
+    pub time: Timestamp,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Update {
     Depth(DepthUpdate),
@@ -109,6 +121,7 @@ pub enum Update {
     MarkPrice(MarkPriceUpdate),
     OpenInterest { market: MarketId, open_interest: Lots, time: Timestamp },
     Position(PositionUpdate),
+    Liquidation(LiquidationUpdate),
 }
 
 /// When the funding interval running at `time` in a perpetual market ends. The read model's
@@ -206,6 +219,16 @@ impl Collector {
                     time,
                 };
                 self.updates.push(Update::Trade { market: trade.market, trade: view, buyer_order, seller_order });
+                // The exchange's orders are always the taker.
+                if open(trade.taker_account, trade.taker_order).is_some_and(|v| v.system_order_type.is_some()) {
+                    self.updates.push(Update::Liquidation(LiquidationUpdate {
+                        market: trade.market,
+                        side: trade.taker_side,
+                        quantity: trade.quantity,
+                        price: FinePrice::from_ticks(trade.price),
+                        time,
+                    }));
+                }
                 let sides = [
                     (trade.taker_account, trade.taker_order, trade.taker_fee, false),
                     (trade.maker_account, trade.maker_order, trade.maker_fee, true),
@@ -256,6 +279,16 @@ impl Collector {
             Event::PositionChanged { account, market, position, .. } => {
                 let event = PositionEvent::between(self.size_before(views, account, market), position.size);
                 self.positions.push(PositionChange { account, market, event, position, time });
+            }
+            Event::PositionTransferred(transfer) => {
+                let Some(lots) = transfer.lots.checked_abs() else { return };
+                self.updates.push(Update::Liquidation(LiquidationUpdate {
+                    market: transfer.market,
+                    side: if transfer.lots < 0 { Side::Ask } else { Side::Bid },
+                    quantity: Lots(lots),
+                    price: transfer.price,
+                    time,
+                }));
             }
             // Realization leaves the size as it is; a flat position's leftovers are no position.
             Event::PnlRealized { account, market, position, .. } if position.size != 0 => {

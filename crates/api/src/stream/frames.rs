@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use rucksack_types::{AssetSpec, ExpiryReason, MarketSpec, Timestamp};
+use rucksack_types::{AssetSpec, ExpiryReason, MarketSpec, SystemOrderType, Timestamp};
 
 use crate::format;
 use crate::views::{MarketView, TradeView, Views};
@@ -105,6 +105,18 @@ pub fn update(catalogue: &Catalogue, update: &Update, emitted: Timestamp) -> Opt
             let spec = catalogue.market(position.figures.market)?;
             positions::payload(spec, catalogue.asset(spec.quote)?, position, emitted)
         }
+        Update::Liquidation(liquidation) => {
+            let spec = catalogue.market(liquidation.market)?;
+            json!({
+                "e": "liquidation",
+                "E": emitted.0,
+                "q": format::quantity(spec, liquidation.quantity),
+                "p": crate::history::exact_price(spec, liquidation.price),
+                "S": liquidation.side.as_str(),
+                "s": spec.symbol.as_str(),
+                "T": liquidation.time.0,
+            })
+        }
     };
     Some(value.to_string())
 }
@@ -190,10 +202,21 @@ fn order_payload(spec: &MarketSpec, quote: &AssetSpec, update: &OrderUpdate, emi
     }
     put("V", json!(order.self_trade_prevention.as_str()));
     put("T", json!(update.time.0));
-    put("O", json!("USER"));
+    put("O", json!(origin(order.system_order_type)));
     put("y", json!(order.time_in_force == rucksack_types::TimeInForce::PostOnly));
     put("r", json!(false));
     Value::Object(map)
+}
+
+/// Who made an order update happen (Backpack's `O`): the user, or the liquidation that placed it.
+fn origin(system_order_type: Option<SystemOrderType>) -> &'static str {
+    match system_order_type {
+        None => "USER",
+        Some(SystemOrderType::LiquidatePositionOnBook) => "LIQUIDATION_AUTOCLOSE",
+        Some(SystemOrderType::CollateralConversion) => "COLLATERAL_CONVERSION",
+        Some(SystemOrderType::LiquidatePositionOnBackstop) => "BACKSTOP_LIQUIDITY_PROVIDER",
+        Some(SystemOrderType::LiquidatePositionOnAdl) => "ADL_AUTOCLOSE",
+    }
 }
 
 /// Open, close, high, low, volumes and count of a run of trades, oldest first.

@@ -359,6 +359,7 @@ impl State {
                     [Some(Topic::MarkPrice(mark.market)), None]
                 }
                 Update::OpenInterest { market, .. } => [Some(Topic::OpenInterest(*market)), None],
+                Update::Liquidation(_) => [Some(Topic::Liquidations), None],
                 Update::Position(position) => [
                     Some(Topic::Positions(position.account, None)),
                     Some(Topic::Positions(position.account, Some(position.figures.market))),

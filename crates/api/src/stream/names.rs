@@ -101,6 +101,8 @@ pub enum StreamName<'a> {
     Kline(KlineInterval, &'a str),
     MarkPrice(&'a str),
     OpenInterest(&'a str),
+    /// Every liquidation's fills and transfers, in every market.
+    Liquidation,
     /// All markets (`None`) or one.
     OrderUpdate(Option<&'a str>),
     /// All perpetual markets (`None`) or one.
@@ -149,6 +151,9 @@ impl<'a> StreamName<'a> {
                 _ => Err(NameError::InvalidStream),
             };
         }
+        if name == "liquidation" {
+            return Ok(StreamName::Liquidation);
+        }
         let (kind, rest) = name.split_once('.').ok_or(NameError::InvalidStream)?;
         match kind {
             "depth" => match rest.split_once('.') {
@@ -183,7 +188,7 @@ impl<'a> StreamName<'a> {
             | StreamName::MarkPrice(s)
             | StreamName::OpenInterest(s) => Some(s),
             StreamName::OrderUpdate(s) | StreamName::RfqUpdate(s) | StreamName::PositionUpdate(s) => s,
-            StreamName::BalanceUpdate => None,
+            StreamName::BalanceUpdate | StreamName::Liquidation => None,
         }
     }
 
@@ -209,6 +214,7 @@ impl<'a> StreamName<'a> {
             StreamName::Kline(interval, _) => Topic::Kline(market?, interval),
             StreamName::MarkPrice(_) => Topic::MarkPrice(market?),
             StreamName::OpenInterest(_) => Topic::OpenInterest(market?),
+            StreamName::Liquidation => Topic::Liquidations,
             StreamName::OrderUpdate(None) => Topic::Orders(account?, None),
             StreamName::OrderUpdate(Some(_)) => Topic::Orders(account?, Some(market?)),
             StreamName::RfqUpdate(None) => Topic::Rfqs(account?, None),
@@ -231,6 +237,7 @@ pub enum Topic {
     Kline(MarketId, KlineInterval),
     MarkPrice(MarketId),
     OpenInterest(MarketId),
+    Liquidations,
     Orders(AccountId, Option<MarketId>),
     Positions(AccountId, Option<MarketId>),
     Balances(AccountId),

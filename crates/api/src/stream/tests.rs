@@ -17,7 +17,21 @@ fn stream_names_parse_strictly() {
     assert_eq!(StreamName::parse("account.orderUpdate"), Ok(StreamName::OrderUpdate(None)));
     assert_eq!(StreamName::parse("account.orderUpdate.SOL_USDC"), Ok(StreamName::OrderUpdate(Some("SOL_USDC"))));
     assert_eq!(StreamName::parse("account.balanceUpdate"), Ok(StreamName::BalanceUpdate));
-    for bad in ["", "depth", "trade.", "candles.SOL_USDC", "trade.SOL\"USDC", "account.nothing", "bookTicker.a.b"] {
+    assert_eq!(StreamName::parse("liquidation"), Ok(StreamName::Liquidation));
+    assert_eq!(StreamName::Liquidation.topic(None, None), Some(Topic::Liquidations));
+    assert!(!StreamName::Liquidation.is_private());
+    for bad in [
+        "liquidations",
+        "liquidation.",
+        "liquidation.SOL_USDC",
+        "",
+        "depth",
+        "trade.",
+        "candles.SOL_USDC",
+        "trade.SOL\"USDC",
+        "account.nothing",
+        "bookTicker.a.b",
+    ] {
         assert_eq!(StreamName::parse(bad), Err(NameError::InvalidStream), "{bad}");
     }
     assert_eq!((NameError::InvalidStream.code(), NameError::InvalidDepthWindow.code()), (4006, 4008));

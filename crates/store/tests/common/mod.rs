@@ -15,8 +15,8 @@ use rucksack_store::{
 };
 use rucksack_testkit::{SplitMix64, Workload, WorkloadMix};
 use rucksack_types::{
-    AccountId, Amount, Event, Lots, MarketId, MarketSize, OrderId, OrderSpec, OrderStatus, Seq, Sequenced, Side,
-    Timestamp,
+    AccountId, Amount, Command, Event, Lots, MarginFlags, MarketId, MarketSize, NewOrder, OrderId, OrderSpec,
+    OrderStatus, SelfTradePrevention, Seq, Sequenced, Side, Ticks, TimeInForce, Timestamp,
 };
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgPoolOptions;
@@ -103,6 +103,31 @@ macro_rules! cases {
             }
         }
     )*};
+}
+
+fn perp_order(account: u64, side: Side, spec: OrderSpec) -> Command {
+    Command::PlaceOrder(NewOrder {
+        account: AccountId(account),
+        market: rucksack_testkit::fixtures::SOL_USDC_PERP,
+        side,
+        client_id: None,
+        self_trade_prevention: SelfTradePrevention::RejectTaker,
+        spec,
+        margin: MarginFlags::NONE,
+        reduce_only: false,
+        trigger: None,
+    })
+}
+
+/// A good-till-cancelled SOL-perp order of `lots` at `price` ticks.
+pub fn gtc(account: u64, side: Side, price: i64, lots: i64) -> Command {
+    let spec = OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc };
+    perp_order(account, side, spec)
+}
+
+/// A SOL-perp market order of `lots`.
+pub fn take(account: u64, side: Side, lots: i64) -> Command {
+    perp_order(account, side, OrderSpec::Market { size: MarketSize::Base(Lots(lots)), time_in_force: TimeInForce::Ioc })
 }
 
 /// A recorded engine run: every command that produced events, with its seq, time and events.
