@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use rucksack_engine::lending::{PoolPosition, lend_rate};
 use rucksack_engine::what_if::{AccountSnapshot, OpenOrder, Venue, WhatIf};
 use rucksack_types::decimal::parse_units;
+use rucksack_types::volatility::scaled_fraction;
 use rucksack_types::{
-    AccountId, Amount, AssetRisk, AssetSpec, BorrowLendAction, Command, Decimal, Fraction, Haircut, Lots,
-    MarginFunction, MarketSpec, NewOrder, OrderSpec, SelfTradePrevention, Side, Ticks, TimeInForce, UsdValue,
+    AccountId, Amount, AssetRisk, AssetSpec, BorrowLendAction, Command, Decimal, Fraction, Haircut, Lots, MarketSpec,
+    NewOrder, OrderSpec, SelfTradePrevention, Side, Ticks, TimeInForce, UsdValue,
 };
 
 use crate::error::ApiError;
@@ -30,35 +31,41 @@ fn usd(value: UsdValue) -> String {
     value.to_decimal_string()
 }
 
-fn margin_function(function: &MarginFunction) -> Value {
-    crate::wire::margin_function(function)
-}
-
-/// `GET /api/v1/collateral`: every asset's haircut and borrow margin functions.
+/// `GET /api/v1/collateral`: every asset's haircut and borrow margin functions, as they apply now.
 pub async fn collateral_parameters(State(state): State<Shared>) -> Response {
     let views = state.model.read();
     let rows: Vec<Value> = views
         .assets
         .iter()
         .zip(&views.risk.specs)
-        .filter_map(|(asset, risk)| risk.as_ref().map(|risk| collateral_parameter_row(asset.symbol.as_str(), risk)))
+        .filter_map(|(asset, risk)| {
+            let multiplier = views.risk_inputs().multiplier(usize::from(asset.id.0));
+            risk.as_ref().map(|risk| collateral_parameter_row(asset.symbol.as_str(), risk, multiplier))
+        })
         .collect();
     Json(Value::Array(rows)).into_response()
 }
 
-fn collateral_parameter_row(symbol: &str, risk: &AssetRisk) -> Value {
+/// One asset's collateral parameters as they apply now: scaled by its volatility `multiplier`.
+fn collateral_parameter_row(symbol: &str, risk: &AssetRisk, multiplier: Fraction) -> Value {
+    use rucksack_types::volatility::scaled_weight;
     let (weight, kind) = match risk.haircut {
         Haircut::Identity => (Fraction::ONE, json!({ "type": "identity" })),
-        Haircut::InverseSqrt { base, penalty } => (
-            base,
-            json!({ "type": "inverseSqrt", "base": base.to_string(), "positiveCurvePenalty": penalty.to_string() }),
-        ),
+        Haircut::InverseSqrt { base, penalty } => {
+            let scaled = scaled_weight(base, multiplier);
+            (
+                base,
+                json!({ "type": "inverseSqrt", "base": scaled.to_string(), "positiveCurvePenalty": penalty.to_string() }),
+            )
+        }
     };
     json!({
         "symbol": symbol,
-        "imfFunction": margin_function(&risk.borrow_imf),
-        "mmfFunction": margin_function(&risk.borrow_mmf),
-        "haircutFunction": { "weight": weight.to_string(), "kind": kind },
+        "imfFunction": crate::wire::effective_margin_function(&risk.borrow_imf, multiplier),
+        "mmfFunction": crate::wire::effective_margin_function(&risk.borrow_mmf, multiplier),
+        "haircutFunction": { "weight": scaled_weight(weight, multiplier).to_string(), "kind": kind },
+        // The volatility multiplier of the functions above (1 when calm).
+        "riskMultiplier": multiplier.to_string(),
     })
 }
 
@@ -170,6 +177,7 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
             continue;
         }
         let price = views.risk.prices[index].map(|p| p.price);
+        let multiplier = inputs.multiplier(index);
         let exposure = if net < 0 {
             price.map_or(UsdValue::ZERO, |p| p.value(holding.borrowed, asset.decimals, rucksack_types::Rounding::Up))
         } else {
@@ -182,10 +190,10 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
             "netExposureQuantity": format::signed_amount(asset, net.min(0)),
             "netExposureNotional": usd(exposure),
             "markPrice": price.map_or_else(|| "0".to_string(), |p| p.to_decimal_string()),
-            "imf": risk.borrow_imf.fraction(exposure).to_string(),
-            "imfFunction": margin_function(&risk.borrow_imf),
-            "mmf": risk.borrow_mmf.fraction(exposure).to_string(),
-            "mmfFunction": margin_function(&risk.borrow_mmf),
+            "imf": scaled_fraction(risk.borrow_imf.fraction(exposure), multiplier).to_string(),
+            "imfFunction": crate::wire::effective_margin_function(&risk.borrow_imf, multiplier),
+            "mmf": scaled_fraction(risk.borrow_mmf.fraction(exposure), multiplier).to_string(),
+            "mmfFunction": crate::wire::effective_margin_function(&risk.borrow_mmf, multiplier),
             "cumulativeInterest": format::signed_amount(asset, net - principal[index]),
             "estLiquidationPrice": "0",
         }));

@@ -171,8 +171,8 @@ fn position_json(
         "cumulativeInterest": "0",
         "imf": figures.imf.to_string(),
         "mmf": figures.mmf.to_string(),
-        "imfFunction": crate::wire::margin_function(&perp.spec.imf),
-        "mmfFunction": crate::wire::margin_function(&perp.spec.mmf),
+        "imfFunction": crate::wire::effective_margin_function(&perp.spec.imf, valuation.multiplier),
+        "mmfFunction": crate::wire::effective_margin_function(&perp.spec.mmf, valuation.multiplier),
     }))
 }
 

@@ -36,9 +36,25 @@ pub fn margin_function(function: &rucksack_types::MarginFunction) -> Value {
     json!({ "type": "sqrt", "base": function.base.to_string(), "factor": function.factor.to_string() })
 }
 
+/// A margin function as it applies now: scaled by its asset's volatility multiplier (base
+/// capped at 1).
+pub fn effective_margin_function(
+    function: &rucksack_types::MarginFunction,
+    multiplier: rucksack_types::Fraction,
+) -> Value {
+    let scaled = rucksack_types::MarginFunction {
+        base: rucksack_types::volatility::scaled_fraction(function.base, multiplier),
+        factor: rucksack_types::Fraction(
+            multiplier.of(i128::from(function.factor.0), rucksack_types::Rounding::Up).unwrap_or(0) as i64,
+        ),
+    };
+    margin_function(&scaled)
+}
+
 pub fn market(views: &Views, spec: &MarketSpec) -> Value {
     let symbol = |id| views.asset(id).map_or("", |a| a.symbol.as_str());
     let perp = spec.kind.perp();
+    let multiplier = views.risk_inputs().multiplier(usize::from(spec.base.0));
     // A band that allows every price is published as none.
     let bands = perp.map(|p| p.bands);
     let open = rucksack_types::PriceBands::OPEN;
@@ -74,8 +90,10 @@ pub fn market(views: &Views, spec: &MarketSpec) -> Value {
                 "stepSize": spec.step_size.to_string(),
             },
         },
-        "imfFunction": perp.map(|p| margin_function(&p.imf)),
-        "mmfFunction": perp.map(|p| margin_function(&p.mmf)),
+        "imfFunction": perp.map(|p| effective_margin_function(&p.imf, multiplier)),
+        "mmfFunction": perp.map(|p| effective_margin_function(&p.mmf, multiplier)),
+        // The base asset's volatility multiplier of the functions above (1 when calm).
+        "riskMultiplier": perp.map(|_| multiplier.to_string()),
         "fundingInterval": perp.map(|p| p.funding_interval_micros / 1_000),
         "fundingRateUpperBound": perp.map(|p| bps(p.funding_rate_upper)),
         "fundingRateLowerBound": perp.map(|p| bps(p.funding_rate_lower)),

@@ -119,6 +119,7 @@ impl Engine {
                 self.fire_triggers();
             }
             self.settle_after(&command.command);
+            self.watch_events();
         }
         if self.check_invariants
             && let Err(violation) = self.check()
@@ -176,6 +177,7 @@ impl Engine {
             Command::SetLiquidationSpec(spec) => self.set_liquidation_spec(spec),
             Command::SetBackstopProvider { account, capacity } => self.set_backstop_provider(*account, *capacity),
             Command::FundInsurance { account, asset, amount } => self.fund_insurance(*account, *asset, *amount),
+            Command::SetVolatilitySpec(spec) => self.set_volatility_spec(*spec),
             Command::Liquidate => self.liquidate(),
         }
     }

@@ -17,7 +17,8 @@
 //!    reserve is not negative and is counted in conservation. Deficits written off by a
 //!    bankruptcy are subtracted from that identity.
 //! 8. The insurance fund is never negative and is counted in conservation; every account in
-//!    liquidation and every backstop provider exists.
+//!    liquidation and every backstop provider exists; every account at or below maintenance is
+//!    one the next sweep will value.
 
 use std::fmt;
 
@@ -268,6 +269,8 @@ impl Engine {
             self.liquidation.liquidating.iter().chain(self.liquidation.backstops.keys()).all(|&i| i < accounts),
             "liquidation state names an unknown account"
         );
+        let unwatched = self.unwatched_liquidatable();
+        ensure!(unwatched.is_empty(), "liquidatable accounts the next sweep would not value: {unwatched:?}");
         let reserve = self.settlement_reserve();
         ensure!(reserve >= 0, "the settlement reserve is negative: {reserve}");
         Ok(reserve)

@@ -17,6 +17,7 @@
 //!   waterfall (unwind, on-book steps, backstop, deleveraging, insurance fund).
 //! - [`what_if`]: exact borrow, withdrawal and order limits, answered on a scratch engine.
 //! - `triggers`: trigger orders, held until the price they watch reaches theirs.
+//! - `volatility`: dynamic risk parameters from each asset's realized volatility.
 //! - [`snapshot`]: the canonical state encoding, used for snapshots and the state hash.
 //! - [`invariants`]: conservation and consistency checks run after every command in tests.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -36,6 +37,7 @@ pub mod perp;
 pub mod snapshot;
 mod spot_margin;
 mod triggers;
+mod volatility;
 pub mod what_if;
 
 pub use book::standalone::OrderBook;

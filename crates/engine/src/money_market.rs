@@ -37,6 +37,10 @@ pub struct RiskState {
     /// The last hour boundary (hours since the epoch) whose interest was charged; 0 before the
     /// first pool opens.
     pub charged_hour: u64,
+    /// The volatility tiers in force (`None`: static parameters), and per asset its
+    /// volatility and multiplier.
+    pub volatility_spec: Option<rucksack_types::volatility::VolatilitySpec>,
+    pub volatility: Vec<rucksack_types::volatility::Volatility>,
 }
 
 impl RiskState {
@@ -46,6 +50,7 @@ impl RiskState {
         self.versions.push(0);
         self.prices.push(None);
         self.pools.push(Pool::default());
+        self.volatility.push(Default::default());
     }
 
     /// Sets an asset's parameters and the flat regions derived from them.
@@ -62,7 +67,14 @@ impl RiskState {
 
     /// The inputs of account health over `assets`.
     pub fn inputs<'a>(&'a self, assets: &'a [rucksack_types::AssetSpec]) -> RiskInputs<'a> {
-        RiskInputs { assets, specs: &self.specs, flat: &self.flat, prices: &self.prices, pools: &self.pools }
+        RiskInputs {
+            assets,
+            specs: &self.specs,
+            flat: &self.flat,
+            prices: &self.prices,
+            pools: &self.pools,
+            volatility: &self.volatility,
+        }
     }
 
     pub fn lending_spec(&self, asset: usize) -> Option<&LendingSpec> {
@@ -106,8 +118,15 @@ impl Engine {
             }
             _ => price,
         };
+        let previous = self.risk.prices[index];
         self.risk.prices[index] = Some(PricePoint { price: capped, updated: self.time });
         self.risk.touch(index);
+        if let (Some(spec), Some(previous)) = (self.risk.volatility_spec, previous) {
+            let elapsed = self.time.0.saturating_sub(previous.updated.0);
+            if self.risk.volatility[index].observe(&spec, previous.price.0, capped.0, elapsed) {
+                self.multiplier_changed(index);
+            }
+        }
         self.events.push(Event::IndexPriceSet { asset, price: capped });
         Ok(())
     }

@@ -329,6 +329,8 @@ impl Engine {
         if version >= 4 {
             engine.decode_liquidation(&mut r)?;
         }
+        // The risk engine's index is not encoded: the first sweep values every account.
+        engine.liquidation.watch.everyone = true;
         r.finish()?;
         // Books in the order they were encoded (price-time priority); account lists by order
         // id, which is the order they had.
@@ -454,9 +456,9 @@ mod tests {
         // The perpetual and trigger sections of an engine without either: a spot tag per market
         // and an empty position list; no last price per market and an empty trigger list.
         let perp_section = 2 * (engine.markets.len() + 8);
-        // The liquidation section of an engine with the default parameters, an empty fund, no
-        // one in liquidation and no backstop provider.
-        let liquidation_section = 6 * 8 + engine.assets.len() * 8 + 8 + 8;
+        // The risk-engine section of an engine with the default parameters, an empty fund, no
+        // one in liquidation, no backstop provider, no volatility tiers and calm assets.
+        let liquidation_section = 6 * 8 + engine.assets.len() * 8 + 8 + 8 + 1 + engine.assets.len() * (16 + 8);
         let current = current[..current.len() - liquidation_section].to_vec();
         let third_format = {
             let mut bytes = current.clone();

@@ -328,3 +328,25 @@ fn a_debt_nothing_is_left_to_repay_goes_to_the_fund_then_to_the_lenders() {
     assert_eq!(h.engine.health_now(AccountId(TRADER)).net_equity().0, 0);
     assert!(!h.engine.is_liquidating(AccountId(TRADER)));
 }
+
+#[test]
+fn a_sweep_values_only_the_accounts_a_price_move_could_have_taken_to_maintenance() {
+    let mut h = Harness::with_perps();
+    leveraged_long(&mut h, 2);
+    requote(&mut h, 14_290, 14_310, 10_000);
+    h.ok(Command::Liquidate);
+    assert_eq!(h.engine.accounts_to_value(), 0, "everyone valued and filed");
+    // The trader, seven times leveraged, is safe within about 5% of SOL's price: a 0.1% move
+    // lists nobody; a 6% fall lists it (and not its counterparty, short and flush).
+    move_sol(&mut h, "142.86");
+    assert_eq!(h.engine.accounts_to_value(), 0);
+    h.ok(Command::Liquidate);
+    requote(&mut h, 13_430, 13_450, 10_000);
+    move_sol(&mut h, "134.4");
+    assert_eq!(h.engine.accounts_to_value(), 1);
+    assert!(h.engine.liquidatable_accounts().is_empty());
+    h.ok(Command::Liquidate);
+    // A fill touches the account: it is valued again at the next sweep.
+    h.ok(take(TRADER, Side::Ask, 10));
+    assert_eq!(h.engine.accounts_to_value(), 2, "the trader, and account 3 whose bid it hit");
+}

@@ -142,6 +142,10 @@ enum Op {
         permille: i64,
     },
     Liquidate,
+    /// Volatility tiers on (1.5x from 1% hourly volatility, 3x from 5%; a unit a minute) or off.
+    Volatility {
+        on: bool,
+    },
     Backstop {
         account: u64,
         capacity: i64,
@@ -341,6 +345,18 @@ fn command(op: &Op) -> Command {
             unreachable!("priced from the engine's state: see command_at")
         }
         Op::Liquidate => Command::Liquidate,
+        Op::Volatility { on } => Command::SetVolatilitySpec(on.then(|| {
+            use rucksack_types::volatility::{VolatilitySpec, VolatilityTier};
+            let tier = |percent: i64, tenths: i64| VolatilityTier {
+                threshold: rucksack_types::Fraction(percent * rucksack_types::Fraction::ONE.0 / 100),
+                multiplier: rucksack_types::Fraction(tenths * rucksack_types::Fraction::ONE.0 / 10),
+            };
+            VolatilitySpec {
+                window_micros: 60_000_000,
+                ramp_micros: 60_000_000,
+                tiers: [tier(1, 15), tier(5, 30), VolatilityTier::default(), VolatilityTier::default()],
+            }
+        })),
         Op::Backstop { account, capacity } => {
             Command::SetBackstopProvider { account: AccountId(account), capacity: Amount(capacity) }
         }
@@ -417,6 +433,7 @@ fn is_user_action(op: &Op) -> bool {
         Op::Price { .. }
             | Op::Shock { .. }
             | Op::Nudge { .. }
+            | Op::Volatility { .. }
             | Op::Tick { .. }
             | Op::MarkClock { .. }
             | Op::Realize
@@ -483,11 +500,13 @@ fn realization_holds(before: &Engine, after: &Engine, events: &[Event]) -> Resul
             Event::Trade(trade) => trade.taker_account == account || trade.maker_account == account,
             _ => false,
         });
-        let lends =
-            before.pool_positions(account).iter().any(|p| matches!(p, rucksack_engine::lending::PoolPosition::Lend(_)));
-        let any_borrow =
-            events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { action: BorrowLendAction::Borrow, .. }));
-        if pool_moved || (lends && any_borrow) {
+        // Another account's pool movement (a settlement borrow, an auto-lend afterwards) rounds
+        // the pool's share prices in the pool's favour: the other lenders and borrowers see
+        // their positions' values move by a unit or two.
+        let in_pools =
+            before.pool_positions(account).iter().any(|p| *p != rucksack_engine::lending::PoolPosition::None);
+        let any_pool_movement = events.iter().any(|e| matches!(e, Event::BorrowLendExecuted { .. }));
+        if pool_moved || (in_pools && any_pool_movement) {
             continue;
         }
         let drift = (a.net_equity().0 - b.net_equity().0).abs();
@@ -632,6 +651,7 @@ fn risk_op() -> impl Strategy<Value = Op> {
             .prop_map(|(account, market, side, permille, lots)| Op::Quote { account, market, side, permille, lots }),
         2 => (1u64..5).prop_map(|seconds| Op::MarkClock { seconds }),
         2 => Just(Op::Liquidate),
+        1 => any::<bool>().prop_map(|on| Op::Volatility { on }),
     ]
 }
 

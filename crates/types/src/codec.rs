@@ -330,6 +330,21 @@ pub fn encode_command(time: Timestamp, command: &Command, out: &mut Writer) {
             }
         }
         Command::Liquidate => out.u8(23),
+        Command::SetVolatilitySpec(spec) => {
+            out.u8(26);
+            match spec {
+                None => out.u8(0),
+                Some(spec) => {
+                    out.u8(1);
+                    out.u64(spec.window_micros);
+                    out.u64(spec.ramp_micros);
+                    for tier in spec.tiers {
+                        out.i64(tier.threshold.0);
+                        out.i64(tier.multiplier.0);
+                    }
+                }
+            }
+        }
         Command::FundInsurance { account, asset, amount } => {
             out.u8(25);
             out.u64(account.0);
@@ -524,6 +539,19 @@ pub fn decode_command(bytes: &[u8]) -> Result<(Timestamp, Command), CodecError> 
             Command::SetLiquidationSpec(crate::liquidation::LiquidationSpec::from_fractions(fractions))
         }
         23 => Command::Liquidate,
+        26 => Command::SetVolatilitySpec(match r.u8()? {
+            0 => None,
+            1 => {
+                let (window_micros, ramp_micros) = (r.u64()?, r.u64()?);
+                let mut tiers = [crate::volatility::VolatilityTier::default(); crate::volatility::TIERS];
+                for tier in &mut tiers {
+                    tier.threshold = crate::risk::Fraction(r.i64()?);
+                    tier.multiplier = crate::risk::Fraction(r.i64()?);
+                }
+                Some(crate::volatility::VolatilitySpec { window_micros, ramp_micros, tiers })
+            }
+            tag => return Err(CodecError::UnknownTag { what: "volatility spec", tag }),
+        }),
         25 => {
             Command::FundInsurance { account: AccountId(r.u64()?), asset: AssetId(r.u16()?), amount: Amount(r.i64()?) }
         }

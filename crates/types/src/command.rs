@@ -98,6 +98,9 @@ pub enum Command {
     /// Realize every perpetual position's unrealized PnL into the quote balance at the mark
     /// price, without changing its size.
     RealizePnl,
+    /// Admin: set the volatility tiers that tighten margin fractions and haircuts (`None`:
+    /// static parameters; multipliers relax back to 1 from where they are).
+    SetVolatilitySpec(Option<crate::volatility::VolatilitySpec>),
     /// Admin: set the parameters of the liquidation waterfall.
     SetLiquidationSpec(crate::liquidation::LiquidationSpec),
     /// Admin: register an account as a backstop liquidity provider that takes up to `capacity`

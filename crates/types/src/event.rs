@@ -312,6 +312,8 @@ pub enum Reject {
     PriceBand,
     #[error("Take-profit and stop-loss attach to an order with a base quantity that is not a trigger order")]
     InvalidExit,
+    #[error("Invalid volatility tiers: {0}")]
+    InvalidVolatilitySpec(crate::volatility::VolatilitySpecError),
     #[error("Account is being liquidated")]
     AccountLiquidating,
     #[error("Invalid liquidation parameters: {0}")]
@@ -349,6 +351,7 @@ impl Reject {
             Reject::NoPosition => "RESOURCE_NOT_FOUND",
             Reject::InvalidPerpSpec(_) | Reject::InvalidLiquidationSpec(_) => "INVALID_CLIENT_REQUEST",
             Reject::AccountLiquidating => "ACCOUNT_LIQUIDATING",
+            Reject::InvalidVolatilitySpec(_) => "INVALID_CLIENT_REQUEST",
             Reject::OpenInterestLimit | Reject::ReduceOnlySpot | Reject::InvalidExit => "INVALID_ORDER",
         }
     }

@@ -20,6 +20,7 @@ pub mod perp;
 pub mod risk;
 pub mod spec;
 pub mod symbol;
+pub mod volatility;
 
 pub use command::{
     AccountSettings, BorrowLendAction, CancelScope, CancelTarget, Command, MarginFlags, MarketSize, NewOrder,

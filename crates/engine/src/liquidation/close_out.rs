@@ -6,7 +6,8 @@
 //!    to the insurance fund and the rest to the providers: they take the positions at the
 //!    bankruptcy-adjacent price.
 //! 2. **Auto-deleveraging.** What no provider took is closed at the mark against the opposing
-//!    positions, most profitable and most leveraged first (ranked by PnL fraction × leverage).
+//!    positions, most profitable and most leveraged first (ranked by PnL fraction × leverage,
+//!    once per sweep and market side, at its first deleveraging there).
 //! 3. **Deficit.** If the account then owes more than it holds, the loss is collected from its
 //!    balances and collateral, and what is left is absorbed in the same step: by the insurance
 //!    fund as far as it holds; then by the accounts that took its positions by deleveraging, pro
@@ -187,15 +188,14 @@ impl Engine {
     /// who took how many lots.
     fn deleverage_position(&mut self, index: AccountIndex, market_index: usize) -> Vec<(AccountIndex, i64)> {
         let size = self.size_of(index, market_index);
-        let opposing: Vec<(AccountIndex, i64)> = self
-            .adl_ranking(market_index, |holding_size| holding_size.signum() == -size.signum())
-            .into_iter()
-            .filter(|&(other, _)| other != index)
-            .collect();
+        let opposite = -size.signum() as i8;
         let (mut left, mut taken) = (size.abs(), Vec::new());
-        for (other, other_size) in opposing {
-            if left == 0 {
-                break;
+        let mut at = self.adl_queue(market_index, opposite);
+        while left > 0 {
+            let Some(other) = self.adl_next(market_index, opposite, &mut at) else { break };
+            let other_size = self.size_of(other, market_index);
+            if other == index || other_size.signum() as i8 != opposite {
+                continue;
             }
             let take = left.min(other_size.abs());
             self.transfer_position(
@@ -211,25 +211,64 @@ impl Engine {
         taken
     }
 
-    /// Accounts holding a position in the market that `side` accepts (by its size), in ADL
-    /// order: those in profit first, by PnL fraction (claim over entry value) times leverage
-    /// (notional over equity), highest first; then the rest; account order among equals.
-    fn adl_ranking(&self, market_index: usize, side: impl Fn(i64) -> bool) -> Vec<(AccountIndex, i64)> {
-        let Some(perp) = self.perp(market_index) else { return Vec::new() };
-        let Some(mark) = perp.mark else { return Vec::new() };
-        let mut ranked: Vec<(bool, i128, AccountIndex, i64)> = Vec::new();
-        for index in 0..self.ledger.accounts.len() as AccountIndex {
-            let Some(holding) = self.perp_holding(index, market_index) else { continue };
-            let size = holding.position.size;
-            if !side(size) {
+    /// The ADL queue of a market side (`0`: every position in profit), ranked now if this sweep
+    /// has not yet; returns where to start reading it.
+    fn adl_queue(&mut self, market_index: usize, side: i8) -> usize {
+        if let Some(queue) = self.liquidation.adl_queues.get(&(market_index, side)) {
+            return queue.cursor;
+        }
+        let ranked = self.adl_ranking(market_index, side);
+        self.liquidation.adl_queues.insert((market_index, side), super::AdlQueue { ranked, cursor: 0 });
+        0
+    }
+
+    /// The account at `at` in a ranked queue, moving `at` on; accounts at the front with nothing
+    /// left to give (flat, flipped, or no longer in profit) are used up for the rest of the sweep.
+    fn adl_next(&mut self, market_index: usize, side: i8, at: &mut usize) -> Option<AccountIndex> {
+        loop {
+            let queue = self.liquidation.adl_queues.get(&(market_index, side))?;
+            let &other = queue.ranked.get(*at)?;
+            let cursor = queue.cursor;
+            let used_up = match side {
+                0 => self.absorbable(other, market_index, i128::MAX) == 0,
+                _ => self.size_of(other, market_index).signum() as i8 != side,
+            };
+            *at += 1;
+            if used_up {
+                if cursor + 1 == *at
+                    && let Some(queue) = self.liquidation.adl_queues.get_mut(&(market_index, side))
+                {
+                    queue.cursor = *at;
+                }
                 continue;
             }
+            return Some(other);
+        }
+    }
+
+    /// Accounts holding a position on `side` of the market (`1` long, `-1` short, `0` any
+    /// position in profit), in ADL order: those in profit first, by PnL fraction (claim over
+    /// entry value) times leverage (notional over equity), highest first; then the rest; account
+    /// order among equals.
+    fn adl_ranking(&self, market_index: usize, side: i8) -> Vec<AccountIndex> {
+        let Some(perp) = self.perp(market_index) else { return Vec::new() };
+        let Some(mark) = perp.mark else { return Vec::new() };
+        let mut ranked: Vec<(bool, i128, AccountIndex)> = Vec::new();
+        for index in 0..self.ledger.accounts.len() as AccountIndex {
+            let Some(holding) = self.perp_holding(index, market_index) else { continue };
             let claim = holding.claim(mark, perp.cumulative_funding);
+            let on_side = match side {
+                0 => claim > 0,
+                _ => holding.position.size.signum() as i8 == side,
+            };
+            if !on_side {
+                continue;
+            }
             let score = if claim > 0 { self.adl_score(index, claim, holding.position.entry_value) } else { 0 };
-            ranked.push((claim > 0, score, index, size));
+            ranked.push((claim > 0, score, index));
         }
         ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-        ranked.into_iter().map(|(_, _, index, size)| (index, size)).collect()
+        ranked.into_iter().map(|(_, _, index)| index).collect()
     }
 
     /// PnL fraction times leverage, as a product of two fractions (each at most 10^6).
@@ -405,10 +444,9 @@ impl Engine {
             from_adl += take;
             left -= take;
         }
-        for (other, _) in self.adl_ranking(market_index, |_| true) {
-            if left == 0 {
-                break;
-            }
+        let mut at = self.adl_queue(market_index, 0);
+        while left > 0 {
+            let Some(other) = self.adl_next(market_index, 0, &mut at) else { break };
             if other != index {
                 let take = self.absorbable(other, market_index, left);
                 self.move_claim(market_index, other, index, take);

@@ -18,6 +18,7 @@
 mod close_out;
 mod spot;
 mod sweep;
+mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,6 +40,18 @@ pub(crate) struct LiquidationState {
     pub liquidating: BTreeSet<AccountIndex>,
     /// Backstop liquidity providers and the quote notional each takes of a closed-out position.
     pub backstops: BTreeMap<AccountIndex, Amount>,
+    pub watch: watch::Watch,
+    /// Per (market, side: 1 longs, -1 shorts, 0 positions in profit): the ADL ranking, taken
+    /// the first time a sweep deleverages there, and how far it is used up. Emptied at every
+    /// sweep.
+    pub adl_queues: BTreeMap<(usize, i8), AdlQueue>,
+}
+
+/// Accounts in ADL order and the first one not yet used up.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AdlQueue {
+    pub ranked: Vec<AccountIndex>,
+    pub cursor: usize,
 }
 
 /// What an account holds, as the risk engine values it.

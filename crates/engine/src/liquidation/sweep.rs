@@ -30,20 +30,22 @@ impl Engine {
     /// The `Liquidate` command. Accounts are stepped in account order; an account's step sees
     /// the books as earlier steps left them.
     pub(crate) fn liquidate(&mut self) -> Result<(), Reject> {
-        let candidates: Vec<AccountIndex> = (0..self.ledger.accounts.len() as AccountIndex)
-            .filter(|&index| self.liquidation.liquidating.contains(&index) || self.needs_liquidation(index))
-            .collect();
-        for index in candidates {
+        self.liquidation.adl_queues.clear();
+        for index in self.sweep_candidates() {
             let first_event = self.events.len();
             self.liquidation_step(index);
             // Transfers change positions outside the book: reduce-only orders follow them.
             self.fit_reduce_only_orders(first_event);
+            if !self.liquidation.liquidating.contains(&index) {
+                let health = self.health_of(index);
+                self.refile(index, &health);
+            }
         }
         Ok(())
     }
 
     /// At or below maintenance with exposure, or owing more than it holds.
-    fn needs_liquidation(&self, index: AccountIndex) -> bool {
+    pub(super) fn needs_liquidation(&self, index: AccountIndex) -> bool {
         let exposed = self.exposed(index);
         let owes = exposed || self.ledger.account(index).perps.iter().any(|h| h.position.open_value > 0);
         owes && {

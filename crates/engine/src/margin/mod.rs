@@ -13,8 +13,11 @@
 //! ```
 //!
 //! An account is within initial margin while net equity covers the initial requirement (IMR ≤
-//! 100%), and liquidatable once it no longer covers the maintenance requirement.
+//! 100%), and liquidatable once it no longer covers the maintenance requirement. Every fraction
+//! and haircut is scaled by its asset's volatility multiplier (see
+//! [`rucksack_types::volatility`]), 1 in calm markets.
 
+use rucksack_types::volatility::{scaled_fraction, scaled_weight};
 use rucksack_types::{Amount, AssetRisk, AssetSpec, FlatRegions, Fraction, IndexPrice, Rounding, Timestamp, UsdValue};
 
 use crate::ledger::Balance;
@@ -65,6 +68,8 @@ pub struct RiskInputs<'a> {
     pub flat: &'a [FlatRegions],
     pub prices: &'a [Option<PricePoint>],
     pub pools: &'a [Pool],
+    /// Per asset: its volatility and the multiplier of its fractions and haircuts in force.
+    pub volatility: &'a [rucksack_types::volatility::Volatility],
 }
 
 impl<'a> RiskInputs<'a> {
@@ -85,7 +90,13 @@ impl<'a> RiskInputs<'a> {
             risk: self.specs.get(asset).and_then(Option::as_ref),
             flat: self.flat.get(asset).copied().unwrap_or_default(),
             price: self.prices.get(asset).copied().flatten().map(|p| p.price),
+            multiplier: self.multiplier(asset),
         }
+    }
+
+    /// The multiplier of an asset's margin fractions and haircuts in force (1 when calm).
+    pub fn multiplier(&self, asset: usize) -> Fraction {
+        self.volatility.get(asset).map_or(Fraction::ONE, |v| v.multiplier)
     }
 
     /// An account's health, calling `row` with each asset it holds.
@@ -119,6 +130,8 @@ pub struct Valuation<'a> {
     /// Where `risk`'s functions are flat (the default: nowhere, always computed in full).
     pub flat: FlatRegions,
     pub price: Option<IndexPrice>,
+    /// The volatility multiplier of the asset's fractions and haircuts.
+    pub multiplier: Fraction,
 }
 
 /// One asset's row of the collateral report.
@@ -222,7 +235,7 @@ impl AccountHealth {
         };
         let decimals = valuation.asset.decimals;
         let notional = price.value(Amount(held as i64), decimals, Rounding::Down);
-        let weight = risk.haircut.weight_in(notional, &valuation.flat);
+        let weight = scaled_weight(risk.haircut.weight_in(notional, &valuation.flat), valuation.multiplier);
         let collateral_value = UsdValue(weight.of(notional.0, Rounding::Down).unwrap_or(0));
         self.assets_value.0 += notional.0;
         self.collateral_value.0 += collateral_value.0;
@@ -230,8 +243,10 @@ impl AccountHealth {
             let borrowed = price.value(holding.borrowed, decimals, Rounding::Up);
             let leverage_floor =
                 Fraction::ratio(1, i128::from(leverage_limit.max(1)), Rounding::Up).unwrap_or(Fraction::ONE);
-            let imf = risk.borrow_imf.fraction_in(borrowed, valuation.flat.imf).max(leverage_floor);
-            let mmf = risk.borrow_mmf.fraction_in(borrowed, valuation.flat.mmf);
+            let multiplier = valuation.multiplier;
+            let imf = scaled_fraction(risk.borrow_imf.fraction_in(borrowed, valuation.flat.imf), multiplier)
+                .max(leverage_floor);
+            let mmf = scaled_fraction(risk.borrow_mmf.fraction_in(borrowed, valuation.flat.mmf), multiplier);
             self.borrow_liability.0 += borrowed.0;
             self.exposure.0 += borrowed.0;
             self.initial_requirement.0 += imf.of(borrowed.0, Rounding::Up).unwrap_or(i128::MAX / 4);

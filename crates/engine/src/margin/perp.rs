@@ -16,6 +16,7 @@
 //! the difference at once, and the taker fee is counted on every lot; both lower equity in
 //! that scenario.
 
+use rucksack_types::volatility::{scaled_fraction, scaled_weight};
 use rucksack_types::{Amount, AssetSpec, BasisSpec, FinePrice, Fraction, IndexPrice, PerpSpec, Rounding, UsdValue};
 
 use super::{AccountHealth, Holding, RiskInputs, Valuation};
@@ -83,6 +84,8 @@ pub struct PerpValuation<'a> {
     pub flat: (UsdValue, UsdValue),
     /// The base asset the account holds, when the market credits hedged pairs.
     pub hedge: Option<Hedge<'a>>,
+    /// The base asset's volatility multiplier of the market's fractions.
+    pub multiplier: Fraction,
 }
 
 /// The spot leg a short position may be hedged by: the account's holding of the base asset.
@@ -183,7 +186,8 @@ impl<'a> Hedge<'a> {
     fn spot_collateral(&self, units: i128) -> i128 {
         let Some(risk) = self.spot_valuation.risk else { return 0 };
         let notional = self.spot_value(units);
-        risk.haircut.weight_in(notional, &self.spot_valuation.flat).of(notional.0, Rounding::Down).unwrap_or(0)
+        let weight = risk.haircut.weight_in(notional, &self.spot_valuation.flat);
+        scaled_weight(weight, self.spot_valuation.multiplier).of(notional.0, Rounding::Down).unwrap_or(0)
     }
 
     /// For a short of `short_units` base units worth `notional` at the mark: `None` without a
@@ -201,7 +205,8 @@ impl<'a> Hedge<'a> {
         if hedged <= 0 || short_units <= 0 {
             return None;
         }
-        let weight = Fraction(Fraction::ONE.0 - self.basis.haircut.0);
+        let multiplier = perp.multiplier;
+        let weight = scaled_weight(Fraction(Fraction::ONE.0 - self.basis.haircut.0), multiplier);
         let paired =
             weight.of(self.spot_value(hedged).0, Rounding::Down).unwrap_or(0) + self.spot_collateral(leg.held - hedged);
         let extra_collateral = UsdValue((paired - leg.held_collateral).max(0));
@@ -211,8 +216,10 @@ impl<'a> Hedge<'a> {
         let rest = UsdValue(notional.0 - hedged_notional.0);
         let of = |f: Fraction, n: UsdValue| f.of(n.0, Rounding::Up).unwrap_or(i128::MAX / 4);
         let (rest_imf, rest_mmf) = perp.fractions(rest);
-        let initial = of(self.basis.imf.max(floor), hedged_notional) + of(rest_imf.max(floor), rest);
-        let maintenance = of(self.basis.mmf, hedged_notional) + of(rest_mmf, rest);
+        let (basis_imf, basis_mmf) =
+            (scaled_fraction(self.basis.imf, multiplier), scaled_fraction(self.basis.mmf, multiplier));
+        let initial = of(basis_imf.max(floor), hedged_notional) + of(rest_imf.max(floor), rest);
+        let maintenance = of(basis_mmf, hedged_notional) + of(rest_mmf, rest);
         Some(HedgedPair {
             extra_collateral,
             initial_requirement: UsdValue(initial),
@@ -263,17 +270,19 @@ impl PerpValuation<'_> {
         }
     }
 
-    /// The market's IMF and MMF at `notional`: their bases in their flat regions, else from one
-    /// square root.
+    /// The market's IMF and MMF at `notional`, scaled by the volatility multiplier: their bases
+    /// in their flat regions, else from one square root.
     fn fractions(&self, notional: UsdValue) -> (Fraction, Fraction) {
         let (flat_imf, flat_mmf) = (notional <= self.flat.0, notional <= self.flat.1);
-        if flat_imf && flat_mmf {
-            return (self.spec.imf.base, self.spec.mmf.base);
-        }
-        let root = rucksack_types::SquareRoot::of(notional);
-        let imf = if flat_imf { self.spec.imf.base } else { self.spec.imf.fraction_at(root) };
-        let mmf = if flat_mmf { self.spec.mmf.base } else { self.spec.mmf.fraction_at(root) };
-        (imf, mmf)
+        let (imf, mmf) = if flat_imf && flat_mmf {
+            (self.spec.imf.base, self.spec.mmf.base)
+        } else {
+            let root = rucksack_types::SquareRoot::of(notional);
+            let imf = if flat_imf { self.spec.imf.base } else { self.spec.imf.fraction_at(root) };
+            let mmf = if flat_mmf { self.spec.mmf.base } else { self.spec.mmf.fraction_at(root) };
+            (imf, mmf)
+        };
+        (scaled_fraction(imf, self.multiplier), scaled_fraction(mmf, self.multiplier))
     }
 
     /// The worst of the position as it is (`size` lots owed `claim`), with all `bids` filled, and

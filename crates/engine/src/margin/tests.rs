@@ -35,12 +35,14 @@ fn a_sol_holder_borrowing_usdc() {
         risk: Some(&sol_risk),
         flat: FlatRegions::default(),
         price: Some(IndexPrice::parse("150").unwrap()),
+        multiplier: Fraction::ONE,
     };
     let usdc_at_1 = Valuation {
         asset: &usdc,
         risk: Some(&usdc_risk),
         flat: FlatRegions::default(),
         price: Some(IndexPrice::parse("1").unwrap()),
+        multiplier: Fraction::ONE,
     };
     let mut health = AccountHealth::default();
     let sol_holding = Holding {

@@ -129,6 +129,7 @@ impl PerpMarket {
                 positions.get(base).copied().unwrap_or_default(),
                 self.base_units_per_lot,
             ),
+            multiplier: inputs.multiplier(base),
         })
     }
 

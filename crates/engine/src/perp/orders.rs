@@ -38,7 +38,12 @@ impl Engine {
                 }
             };
         }
-        if let OrderSpec::Limit { price, .. } = order.spec {
+        // The exchange's own orders (liquidation steps) carry their own price limit, from the
+        // mark and the account's margin; the bands are for users' orders.
+        let system = self.system_order.is_some();
+        if let OrderSpec::Limit { price, .. } = order.spec
+            && !system
+        {
             self.check_limit_band(market_index, price)?;
         }
         // A taker fills only within its price bands; a band tighter than its own limit becomes
@@ -50,7 +55,7 @@ impl Engine {
             (Side::Bid, Some(limit)) => book.best_ask().is_some_and(|ask| ask <= limit),
             (Side::Ask, Some(limit)) => book.best_bid().is_some_and(|bid| bid >= limit),
         };
-        let band = self.taker_band(market_index, order.side).filter(|band| {
+        let band = self.taker_band(market_index, order.side).filter(|_| !system).filter(|band| {
             crosses
                 && match (order.side, limit) {
                     (_, None) => true,

@@ -1,8 +1,9 @@
-//! The liquidation section of a snapshot: the waterfall's parameters, the insurance fund, the
-//! accounts in liquidation, the backstop providers, and each perpetual market's written-off
-//! deficits.
+//! The risk-engine section of a snapshot: the waterfall's parameters, the insurance fund, the
+//! accounts in liquidation, the backstop providers, each perpetual market's written-off
+//! deficits, and the volatility tiers with each asset's volatility and multiplier.
 
 use rucksack_types::codec::{Reader, Writer};
+use rucksack_types::volatility::{Volatility, VolatilitySpec, VolatilityTier};
 use rucksack_types::{AccountId, Amount, Fraction, LiquidationSpec};
 
 use super::SnapshotError;
@@ -27,6 +28,22 @@ impl Engine {
         }
         for perp in self.markets.iter().filter_map(|m| m.perp.as_ref()) {
             out.i128(perp.written_off);
+        }
+        match &self.risk.volatility_spec {
+            None => out.u8(0),
+            Some(spec) => {
+                out.u8(1);
+                out.u64(spec.window_micros);
+                out.u64(spec.ramp_micros);
+                for tier in spec.tiers {
+                    out.i64(tier.threshold.0);
+                    out.i64(tier.multiplier.0);
+                }
+            }
+        }
+        for volatility in &self.risk.volatility {
+            out.i128(volatility.variance_per_second);
+            out.i64(volatility.multiplier.0);
         }
     }
 
@@ -56,6 +73,24 @@ impl Engine {
             if let Some(perp) = market.perp.as_mut() {
                 perp.written_off = r.i128()?;
             }
+        }
+        self.risk.volatility_spec = match r.u8()? {
+            0 => None,
+            1 => {
+                let (window_micros, ramp_micros) = (r.u64()?, r.u64()?);
+                let mut tiers = [VolatilityTier::default(); rucksack_types::volatility::TIERS];
+                for tier in &mut tiers {
+                    tier.threshold = Fraction(r.i64()?);
+                    tier.multiplier = Fraction(r.i64()?);
+                }
+                let spec = VolatilitySpec { window_micros, ramp_micros, tiers };
+                spec.validate().map_err(|_| SnapshotError::Inconsistent("volatility tiers"))?;
+                Some(spec)
+            }
+            _ => return Err(SnapshotError::Inconsistent("volatility tag")),
+        };
+        for volatility in &mut self.risk.volatility {
+            *volatility = Volatility { variance_per_second: r.i128()?, multiplier: Fraction(r.i64()?) };
         }
         Ok(())
     }

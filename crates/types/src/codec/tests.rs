@@ -62,6 +62,20 @@ fn sample_commands() -> Vec<Command> {
         Command::RealizePnl,
         Command::SetLiquidationSpec(crate::liquidation::LiquidationSpec::DEFAULT),
         Command::Liquidate,
+        Command::SetVolatilitySpec(None),
+        Command::SetVolatilitySpec(Some(crate::volatility::VolatilitySpec {
+            window_micros: 600_000_000,
+            ramp_micros: 900_000_000,
+            tiers: [
+                crate::volatility::VolatilityTier {
+                    threshold: crate::Fraction(20_000_000_000),
+                    multiplier: crate::Fraction(1_500_000_000_000),
+                },
+                crate::volatility::VolatilityTier::default(),
+                crate::volatility::VolatilityTier::default(),
+                crate::volatility::VolatilityTier::default(),
+            ],
+        })),
         Command::FundInsurance { account: AccountId(3), asset: AssetId(1), amount: Amount(1_000_000) },
         Command::SetBackstopProvider { account: AccountId(7), capacity: Amount(5_000_000_000) },
         Command::PlaceOrderWithExits {

@@ -29,6 +29,7 @@ fn at_100<'a>(spec: &'a PerpSpec, quote: &'a AssetSpec) -> PerpValuation<'a> {
         quote_price: Some(IndexPrice::parse("1").unwrap()),
         flat: (spec.imf.flat_up_to(), spec.mmf.flat_up_to()),
         hedge: None,
+        multiplier: Fraction::ONE,
     }
 }
 
@@ -114,6 +115,7 @@ fn a_hedged_pair_counts_its_spot_at_the_basis_haircut_and_its_short_at_the_basis
         risk: Some(&sol_risk),
         flat: Default::default(),
         price: Some(IndexPrice::parse("100").unwrap()),
+        multiplier: Fraction::ONE,
     };
     // 100 SOL held ($10,000 at $100) against a short of 150 SOL ($15,000) at leverage 100.
     let spot = Holding { available: Amount(100_000_000_000), ..Holding::default() };
@@ -147,4 +149,15 @@ fn a_hedged_pair_counts_its_spot_at_the_basis_haircut_and_its_short_at_the_basis
     let throttled = PerpValuation { hedge: Some(lent), ..at_100(&sol_perp(), &quote) }.health(-15_000, 0, 100);
     assert_eq!(throttled.collateral_value, UsdValue(0));
     assert_eq!(throttled.initial_requirement, UsdValue(300_000_000));
+}
+
+#[test]
+fn a_volatility_multiplier_scales_the_market_fractions() {
+    let (spec, quote) = (sol_perp(), usdc());
+    let calm = at_100(&spec, &quote).health(1_000, 0, 100);
+    let two = Fraction(2 * Fraction::ONE.0);
+    let tight = PerpValuation { multiplier: two, ..at_100(&spec, &quote) }.health(1_000, 0, 100);
+    // $1,000 of notional in the flat regions: 2% and 1.25% become 4% and 2.5%.
+    assert_eq!((calm.initial_requirement.0, calm.maintenance_requirement.0), (20_000_000, 12_500_000));
+    assert_eq!((tight.initial_requirement.0, tight.maintenance_requirement.0), (40_000_000, 25_000_000));
 }
