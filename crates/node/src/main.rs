@@ -251,6 +251,32 @@ enum AdminAction {
         #[arg(value_parser = admin::parse_duration)]
         duration: u64,
     },
+    /// The insurance fund: its balance of every asset and its changes, newest first.
+    Insurance {
+        /// Only the changes of this asset.
+        #[arg(long)]
+        asset: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Move an account's available balance into the insurance fund.
+    FundInsurance {
+        #[arg(long)]
+        account: u64,
+        /// ASSET=AMOUNT
+        #[arg(value_parser = admin::parse_fund)]
+        fund: (String, String),
+    },
+    /// Make an account a backstop liquidity provider taking up to AMOUNT (in the settlement
+    /// asset) of each position closed out; 0 withdraws it.
+    Backstop {
+        #[arg(long)]
+        account: u64,
+        #[arg(long)]
+        capacity: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -281,6 +307,23 @@ fn main() -> anyhow::Result<()> {
                 AdminAction::Markets => admin.markets()?,
                 AdminAction::SetPrice { asset, price } => admin.set_price(&asset, &price)?,
                 AdminAction::AdvanceClock { duration } => admin.advance_clock(duration)?,
+                AdminAction::Insurance { asset, limit, offset } => {
+                    let mut path = format!("/admin/v1/insurance?limit={limit}&offset={offset}");
+                    if let Some(asset) = asset {
+                        let plain = asset.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_');
+                        anyhow::ensure!(plain, "no asset is named {asset:?}");
+                        path.push_str(&format!("&asset={asset}"));
+                    }
+                    admin_call(&admin, "GET", &path, None)?
+                }
+                AdminAction::FundInsurance { account, fund: (asset, amount) } => {
+                    let body = serde_json::json!({ "accountId": account, "asset": asset, "amount": amount });
+                    admin_call(&admin, "POST", "/admin/v1/insurance", Some(&body))?
+                }
+                AdminAction::Backstop { account, capacity } => {
+                    let body = serde_json::json!({ "accountId": account, "capacity": capacity });
+                    admin_call(&admin, "POST", "/admin/v1/backstop", Some(&body))?
+                }
             };
             println!("{output}");
             Ok(())
@@ -350,6 +393,21 @@ fn main() -> anyhow::Result<()> {
             load(&data_dir, commands, seed, accounts, mix, ack_every, config)
         }
     }
+}
+
+/// An admin route's JSON answer; any other status is an error carrying the server's.
+fn admin_call(
+    admin: &admin::Admin,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> anyhow::Result<serde_json::Value> {
+    let bearer = format!("Bearer {}", admin.token);
+    let body = body.map(serde_json::Value::to_string);
+    let response =
+        rucksack_node::http::request(&admin.server, method, path, &[("Authorization", &bearer)], body.as_deref())?;
+    anyhow::ensure!(response.status == 200, "{path} answered {}: {}", response.status, response.body);
+    Ok(serde_json::from_str(&response.body)?)
 }
 
 fn hex(bytes: &[u8]) -> String {
