@@ -135,20 +135,6 @@ impl Engine {
         }
     }
 
-    /// An account in liquidation may deposit and repay, nothing that adds risk or takes money
-    /// out.
-    fn refused_while_liquidating(&self, command: &Command) -> Option<Reject> {
-        let account = match command {
-            Command::PlaceOrder(order) | Command::PlaceOrderWithExits { order, .. } => order.account,
-            Command::Withdraw { account, .. } | Command::FundInsurance { account, .. } => *account,
-            Command::BorrowLend { account, action, .. } if *action != rucksack_types::BorrowLendAction::Repay => {
-                *account
-            }
-            _ => return None,
-        };
-        self.is_liquidating(account).then_some(Reject::AccountLiquidating)
-    }
-
     fn dispatch(&mut self, command: &Command) -> Result<(), Reject> {
         match command {
             Command::ListAsset(spec) => self.list_asset(spec),

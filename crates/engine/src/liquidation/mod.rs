@@ -22,7 +22,7 @@ mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rucksack_types::{AccountId, Amount, AssetId, LiquidationSpec, MarketId};
+use rucksack_types::{AccountId, Amount, AssetId, BorrowLendAction, Command, LiquidationSpec, MarketId, Reject};
 
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
@@ -168,6 +168,18 @@ impl Engine {
 }
 
 impl Engine {
+    /// An account in liquidation may deposit and repay, nothing that adds risk or takes money
+    /// out.
+    pub(crate) fn refused_while_liquidating(&self, command: &Command) -> Option<Reject> {
+        let account = match command {
+            Command::PlaceOrder(order) | Command::PlaceOrderWithExits { order, .. } => order.account,
+            Command::Withdraw { account, .. } | Command::FundInsurance { account, .. } => *account,
+            Command::BorrowLend { account, action, .. } if *action != BorrowLendAction::Repay => *account,
+            _ => return None,
+        };
+        self.is_liquidating(account).then_some(Reject::AccountLiquidating)
+    }
+
     /// The insurance fund's balance in `asset`.
     pub fn insurance_fund(&self, asset: AssetId) -> Amount {
         self.ledger.insurance.get(usize::from(asset.0)).copied().unwrap_or_default()
@@ -192,14 +204,10 @@ impl Engine {
         self.liquidation.backstops.iter().map(|(&index, &capacity)| (self.ledger.account(index).id, capacity)).collect()
     }
 
-    pub(crate) fn set_backstop_provider(
-        &mut self,
-        account: AccountId,
-        capacity: Amount,
-    ) -> Result<(), rucksack_types::Reject> {
-        let index = self.ledger.find(account).ok_or(rucksack_types::Reject::UnknownAccount)?;
+    pub(crate) fn set_backstop_provider(&mut self, account: AccountId, capacity: Amount) -> Result<(), Reject> {
+        let index = self.ledger.find(account).ok_or(Reject::UnknownAccount)?;
         if capacity.0 < 0 {
-            return Err(rucksack_types::Reject::NonPositiveAmount);
+            return Err(Reject::NonPositiveAmount);
         }
         if capacity.is_zero() {
             self.liquidation.backstops.remove(&index);
@@ -210,19 +218,14 @@ impl Engine {
         Ok(())
     }
 
-    pub(crate) fn fund_insurance(
-        &mut self,
-        account: AccountId,
-        asset: AssetId,
-        amount: Amount,
-    ) -> Result<(), rucksack_types::Reject> {
+    pub(crate) fn fund_insurance(&mut self, account: AccountId, asset: AssetId, amount: Amount) -> Result<(), Reject> {
         let asset_index = self.asset_index(asset)?;
         if !amount.is_positive() {
-            return Err(rucksack_types::Reject::NonPositiveAmount);
+            return Err(Reject::NonPositiveAmount);
         }
-        let index = self.ledger.find(account).ok_or(rucksack_types::Reject::InsufficientFunds)?;
+        let index = self.ledger.find(account).ok_or(Reject::InsufficientFunds)?;
         if self.ledger.account(index).balances[asset_index].available < amount {
-            return Err(rucksack_types::Reject::InsufficientFunds);
+            return Err(Reject::InsufficientFunds);
         }
         // Like a withdrawal: it must not take the account beyond initial margin.
         let before = self.margin_before(index, false);
@@ -235,8 +238,8 @@ impl Engine {
         Ok(())
     }
 
-    pub(crate) fn set_liquidation_spec(&mut self, spec: &LiquidationSpec) -> Result<(), rucksack_types::Reject> {
-        spec.validate().map_err(rucksack_types::Reject::InvalidLiquidationSpec)?;
+    pub(crate) fn set_liquidation_spec(&mut self, spec: &LiquidationSpec) -> Result<(), Reject> {
+        spec.validate().map_err(Reject::InvalidLiquidationSpec)?;
         self.liquidation.spec = *spec;
         self.events.push(rucksack_types::Event::LiquidationSpecSet(*spec));
         Ok(())

@@ -1,8 +1,136 @@
-//! The liquidation properties of one sweep, checked against the engine as it was before it.
+//! The state machine's liquidation part: a venue of thinly capitalised, highly leveraged
+//! accounts driven through small moves, gaps of −50% and +100%, quotes near the mark, volatility
+//! tiers and sweeps; and the properties of each sweep, checked against the engine as it was
+//! before it.
 
 use proptest::prelude::*;
 use rucksack_engine::Engine;
-use rucksack_types::{Event, LiquidationStage};
+use rucksack_testkit::Stamp;
+use rucksack_testkit::fixtures::{self, BTC_USDC_PERP, SOL_USDC_PERP, USDC};
+use rucksack_types::{
+    AccountId, Command, Event, LiquidationStage, Lots, MarginFlags, MarketSize, NewOrder, OrderSpec,
+    SelfTradePrevention, Side, Ticks, TimeInForce,
+};
+
+use super::{ACCOUNTS, Op, command_at, elapsed_micros, op, venue};
+
+/// The standard venue plus four thinly capitalised accounts (5 to 8) holding perpetual
+/// positions about 35 times their equity (a leverage limit of 40) against accounts 1 to 4: long
+/// and short SOL, long and short BTC. They never act; prices, shocks and sweeps decide what
+/// happens to them.
+fn leveraged_venue() -> (Engine, Stamp) {
+    let (mut engine, mut stamp) = venue();
+    let positions = [(SOL_USDC_PERP, Side::Bid, 12_200, 14_300), (SOL_USDC_PERP, Side::Ask, 12_200, 14_300)]
+        .into_iter()
+        .chain([(BTC_USDC_PERP, Side::Bid, 18_400, 950_000), (BTC_USDC_PERP, Side::Ask, 18_400, 950_000)]);
+    for (k, (market, side, lots, price)) in positions.enumerate() {
+        let (trader, counterparty) = (5 + k as u64, 1 + k as u64);
+        let resting = NewOrder {
+            account: AccountId(counterparty),
+            market,
+            side: side.opposite(),
+            client_id: None,
+            self_trade_prevention: SelfTradePrevention::RejectTaker,
+            spec: OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
+            margin: MarginFlags::NONE,
+            reduce_only: false,
+            trigger: None,
+        };
+        let taking = NewOrder {
+            account: AccountId(trader),
+            side,
+            spec: OrderSpec::Market { size: MarketSize::Base(Lots(lots)), time_in_force: TimeInForce::Ioc },
+            ..resting
+        };
+        let leverage = rucksack_types::SettingsChange { leverage_limit: Some(40), ..Default::default() };
+        for command in [
+            fixtures::deposit(trader, USDC, 500_000_000, 4_000 + trader),
+            Command::UpdateAccountSettings { account: AccountId(trader), change: leverage },
+            Command::PlaceOrder(resting),
+            Command::PlaceOrder(taking),
+        ] {
+            engine.apply(&stamp.next(command)).expect("leveraged setup");
+        }
+        assert_ne!(engine.perp_position(AccountId(trader), market).size, 0, "account {trader} holds its position");
+    }
+    (engine, stamp)
+}
+
+/// Ops for the leveraged venue: the usual ones, with more price moves, shocks, mark samples and
+/// sweeps.
+fn risk_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => op(),
+        1 => (0u16..3, any::<bool>()).prop_map(|(asset, up)| Op::Shock { asset, up }),
+        4 => (0u16..3, -8i64..8).prop_map(|(asset, permille)| Op::Nudge { asset, permille }),
+        2 => (1..=ACCOUNTS, 0u16..2, any::<bool>(), -20i64..20, 1i64..2_000)
+            .prop_map(|(account, market, side, permille, lots)| Op::Quote { account, market, side, permille, lots }),
+        2 => (1u64..5).prop_map(|seconds| Op::MarkClock { seconds }),
+        2 => Just(Op::Liquidate),
+        1 => any::<bool>().prop_map(|on| Op::Volatility { on }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    #[test]
+    fn liquidation_keeps_its_promises_through_shocks(ops in proptest::collection::vec(risk_op(), 1..120)) {
+        let (mut engine, mut stamp) = leveraged_venue();
+        engine.set_invariant_checks(false);
+        for (step, op) in ops.iter().enumerate() {
+            let before = engine.clone();
+            stamp.advance(elapsed_micros(op));
+            let result = engine.apply(&stamp.next(command_at(&engine, op))).map(<[Event]>::to_vec);
+            if let Err(violation) = engine.check() {
+                return Err(TestCaseError::fail(format!("step {step} {op:?}: {violation}")));
+            }
+            match &result {
+                Err(_) => prop_assert_eq!(engine.content_hash(), before.content_hash(), "refused {:?} changed the state", op),
+                Ok(events) if matches!(op, Op::Liquidate) => sweep_holds(&before, &engine, events)?,
+                Ok(_) => {}
+            }
+        }
+        let restored = Engine::decode_snapshot(&engine.encode_snapshot()).expect("snapshot decodes");
+        prop_assert_eq!(restored.state_hash(), engine.state_hash());
+    }
+
+}
+
+/// The leveraged venue's sequences reach every stage of the waterfall.
+#[test]
+fn generated_sequences_reach_every_liquidation_stage() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for _ in 0..48 {
+        let ops = proptest::collection::vec(risk_op(), 120).new_tree(&mut runner).expect("ops").current();
+        let (mut engine, mut stamp) = leveraged_venue();
+        for op in &ops {
+            stamp.advance(elapsed_micros(op));
+            let Ok(events) = engine.apply(&stamp.next(command_at(&engine, op))).map(<[Event]>::to_vec) else {
+                continue;
+            };
+            for event in &events {
+                let key = match event {
+                    Event::Liquidation(step) => step.stage.as_str(),
+                    Event::Bankrupt(b) if b.from_fund.is_positive() => "deficit from the fund",
+                    Event::Bankrupt(b) if b.from_adl.is_positive() => "deficit from deleveraged positions",
+                    Event::Bankrupt(_) => "bankrupt",
+                    Event::BadDebt(_) => "bad debt",
+                    Event::InsuranceFundChanged(change) => change.reason.as_str(),
+                    _ => continue,
+                };
+                *seen.entry(key).or_default() += 1;
+            }
+        }
+    }
+    eprintln!("liquidation: {seen:?}");
+    for key in ["Unwind", "OnBook", "Backstop", "Adl", "LiquidationFee", "deficit from deleveraged positions"] {
+        assert!(seen.get(key).is_some_and(|n| *n > 0), "no {key} happened: {seen:?}");
+    }
+}
 
 /// What a `Liquidate` command may do:
 /// - an account enters liquidation only at or below maintenance (or owing more than it holds);
@@ -113,7 +241,7 @@ pub fn sweep_holds(before: &Engine, after: &Engine, events: &[Event]) -> Result<
 
 /// Whether the account holds a short perpetual and the market's base asset (a hedged pair, in
 /// markets with basis terms).
-fn holds_hedged_pair(engine: &Engine, account: rucksack_types::AccountId) -> bool {
+fn holds_hedged_pair(engine: &Engine, account: AccountId) -> bool {
     engine.perp_holdings(account).iter().any(|holding| {
         let Some(perp) = engine.perp_market(holding.market) else { return false };
         let spot = engine.balance(account, perp.base).available.0 > 0
