@@ -11,6 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use bpx_api_client::BpxClient;
+use bpx_api_client::types::fill::FillsHistoryParams;
 use bpx_api_client::types::order::{ExecuteOrderPayload, OrderType, Side};
 use rucksack_node::client::ApiClient;
 use serde_json::{Value, json};
@@ -109,6 +110,19 @@ fn a_leveraged_long_is_liquidated_through_the_book_step_by_step_until_its_buffer
     assert!(steps.windows(2).all(|w| w[1] <= w[0] + 1e-9), "each step a fifth of what is left: {steps:?}");
     assert!(*sizes.last().expect("a size") > 0.0, "only what was needed was sold: {sizes:?}");
     assert!(refused_while_liquidating, "orders are refused while the account is liquidated");
+    // Each step is a fill of the exchange's order in the trader's history. (bpx-api-client
+    // 0.23 sends its fill-type filter as `fill_type`, a parameter the venue does not know and
+    // ignores, so the filter is checked with the venue's own name below.)
+    let params = FillsHistoryParams { symbol: Some("SOL_USDC_PERP".into()), ..FillsHistoryParams::default() };
+    let fills = runtime.block_on(trader.get_historical_fills(params)).expect("fills");
+    let system: Vec<_> = fills.iter().filter(|f| f.system_order_type.is_some()).collect();
+    assert!(system.len() >= sizes.len() - 1, "{fills:?}");
+    assert!(system.iter().all(|f| f.system_order_type.as_deref() == Some("LiquidatePositionOnBook")), "{fills:?}");
+    let sold: f64 = system.iter().map(|f| f.quantity.to_string().parse::<f64>().expect("quantity")).sum();
+    assert!((sold - (10.0 - sizes.last().expect("a size"))).abs() < 1e-9, "{sold} sold, sizes {sizes:?}");
+    let query = "symbol=SOL_USDC_PERP&fillType=BookLiquidation";
+    let filtered = ok(&trader_api, "GET", "/wapi/v1/history/fills", Some(query), None);
+    assert_eq!(filtered.as_array().map(Vec::len), Some(system.len()), "{filtered}");
     // The take-profit was cancelled first.
     let open = runtime.block_on(trader.get_open_orders(Some("SOL_USDC_PERP"))).expect("open orders");
     assert!(open.is_empty(), "{open:?}");
