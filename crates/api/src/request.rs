@@ -329,29 +329,6 @@ pub fn market_kinds(query: Option<&str>) -> Result<MarketKinds, ApiError> {
     })
 }
 
-/// Fill types a `fillType` filter may name.
-const FILL_TYPES: [&str; 8] = [
-    "User",
-    "BookLiquidation",
-    "Adl",
-    "Backstop",
-    "Liquidation",
-    "AllLiquidation",
-    "CollateralConversion",
-    "CollateralConversionAndSpotLiquidation",
-];
-
-/// Whether a `fillType` filter selects ordinary user fills, the only kind there is yet.
-pub fn selects_user_fills(fill_type: Option<&str>) -> Result<bool, ApiError> {
-    match fill_type {
-        None | Some("User") => Ok(true),
-        Some(other) if FILL_TYPES.contains(&other) => Ok(false),
-        Some(other) => {
-            Err(ApiError::bad_request(format!("fillType must be one of {}, not {other}", FILL_TYPES.join(", "))))
-        }
-    }
-}
-
 /// `PATCH /account` body: optional `autoBorrowSettlements`, `autoLend`, `autoRealizePnl`,
 /// `autoRepayBorrows` (booleans) and `leverageLimit` (a whole number, as a string or number).
 pub fn settings_change(body: &Value) -> Result<rucksack_types::SettingsChange, ApiError> {
@@ -412,13 +389,5 @@ mod filter_tests {
         assert_eq!(market_kinds(Some("marketType=PERP")), kinds(false, true));
         assert_eq!(market_kinds(Some("marketType=DATED")), kinds(false, false));
         assert!(market_kinds(Some("marketType=spot")).is_err());
-    }
-
-    #[test]
-    fn fill_type_filters_select_user_fills() {
-        assert_eq!(selects_user_fills(None), Ok(true));
-        assert_eq!(selects_user_fills(Some("User")), Ok(true));
-        assert_eq!(selects_user_fills(Some("Liquidation")), Ok(false));
-        assert!(selects_user_fills(Some("Allliquidation")).is_err());
     }
 }

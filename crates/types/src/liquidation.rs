@@ -164,8 +164,8 @@ pub struct LiquidationStep {
     pub finished: bool,
 }
 
-/// A position moved between two accounts outside the book, at `price`: `lots` from `from`'s
-/// side (positive: `from` sold them to `to`).
+/// A position moved between two accounts outside the book, at `price`: `lots` is the change of
+/// `from`'s size (negative: `from` sold them to `to`), and `to`'s changed by the opposite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PositionTransfer {
     pub kind: SystemOrderType,
