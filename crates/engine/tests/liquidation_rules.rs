@@ -303,7 +303,7 @@ fn a_borrow_without_the_asset_to_repay_it_is_bought_back_on_the_spot_market() {
 }
 
 #[test]
-fn a_debt_nothing_is_left_to_repay_goes_to_the_fund_then_to_the_lenders() {
+fn a_debt_nothing_is_left_to_repay_is_written_off_against_the_lenders_whom_the_fund_pays_in_dollars() {
     let mut h = Harness::with_perps();
     short_sol_on_margin(&mut h);
     // SOL quadruples in two gaps, with nobody selling it: the trader's $293 cannot buy back the
@@ -312,6 +312,7 @@ fn a_debt_nothing_is_left_to_repay_goes_to_the_fund_then_to_the_lenders() {
     h.ok(Command::SetIndexPrice { asset: SOL, price: fixtures::index_price("572") });
     assert!(h.engine.health_now(AccountId(TRADER)).net_equity().0 < 0);
     let lent_before = h.engine.pool(SOL).expect("pool").lent;
+    let usdc_of_lender = h.balance(1, USDC).0;
     let events = h.ok(Command::Liquidate);
     let bad_debt = events
         .iter()
@@ -323,8 +324,21 @@ fn a_debt_nothing_is_left_to_repay_goes_to_the_fund_then_to_the_lenders() {
     assert_eq!(bad_debt.from_fund, Amount::ZERO, "the fund holds no SOL");
     assert!(bad_debt.from_lenders.0 >= 1_000_000_000);
     assert_eq!(h.engine.pool(SOL).expect("pool").lent.0, lent_before.0 - bad_debt.from_lenders.0);
-    // The fund took the USDC the trader still held; the trader is left at zero.
-    assert!(h.engine.insurance_fund(USDC).0 > 290_000_000);
+    // The fund took the $293 the trader still held, and paid it to SOL's only lender, account 1,
+    // toward the $572 of SOL it lost: made whole in dollars as far as the fund could.
+    assert!(bad_debt.lenders_compensated.0 > 290_000_000, "{bad_debt:?}");
+    assert_eq!(h.balance(1, USDC).0, usdc_of_lender + bad_debt.lenders_compensated.0);
+    let taken: i64 = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::InsuranceFundChanged(c) if c.reason == InsuranceReason::BankruptCollateral && c.asset == USDC => {
+                Some(c.change.0)
+            }
+            _ => None,
+        })
+        .sum();
+    assert!(taken > 290_000_000);
+    assert_eq!(h.engine.insurance_fund(USDC).0, taken - bad_debt.lenders_compensated.0);
     assert_eq!(h.engine.health_now(AccountId(TRADER)).net_equity().0, 0);
     assert!(!h.engine.is_liquidating(AccountId(TRADER)));
 }

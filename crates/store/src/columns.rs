@@ -148,6 +148,7 @@ impl Named for InsuranceReason {
         InsuranceReason::BackstopShare,
         InsuranceReason::DeficitCovered,
         InsuranceReason::BankruptCollateral,
+        InsuranceReason::LenderCompensation,
     ];
 
     fn name(self) -> &'static str {

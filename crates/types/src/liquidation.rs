@@ -187,6 +187,8 @@ pub enum InsuranceReason {
     DeficitCovered,
     /// A bankrupt account's remaining collateral, taken over by the fund, which pays its debts.
     BankruptCollateral,
+    /// A lender who lost tokens to a bad debt, paid their dollar notional.
+    LenderCompensation,
 }
 
 impl InsuranceReason {
@@ -197,6 +199,7 @@ impl InsuranceReason {
             InsuranceReason::BackstopShare => "BackstopShare",
             InsuranceReason::DeficitCovered => "DeficitCovered",
             InsuranceReason::BankruptCollateral => "BankruptCollateral",
+            InsuranceReason::LenderCompensation => "LenderCompensation",
         }
     }
 }
@@ -235,12 +238,14 @@ pub struct Bankruptcy {
 }
 
 /// A borrow a bankrupt account could not repay: the insurance fund repaid `from_fund` of it in
-/// kind, and `from_lenders` was written off against the pool's lenders (the documented last
-/// resort).
+/// kind; `from_lenders` was written off against the pool's lenders, who were paid
+/// `lenders_compensated` (settlement-asset units) of its dollar notional by the fund. Only what
+/// the fund could not pay is a loss to them (the documented last resort).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadDebt {
     pub account: AccountId,
     pub asset: AssetId,
     pub from_fund: Amount,
     pub from_lenders: Amount,
+    pub lenders_compensated: Amount,
 }

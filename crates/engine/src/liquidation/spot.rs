@@ -8,8 +8,9 @@
 //! margin fraction allows, and what the account then holds of the borrowed asset repays it.
 //!
 //! A bankrupt account with no position left hands what it still holds to the insurance fund,
-//! which repays its borrows as far as it holds those assets; what is still owed is written off
-//! against the pool's lenders, pro rata.
+//! which repays its borrows as far as it holds those assets. What is still owed is written off
+//! against the pool's lenders, pro rata, and the fund pays them its dollar notional in the
+//! settlement asset, as far as it holds: they are made whole in notional, not in the token.
 
 use rucksack_types::{
     Amount, AssetId, BadDebt, BorrowLendAction, BorrowLendSource, Event, FinePrice, Fraction, InsuranceReason, Lots,
@@ -291,12 +292,45 @@ impl Engine {
                 self.ledger.account_mut(index).positions[asset] = PoolPosition::None;
                 self.risk.touch(asset);
             }
+            let lenders_compensated = self.compensate_lenders(asset, from_lenders);
             self.events.push(Event::BadDebt(BadDebt {
                 account: self.ledger.account(index).id,
                 asset: AssetId(asset as u16),
                 from_fund,
                 from_lenders,
+                lenders_compensated,
             }));
         }
+    }
+
+    /// Lenders of `asset` who lost `written_off` of it to a bad debt are made whole in dollar
+    /// notional at the index now: the insurance fund pays them its value in the settlement
+    /// asset, pro rata to their shares, as far as it holds. Returns what it paid.
+    fn compensate_lenders(&mut self, asset: usize, written_off: Amount) -> Amount {
+        let Some(quote) = self.settlement_asset() else { return Amount::ZERO };
+        let quote_index = usize::from(quote.0);
+        let Some(price) = self.risk.prices[asset].map(|p| p.price) else { return Amount::ZERO };
+        let value = price.value(written_off, self.assets[asset].decimals, Rounding::Down);
+        let owed = self.quote_units_worth(value).min(i128::from(self.ledger.insurance[quote_index].0));
+        let total_shares = self.risk.pools[asset].lend_shares;
+        if owed <= 0 || total_shares <= 0 {
+            return Amount::ZERO;
+        }
+        let lenders: Vec<(AccountIndex, i128)> = (0..self.ledger.accounts.len() as AccountIndex)
+            .filter_map(|i| match self.ledger.account(i).positions[asset] {
+                PoolPosition::Lend(shares) => Some((i, shares)),
+                _ => None,
+            })
+            .collect();
+        let mut paid = 0;
+        for (lender, shares) in lenders {
+            let part = rucksack_types::money::mul_div(owed, shares, total_shares, Rounding::Down).unwrap_or(0) as i64;
+            if part > 0 {
+                self.ledger.account_mut(lender).balances[quote_index].available.0 += part;
+                self.credit_insurance(lender, quote, Amount(-part), InsuranceReason::LenderCompensation);
+                paid += part;
+            }
+        }
+        Amount(paid)
     }
 }
