@@ -10,13 +10,12 @@
 //! are closed out (see `close_out`).
 
 use rucksack_types::{
-    Amount, BorrowLendAction, BorrowLendSource, CancelScope, Event, Fraction, InsuranceChange, InsuranceReason,
-    LiquidationStage, LiquidationStep, MarketId, NewOrder, Reject, Rounding, Side, SystemOrderType, Ticks, UsdValue,
+    Amount, CancelScope, Event, Fraction, InsuranceChange, InsuranceReason, LiquidationStage, LiquidationStep,
+    MarketId, NewOrder, Reject, Rounding, Side, SystemOrderType, Ticks, UsdValue,
 };
 
 use crate::book::arena::AccountIndex;
 use crate::engine::Engine;
-use crate::lending::PoolPosition;
 use crate::margin::AccountHealth;
 
 /// A basis point as a fraction.
@@ -127,12 +126,7 @@ impl Engine {
             let _ = self.cancel_all(account, MarketId(market as u16), CancelScope::All);
         }
         for asset in 0..self.assets.len() {
-            let account = self.ledger.account(index);
-            let available = account.balances[asset].available;
-            if matches!(account.positions[asset], PoolPosition::Borrow(_)) && available.is_positive() {
-                let _ =
-                    self.pool_action(index, asset, BorrowLendAction::Repay, available, BorrowLendSource::Liquidation);
-            }
+            self.repay_from_balance(index, asset);
         }
     }
 
