@@ -364,3 +364,48 @@ fn a_sweep_values_only_the_accounts_a_price_move_could_have_taken_to_maintenance
     h.ok(take(TRADER, Side::Ask, 10));
     assert_eq!(h.engine.accounts_to_value(), 2, "the trader, and account 3 whose bid it hit");
 }
+
+#[test]
+fn lent_collateral_is_redeemed_and_sold_to_repay_a_borrow() {
+    let mut h = Harness::with_perps();
+    let pool = |account: u64, asset, action, amount: i64| Command::BorrowLend {
+        account: AccountId(account),
+        asset,
+        action,
+        amount: Amount(amount),
+    };
+    h.ok(pool(1, USDC, BorrowLendAction::Lend, 50_000_000_000));
+    // The trader lends its 10 SOL, borrows 1,000 USDC against them and takes the USDC out.
+    h.deposit(TRADER, SOL, 10_000_000_000);
+    h.ok(pool(TRADER, SOL, BorrowLendAction::Lend, 10_000_000_000));
+    h.ok(pool(TRADER, USDC, BorrowLendAction::Borrow, 1_000_000_000));
+    h.ok(Command::Withdraw {
+        account: AccountId(TRADER),
+        asset: USDC,
+        amount: Amount(1_000_000_000),
+        tx: fixtures::tx(9_001),
+        margin: rucksack_types::MarginFlags::NONE,
+    });
+    h.ok(Command::PlaceOrder(common::gtc(3, Side::Bid, 11_590, 10_000)));
+    // SOL at $116: $1,044 of collateral against $1,000 owed, short of the 5% maintenance.
+    h.ok(Command::SetIndexPrice { asset: SOL, price: fixtures::index_price("116") });
+    assert!(h.engine.health_now(AccountId(TRADER)).below_maintenance());
+    let events = h.ok(Command::Liquidate);
+    let taken = steps(&events);
+    assert_eq!(taken.iter().map(|s| s.stage).collect::<Vec<_>>(), [LiquidationStage::Unwind, LiquidationStage::OnBook]);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::BorrowLendExecuted {
+            action: BorrowLendAction::Redeem,
+            source: rucksack_types::BorrowLendSource::Liquidation,
+            ..
+        }
+    )));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::SystemOrderPlaced(o) if o.kind == SystemOrderType::CollateralConversion))
+    );
+    assert!(h.engine.pool_position_value(AccountId(TRADER), USDC) >= 0, "the borrow is repaid");
+    assert!(taken[1].finished && h.engine.balance(AccountId(TRADER), SOL).available.is_positive(), "some SOL is kept");
+}

@@ -62,7 +62,7 @@ impl Engine {
         }
         self.absorb_deficit(index, &deleveraged);
         if self.health_of(index).net_equity().0 < 0 && self.largest_position(index).is_none() {
-            self.settle_bad_debt(index);
+            self.settle_bankruptcy(index, &deleveraged);
         }
         self.record_step(index, stage, before);
     }
@@ -357,6 +357,14 @@ impl Engine {
             let market = MarketId(market_index as u16);
             self.events.push(Event::PositionChanged { account, market, fee: Amount::ZERO, position });
         }
+    }
+
+    /// A bankrupt account with no position left: the fund takes what it holds and repays its
+    /// borrows (see `spot`), then what its positions still owe, no longer covered by that
+    /// collateral, is absorbed like any deficit.
+    pub(super) fn settle_bankruptcy(&mut self, index: AccountIndex, deleveraged: &[(usize, AccountIndex, i64)]) {
+        self.settle_bad_debt(index);
+        self.absorb_deficit(index, deleveraged);
     }
 
     /// Collects what the account owes on its positions from its balances and collateral; if it

@@ -67,6 +67,17 @@ impl Engine {
         true
     }
 
+    /// Redeems as much of the account's lend of `asset` as the pool's throttle allows.
+    pub(super) fn redeem_lend(&mut self, index: AccountIndex, asset: usize) {
+        if let PoolPosition::Lend(shares) = self.ledger.account(index).positions[asset] {
+            let redeemable = self.risk.redeemable(asset, shares);
+            if redeemable.is_positive() {
+                let _ =
+                    self.pool_action(index, asset, BorrowLendAction::Redeem, redeemable, BorrowLendSource::Liquidation);
+            }
+        }
+    }
+
     /// Repays the account's borrow of `asset` from its available balance of it.
     pub(super) fn repay_from_balance(&mut self, index: AccountIndex, asset: usize) -> bool {
         let account = self.ledger.account(index);
@@ -250,13 +261,7 @@ impl Engine {
     /// lenders.
     pub(super) fn settle_bad_debt(&mut self, index: AccountIndex) {
         for asset in 0..self.assets.len() {
-            if let PoolPosition::Lend(shares) = self.ledger.account(index).positions[asset] {
-                let redeemable = self.risk.redeemable(asset, shares);
-                if redeemable.is_positive() {
-                    let action = BorrowLendAction::Redeem;
-                    let _ = self.pool_action(index, asset, action, redeemable, BorrowLendSource::Liquidation);
-                }
-            }
+            self.redeem_lend(index, asset);
             let available = self.ledger.account(index).balances[asset].available;
             if available.is_positive() {
                 self.ledger.account_mut(index).balances[asset].available.0 = 0;

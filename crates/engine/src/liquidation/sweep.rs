@@ -70,12 +70,11 @@ impl Engine {
         let auto_close = health.margin_fraction().is_none_or(|f| f <= self.liquidation.spec.auto_close_fraction);
         if has_position && auto_close {
             self.close_out(index, &health, true);
-        } else if !self.step_on_book(index, &health) {
-            if has_position {
-                self.close_out(index, &health, false);
-            } else if health.net_equity().0 < 0 {
-                self.settle_deficit(index, &health);
-            }
+        } else if !has_position && health.net_equity().0 < 0 {
+            // Nothing left to close: what it owes beyond what it holds is a deficit now.
+            self.settle_deficit(index, &health);
+        } else if !self.step_on_book(index, &health) && has_position {
+            self.close_out(index, &health, false);
         }
     }
 
@@ -105,7 +104,7 @@ impl Engine {
     fn settle_deficit(&mut self, index: AccountIndex, before: &AccountHealth) {
         self.absorb_deficit(index, &[]);
         if self.health_of(index).net_equity().0 < 0 {
-            self.settle_bad_debt(index);
+            self.settle_bankruptcy(index, &[]);
         }
         self.record_step(index, LiquidationStage::Deficit, before);
     }
@@ -118,14 +117,17 @@ impl Engine {
         }
     }
 
-    /// Cancels every open order of the account and repays its borrows from its balances of the
-    /// same assets.
+    /// Cancels every open order of the account, redeems its lends (as far as each pool's
+    /// throttle allows) so the books can take them, and repays its borrows from its balances of
+    /// the same assets. None of it changes the account's equity: a lend counts as collateral
+    /// like the balance it becomes.
     fn unwind(&mut self, index: AccountIndex) {
         let account = self.ledger.account(index).id;
         for market in 0..self.markets.len() {
             let _ = self.cancel_all(account, MarketId(market as u16), CancelScope::All);
         }
         for asset in 0..self.assets.len() {
+            self.redeem_lend(index, asset);
             self.repay_from_balance(index, asset);
         }
     }
