@@ -70,11 +70,13 @@ impl Engine {
         let auto_close = health.margin_fraction().is_none_or(|f| f <= self.liquidation.spec.auto_close_fraction);
         if has_position && auto_close {
             self.close_out(index, &health, true);
-        } else if !has_position && health.net_equity().0 < 0 {
-            // Nothing left to close: what it owes beyond what it holds is a deficit now.
-            self.settle_deficit(index, &health);
         } else if !self.step_on_book(index, &health) && has_position {
             self.close_out(index, &health, false);
+        } else if !has_position && self.health_of(index).net_equity().0 < 0 {
+            // Nothing left to close, and what the books could take did not cover it: what it
+            // owes beyond what it holds is a deficit now.
+            let health = self.health_of(index);
+            self.settle_deficit(index, &health);
         }
     }
 
