@@ -409,3 +409,55 @@ fn lent_collateral_is_redeemed_and_sold_to_repay_a_borrow() {
     assert!(h.engine.pool_position_value(AccountId(TRADER), USDC) >= 0, "the borrow is repaid");
     assert!(taken[1].finished && h.engine.balance(AccountId(TRADER), SOL).available.is_positive(), "some SOL is kept");
 }
+
+#[test]
+fn a_lend_the_throttle_holds_back_is_deleveraged_against_the_borrowers_in_dollars() {
+    let mut h = Harness::with_perps();
+    let pool = |account: u64, asset, action, amount: i64| Command::BorrowLend {
+        account: AccountId(account),
+        asset,
+        action,
+        amount: Amount(amount),
+    };
+    h.ok(pool(1, USDC, BorrowLendAction::Lend, 50_000_000_000));
+    h.ok(pool(1, SOL, BorrowLendAction::Lend, 100_000_000_000));
+    // The trader lends 10 SOL and borrows 1,000 USDC against them; account 2 then borrows SOL up
+    // to the pool's 90% throttle, so no lend of SOL can be redeemed.
+    h.deposit(TRADER, SOL, 10_000_000_000);
+    h.ok(pool(TRADER, SOL, BorrowLendAction::Lend, 10_000_000_000));
+    h.ok(pool(TRADER, USDC, BorrowLendAction::Borrow, 1_000_000_000));
+    h.ok(Command::Withdraw {
+        account: AccountId(TRADER),
+        asset: USDC,
+        amount: Amount(1_000_000_000),
+        tx: fixtures::tx(9_002),
+        margin: rucksack_types::MarginFlags::NONE,
+    });
+    h.ok(pool(2, SOL, BorrowLendAction::Borrow, 98_900_000_000));
+    let redeemable = |h: &Harness| {
+        let pool = h.engine.pool(SOL).expect("pool");
+        pool.max_redeemable(fixtures::asset_risk(SOL).lending.expect("lendable").throttle_utilization)
+    };
+    assert!(redeemable(&h).0 < 10_000_000_000, "the throttle holds the trader's lend: {:?}", redeemable(&h));
+    let debt_before = -h.engine.pool_position_value(AccountId(2), SOL);
+    let usdc_of_borrower = h.balance(2, USDC).0;
+    h.ok(Command::SetIndexPrice { asset: SOL, price: fixtures::index_price("116") });
+    assert!(h.engine.health_now(AccountId(TRADER)).below_maintenance());
+    let events = h.ok(Command::Liquidate);
+    // The borrower repaid what the trader could not redeem, and paid the trader its dollar value.
+    let adl = events.iter().find_map(|e| match e {
+        Event::BorrowLendExecuted {
+            account, source: rucksack_types::BorrowLendSource::AdlProvider, amount, ..
+        } if *account == AccountId(2) => Some(*amount),
+        _ => None,
+    });
+    let units = adl.expect("account 2's borrow deleveraged");
+    assert!(units.is_positive());
+    assert_eq!(-h.engine.pool_position_value(AccountId(2), SOL), debt_before - i128::from(units.0));
+    // 116 USDC per SOL, rounded down.
+    let dollars = units.0 as i128 * 116 / 1_000;
+    assert!((i128::from(usdc_of_borrower - h.balance(2, USDC).0) - dollars).abs() <= 1);
+    // With the dollars the trader repaid its USDC borrow: liquidation is over.
+    assert!(h.engine.pool_position_value(AccountId(TRADER), USDC) >= 0);
+    assert!(!h.engine.is_liquidating(AccountId(TRADER)));
+}

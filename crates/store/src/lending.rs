@@ -227,6 +227,7 @@ impl Named for BorrowLendSource {
         BorrowLendSource::Withdrawal,
         BorrowLendSource::Reconciliation,
         BorrowLendSource::Liquidation,
+        BorrowLendSource::AdlProvider,
     ];
 
     fn name(self) -> &'static str {

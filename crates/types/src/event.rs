@@ -201,6 +201,9 @@ pub enum BorrowLendSource {
     Reconciliation,
     /// Repaying a borrow while the account is liquidated.
     Liquidation,
+    /// A borrow closed against a liquidated account's lend its pool's throttle held back
+    /// (lending-side deleveraging): the borrower paid its dollar notional.
+    AdlProvider,
 }
 
 impl BorrowLendSource {
@@ -213,6 +216,7 @@ impl BorrowLendSource {
             BorrowLendSource::Withdrawal => "Withdrawal",
             BorrowLendSource::Reconciliation => "Reconciliation",
             BorrowLendSource::Liquidation => "Liquidation",
+            BorrowLendSource::AdlProvider => "AdlProvider",
         }
     }
 }

@@ -67,7 +67,8 @@ impl Engine {
         true
     }
 
-    /// Redeems as much of the account's lend of `asset` as the pool's throttle allows.
+    /// Redeems as much of the account's lend of `asset` as the pool's throttle allows, and
+    /// deleverages the rest against the asset's borrowers.
     pub(super) fn redeem_lend(&mut self, index: AccountIndex, asset: usize) {
         if let PoolPosition::Lend(shares) = self.ledger.account(index).positions[asset] {
             let redeemable = self.risk.redeemable(asset, shares);
@@ -76,6 +77,98 @@ impl Engine {
                     self.pool_action(index, asset, BorrowLendAction::Redeem, redeemable, BorrowLendSource::Liquidation);
             }
         }
+        if matches!(self.ledger.account(index).positions[asset], PoolPosition::Lend(_)) {
+            self.deleverage_lend(index, asset);
+        }
+    }
+
+    /// Lending-side deleveraging: what the pool's throttle keeps the account from redeeming of
+    /// its lend of `asset` is closed against the asset's borrowers, largest debt first. Each
+    /// borrower's debt falls by the units its lend falls by (the pool's cash does not move), and
+    /// the borrower pays the account their dollar notional at the index in the settlement asset,
+    /// from its available balance: the lender is made whole in notional, not in the token.
+    pub(super) fn deleverage_lend(&mut self, index: AccountIndex, asset: usize) {
+        let Some(quote) = self.settlement_asset().map(|a| usize::from(a.0)) else { return };
+        let Some(price) = self.risk.prices[asset].map(|p| p.price) else { return };
+        if quote == asset {
+            return;
+        }
+        let mut borrowers: Vec<(Amount, AccountIndex)> = (0..self.ledger.accounts.len() as AccountIndex)
+            .filter(|&b| b != index && matches!(self.ledger.account(b).positions[asset], PoolPosition::Borrow(_)))
+            .map(|b| (self.holding(b, asset).borrowed, b))
+            .collect();
+        borrowers.sort_by_key(|&(debt, b)| (std::cmp::Reverse(debt), b));
+        let decimals = self.assets[asset].decimals;
+        for (_, borrower) in borrowers {
+            let (PoolPosition::Lend(lend), PoolPosition::Borrow(debt)) =
+                (self.ledger.account(index).positions[asset], self.ledger.account(borrower).positions[asset])
+            else {
+                break;
+            };
+            let mut pool = self.risk.pools[asset];
+            // The units: the lend's and the debt's worth, and what the borrower can pay for.
+            let paying = self.ledger.account(borrower).balances[quote].available;
+            let payable = self.risk.prices[quote]
+                .map_or(rucksack_types::IndexPrice(1_000_000_000_000), |p| p.price)
+                .value(paying, self.assets[quote].decimals, Rounding::Down);
+            let affordable = price.quantity_for(payable, decimals, Rounding::Down).unwrap_or_default();
+            let units = pool.lend_value(lend).min(pool.debt_value(debt)).min(affordable);
+            if !units.is_positive() {
+                continue;
+            }
+            // The borrower repays with the units the lend gives up: the pool's cash moves by the
+            // repay's rounding at most, which goes to the dust account as on any repay.
+            let Ok(repaid) = pool.repay(debt, units) else { continue };
+            let Ok(redeemed) = pool.redeem(lend, repaid.amount) else { continue };
+            if pool.cash() < 0 || redeemed.amount != repaid.amount {
+                continue;
+            }
+            let value = price.value(repaid.amount, decimals, Rounding::Down);
+            let paid = Amount((self.quote_units_worth(value) as i64).min(paying.0));
+            self.risk.pools[asset] = pool;
+            self.risk.touch(asset);
+            self.ledger.dust[asset].0 += repaid.dust.0;
+            let remaining = |shares: i128, kind: fn(i128) -> PoolPosition| {
+                if shares > 0 { kind(shares) } else { PoolPosition::None }
+            };
+            self.ledger.account_mut(index).positions[asset] = remaining(lend - redeemed.shares, PoolPosition::Lend);
+            self.ledger.account_mut(borrower).positions[asset] = remaining(debt - repaid.shares, PoolPosition::Borrow);
+            self.ledger.account_mut(borrower).balances[quote].available.0 -= paid.0;
+            self.ledger.account_mut(index).balances[quote].available.0 += paid.0;
+            for (account, action, source) in [
+                (index, BorrowLendAction::Redeem, BorrowLendSource::Liquidation),
+                (borrower, BorrowLendAction::Repay, BorrowLendSource::AdlProvider),
+            ] {
+                self.push_pool_event(account, asset, action, repaid.amount, source);
+            }
+        }
+    }
+
+    /// Reports an account's pool position after a movement the liquidation made directly.
+    fn push_pool_event(
+        &mut self,
+        index: AccountIndex,
+        asset: usize,
+        action: BorrowLendAction,
+        amount: Amount,
+        source: BorrowLendSource,
+    ) {
+        let pool = self.risk.pools[asset];
+        let (shares, position) = match self.ledger.account(index).positions[asset] {
+            PoolPosition::None => (0, 0),
+            PoolPosition::Lend(shares) => (shares, i128::from(pool.lend_value(shares).0)),
+            PoolPosition::Borrow(shares) => (-shares, -i128::from(pool.debt_value(shares).0)),
+        };
+        self.events.push(Event::BorrowLendExecuted {
+            account: self.ledger.account(index).id,
+            asset: AssetId(asset as u16),
+            action,
+            amount,
+            entry_fee: Amount::ZERO,
+            source,
+            shares,
+            position,
+        });
     }
 
     /// Repays the account's borrow of `asset` from its available balance of it.
