@@ -225,13 +225,13 @@ fn fill(views: &Views, spec: &MarketSpec, row: &Fill) -> Value {
     }
 }
 
-/// A position moved outside the book, as a fill: no fee, no trade, and no order. Clients need an
-/// order id, so it is the transfer's own (its command and event, as position ids are), the same
-/// on both accounts' fills.
+/// A position moved outside the book, as a fill: no fee and no order, a trade id numbered with
+/// the market's trades. Clients need an order id, so it is the transfer's own (its command and
+/// event, as position ids are), the same on both accounts' fills.
 fn transfer_fill(views: &Views, spec: &MarketSpec, transfer: &PositionTransferRecord) -> Value {
     let quote = views.asset(spec.quote);
     json!({
-        "tradeId": null,
+        "tradeId": transfer.trade.0,
         "orderId": format!("{}-{}", transfer.seq.0, transfer.position),
         "clientId": null,
         "symbol": spec.symbol.as_str(),

@@ -275,7 +275,10 @@ async fn backstop_transfers_are_fills_selected_by_fill_type_and_streamed() {
     assert_eq!(field(&all[..2], "price"), ["124.305", "124.305"]);
     assert_eq!(all[2]["price"], "143.00");
     assert_eq!(field(&all[..2], "fee"), ["0.000000", "0.000000"]);
-    assert_eq!(field(&all[..2], "tradeId"), [&Value::Null, &Value::Null]);
+    // Transfers are numbered with the market's trades, after the trade that opened the position.
+    let opened = all[2]["tradeId"].as_u64().expect("the user's fill has a trade id");
+    let transfers: Vec<u64> = all[..2].iter().map(|f| f["tradeId"].as_u64().expect("a trade id")).collect();
+    assert!(transfers[0] > transfers[1] && transfers[1] > opened, "{transfers:?} after {opened}");
     assert!(all[..2].iter().all(|f| f["orderId"].as_str().is_some_and(|id| id.contains('-'))), "{all:?}");
     for (fill_type, count) in [
         ("Backstop", 2),

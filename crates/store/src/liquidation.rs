@@ -5,7 +5,7 @@
 
 use rucksack_types::{
     AccountId, Amount, AssetId, FinePrice, InsuranceChange, InsuranceReason, Lots, MarketId, PositionTransfer, Seq,
-    Side, SystemOrderType, Timestamp,
+    Side, SystemOrderType, Timestamp, TradeId,
 };
 
 use crate::StoreError;
@@ -17,6 +17,8 @@ use crate::tables::Table;
 /// One account's side of a position moved outside the book: a backstop or ADL transfer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PositionTransferRecord {
+    /// Numbered with the market's trades.
+    pub trade: TradeId,
     pub seq: Seq,
     /// The transfer event's index within its command.
     pub position: u64,
@@ -44,6 +46,7 @@ impl PositionTransferRecord {
         let quantity = Lots(transfer.lots.checked_abs().ok_or(StoreError::Overflow("a transfer's lots"))?);
         let from_side = if transfer.lots < 0 { Side::Ask } else { Side::Bid };
         let side = |account, counterparty, side| PositionTransferRecord {
+            trade: transfer.trade,
             seq,
             position,
             kind: transfer.kind,
@@ -103,6 +106,7 @@ pub(crate) const POSITION_TRANSFERS: Table = Table {
         "quantity",
         "price",
         "time",
+        "trade_id",
     ],
     on_conflict: "",
 };
@@ -125,6 +129,7 @@ pub(crate) fn transfer_row(t: &PositionTransferRecord, row: &mut Vec<Value>) -> 
         t.quantity.0.into(),
         wide(t.price.0),
         int("time", t.time.0)?.into(),
+        int("trade id", t.trade.0)?.into(),
     ]);
     Ok(())
 }
@@ -132,6 +137,7 @@ pub(crate) fn transfer_row(t: &PositionTransferRecord, row: &mut Vec<Value>) -> 
 /// A transfer's row of the fill history, in `read::FILL_HISTORY_COLUMNS` order.
 pub(crate) fn read_listed_transfer(row: &Row) -> Result<PositionTransferRecord, StoreError> {
     Ok(PositionTransferRecord {
+        trade: TradeId(unsigned("trade id", row.get(1)?)?),
         account: AccountId(unsigned("account id", row.get(4)?)?),
         market: MarketId(narrow("market id", row.get(5)?)?),
         side: Side::parse(&row.get::<String>(6)?)?,

@@ -131,12 +131,12 @@ pub(crate) async fn fills(pool: &Pool, query: &FillQuery) -> Result<Vec<FillReco
 
 /// Trades' and position transfers' fills as one listing. The fills' columns come first, in
 /// [`FILLS`] order, then the transfers' own; each branch fills the other's with constants, and
-/// `is_transfer` tells them apart. A transfer has no trade id (0 sorts it before the trades of
-/// its microsecond on both backends, which order nulls differently) and no order.
+/// `is_transfer` tells them apart. A transfer's trade id is numbered with its market's trades;
+/// it has no order.
 const FILL_HISTORY: &str = "(SELECT FALSE AS is_transfer, trade, order_id, client_id, account, market, side, price, \
     quantity, fee, is_maker, time, system_order_type, 0 AS seq, 0 AS position, NULL AS counterparty, \
     NULL AS exact_price FROM fills \
-    UNION ALL SELECT TRUE, 0, NULL, NULL, account, market, side, NULL, quantity, 0, FALSE, time, system_order_type, \
+    UNION ALL SELECT TRUE, trade_id, NULL, NULL, account, market, side, NULL, quantity, 0, FALSE, time, system_order_type, \
     seq, position, counterparty, price FROM position_transfers) AS listed";
 
 const FILL_HISTORY_COLUMNS: &str = "is_transfer, trade, order_id, client_id, account, market, side, price, quantity, \

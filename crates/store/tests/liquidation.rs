@@ -121,6 +121,7 @@ fn transfers_of(run: &[Applied], account: u64) -> Vec<PositionTransferRecord> {
         for (owner, counterparty, side) in [(t.from, t.to, from_side), (t.to, t.from, from_side.opposite())] {
             if owner == AccountId(account) {
                 sides.push(PositionTransferRecord {
+                    trade: t.trade,
                     seq: applied.seq,
                     position: position as u64,
                     kind: t.kind,

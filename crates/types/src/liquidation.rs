@@ -168,6 +168,8 @@ pub struct LiquidationStep {
 /// `from`'s size (negative: `from` sold them to `to`), and `to`'s changed by the opposite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PositionTransfer {
+    /// Numbered with the market's trades, so both accounts' fills have a trade id.
+    pub trade: crate::ids::TradeId,
     pub kind: SystemOrderType,
     pub market: MarketId,
     pub from: AccountId,

@@ -96,7 +96,11 @@ impl Engine {
             let market = MarketId(market_index as u16);
             self.events.push(Event::PositionChanged { account, market, fee: Amount::ZERO, position });
         }
+        let book = &mut self.markets[market_index].book;
+        let trade = rucksack_types::TradeId(book.next_trade_id);
+        book.next_trade_id += 1;
         self.events.push(Event::PositionTransferred(PositionTransfer {
+            trade,
             kind,
             market: MarketId(market_index as u16),
             from: self.ledger.account(from).id,

@@ -20,6 +20,8 @@ CREATE TABLE position_transfers (
     quantity BIGINT NOT NULL,
     price BLOB NOT NULL,
     time BIGINT NOT NULL,
+    -- Numbered with the market's trades.
+    trade_id BIGINT NOT NULL,
     PRIMARY KEY (seq, position, side)
 ) WITHOUT ROWID;
 CREATE INDEX position_transfers_by_account ON position_transfers (account, time, seq, position);
