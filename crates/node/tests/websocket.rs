@@ -20,13 +20,16 @@ const PATIENCE: Duration = Duration::from_secs(15);
 
 struct Ws {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames read while waiting for another stream's, kept for the next wait: streams'
+    /// frames need not arrive in the order a test asks for them.
+    held: Vec<Value>,
 }
 
 impl Ws {
     async fn connect(server: &Server, path: &str) -> Ws {
         let url = format!("{}{path}", server.url.replace("http://", "ws://"));
         let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
-        Ws { socket }
+        Ws { socket, held: Vec::new() }
     }
 
     async fn send(&mut self, frame: Value) {
@@ -53,11 +56,16 @@ impl Ws {
 
     /// The next frame of `stream` whose data satisfies `wanted`, skipping others.
     async fn next_on(&mut self, stream: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        let matches = |frame: &Value| frame["stream"] == stream && wanted(&frame["data"]);
+        if let Some(at) = self.held.iter().position(matches) {
+            return self.held.remove(at)["data"].clone();
+        }
         loop {
             let frame = self.next().await;
-            if frame["stream"] == stream && wanted(&frame["data"]) {
+            if matches(&frame) {
                 return frame["data"].clone();
             }
+            self.held.push(frame);
         }
     }
 
