@@ -86,9 +86,13 @@ enum Cmd {
         /// WebSocket clients, each subscribed to the market's depth, trade and bookTicker.
         #[arg(long, default_value_t = 1_000)]
         clients: usize,
-        /// Threads placing batches of 50 orders over REST.
+        /// Threads placing orders over REST.
         #[arg(long, default_value_t = 4)]
         traders: usize,
+        /// Orders each request carries: 1 places single orders, more sends batch requests, so
+        /// one engine batch changes the book many times.
+        #[arg(long, default_value_t = 50)]
+        orders_per_request: usize,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
         /// Orders per second offered by all traders together (default: as fast as the server
@@ -338,13 +342,25 @@ fn main() -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Cmd::BenchWs { server, token, data_dir, symbol, clients, traders, seconds, rate, server_pid } => {
+        Cmd::BenchWs {
+            server,
+            token,
+            data_dir,
+            symbol,
+            clients,
+            traders,
+            orders_per_request,
+            seconds,
+            rate,
+            server_pid,
+        } => {
             let admin = admin::Admin { server: server.clone(), token: admin::resolve_token(token, &data_dir)? };
             let options = rucksack_node::wsbench::WsBenchOptions {
                 server,
                 symbol,
                 clients,
                 traders,
+                orders_per_request: orders_per_request.clamp(1, 50),
                 seconds: seconds.clamp(1, 300),
                 rate,
                 server_pid,

@@ -162,3 +162,60 @@ fn a_config_file_lists_the_operators_venue() {
     assert!(depth.body.contains(r#""asks":[]"#), "no demo bots quote a configured venue: {}", depth.body);
     server.stop();
 }
+
+/// Runs a load generator against `server` and parses the JSON line it prints last.
+fn bench(server: &Server, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(BIN)
+        .args(args)
+        .args(["--server", &server.url, "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .expect("run the load generator");
+    assert!(output.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(stdout.lines().last().expect("a report")).expect("the report is JSON")
+}
+
+#[test]
+fn the_load_generators_measure_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("venue"), &["--no-demo-bots", "--key-rate-limit", "100000"]);
+
+    let http = bench(&server, &["bench-http", "--keys", "2", "--connections", "2", "--seconds", "1", "--rate", "200"]);
+    assert!(http["verifyPerSecond"].as_f64().unwrap() > 0.0, "{http}");
+    let open_loop = &http["openLoop"];
+    assert_eq!(open_loop["offeredRate"], 200, "{http}");
+    assert!(open_loop["accepted"].as_u64().unwrap() > 0, "{http}");
+    assert_eq!(open_loop["failed"], 0, "{http}");
+
+    let pid = server.child.id().to_string();
+    let ws = bench(
+        &server,
+        &[
+            "bench-ws",
+            "--clients",
+            "20",
+            "--traders",
+            "2",
+            "--orders-per-request",
+            "1",
+            "--rate",
+            "40",
+            "--seconds",
+            "1",
+            "--server-pid",
+            &pid,
+        ],
+    );
+    assert!(ws["ordersPlaced"].as_u64().unwrap() > 0, "{ws}");
+    let frames = ws["framesDelivered"].as_u64().unwrap();
+    assert!(frames > 0, "{ws}");
+    assert_eq!(ws["latencySamples"].as_u64().unwrap(), frames, "every frame carries its event time: {ws}");
+    let rounds = &ws["rounds"];
+    assert!(rounds["count"].as_u64().unwrap() > 0, "{ws}");
+    assert!(
+        rounds["firstClientMs"]["p50"].as_f64().unwrap() <= rounds["lastClientMs"]["p50"].as_f64().unwrap(),
+        "a round reaches its first client no later than its last: {ws}"
+    );
+    assert!(ws["serverRssKiB"]["underLoadWithSlowClient"].as_u64().unwrap() > 0, "{ws}");
+}

@@ -73,6 +73,8 @@ async fn run(state: Shared, socket: WebSocket) {
 
     let writer = async {
         let mut drained = Vec::with_capacity(DRAIN_AT_MOST);
+        // Looked up once: a lookup by name per write shows in the fan-out's profile.
+        let frames_delivered = metrics::counter!("rucksack_ws_frames_delivered_total");
         let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
         loop {
             enum Step {
@@ -105,7 +107,7 @@ async fn run(state: Shared, socket: WebSocket) {
                         result = write => result.map_err(|_| None),
                     };
                     if outcome.is_ok() {
-                        metrics::counter!("rucksack_ws_frames_delivered_total").increment(n as u64);
+                        frames_delivered.increment(n as u64);
                     }
                     outcome
                 }
