@@ -1,7 +1,7 @@
 //! Rendering integers the way the venue prints them: decimals as strings with the tick, step or
 //! asset precision, and the several timestamp formats of the wire.
 
-use rucksack_types::{Amount, AssetSpec, Decimal, Lots, MarketSpec, Ticks, Timestamp};
+use rucksack_types::{Amount, AssetSpec, Decimal, FinePrice, Lots, MarketSpec, Ticks, Timestamp};
 
 pub fn price(spec: &MarketSpec, price: Ticks) -> String {
     Decimal::format_units(price.0, spec.tick_size)
@@ -9,6 +9,18 @@ pub fn price(spec: &MarketSpec, price: Ticks) -> String {
 
 pub fn quantity(spec: &MarketSpec, lots: Lots) -> String {
     Decimal::format_units(lots.0, spec.step_size)
+}
+
+/// A fine price as a decimal with at least the market's tick places, and as many more as it
+/// takes to be exact.
+pub fn exact_price(spec: &MarketSpec, price: FinePrice) -> String {
+    let text = price.to_decimal_string(spec.tick_size);
+    let places = spec.tick_size.scale() as usize;
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if places == 0 || fraction.len() >= places {
+        return text;
+    }
+    format!("{whole}.{fraction:0<places$}")
 }
 
 pub fn amount(asset: &AssetSpec, amount: Amount) -> String {

@@ -14,7 +14,7 @@ use rucksack_store::{
     Candle, CandleInterval, Fill, FillQuery, FillSource, OrderQuery, Page, PositionTransferRecord, SortDirection,
     StoreError, TradeRecord, TransferKind, TransferQuery, TransferRecord,
 };
-use rucksack_types::{FinePrice, MarketSpec, OrderId, SystemOrderType, Timestamp};
+use rucksack_types::{MarketSpec, OrderId, SystemOrderType, Timestamp};
 
 use crate::error::ApiError;
 use crate::request::{self, market_filter, query_params};
@@ -236,7 +236,7 @@ fn transfer_fill(views: &Views, spec: &MarketSpec, transfer: &PositionTransferRe
         "clientId": null,
         "symbol": spec.symbol.as_str(),
         "side": transfer.side.as_str(),
-        "price": exact_price(spec, transfer.price),
+        "price": format::exact_price(spec, transfer.price),
         "quantity": format::quantity(spec, transfer.quantity),
         "fee": quote.map_or_else(|| "0".to_string(), |q| format::amount(q, rucksack_types::Amount::ZERO)),
         "feeSymbol": quote.map_or("", |q| q.symbol.as_str()),
@@ -244,18 +244,6 @@ fn transfer_fill(views: &Views, spec: &MarketSpec, transfer: &PositionTransferRe
         "systemOrderType": transfer.kind.as_str(),
         "timestamp": format::naive_datetime(transfer.time),
     })
-}
-
-/// A fine price as a decimal with at least the market's tick places, and as many more as it
-/// takes to be exact.
-pub fn exact_price(spec: &MarketSpec, price: FinePrice) -> String {
-    let text = price.to_decimal_string(spec.tick_size);
-    let places = spec.tick_size.scale() as usize;
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    if places == 0 || fraction.len() >= places {
-        return text;
-    }
-    format!("{whole}.{fraction:0<places$}")
 }
 
 /// `GET /wapi/v1/capital/deposits`.

@@ -506,12 +506,12 @@ fn exact_prices_keep_the_tick_places_and_extend_them() {
     use rucksack_types::{Decimal, FinePrice, perp::FINE_PER_TICK};
     let mut spec = fixtures::sol_perp();
     let price = |ticks: i128, fine: i128| FinePrice(ticks * FINE_PER_TICK + fine);
-    assert_eq!(crate::history::exact_price(&spec, price(12_430, 0)), "124.30");
-    assert_eq!(crate::history::exact_price(&spec, price(12_430, FINE_PER_TICK / 2)), "124.305");
-    assert_eq!(crate::history::exact_price(&spec, price(12_430, 1)), "124.30000000000001");
+    assert_eq!(crate::format::exact_price(&spec, price(12_430, 0)), "124.30");
+    assert_eq!(crate::format::exact_price(&spec, price(12_430, FINE_PER_TICK / 2)), "124.305");
+    assert_eq!(crate::format::exact_price(&spec, price(12_430, 1)), "124.30000000000001");
     spec.tick_size = Decimal::new(5, 2).expect("a tick");
-    assert_eq!(crate::history::exact_price(&spec, price(2_486, 0)), "124.30");
+    assert_eq!(crate::format::exact_price(&spec, price(2_486, 0)), "124.30");
     spec.tick_size = Decimal::new(1, 0).expect("a tick");
-    assert_eq!(crate::history::exact_price(&spec, price(124, 0)), "124");
-    assert_eq!(crate::history::exact_price(&spec, price(124, FINE_PER_TICK / 4)), "124.25");
+    assert_eq!(crate::format::exact_price(&spec, price(124, 0)), "124");
+    assert_eq!(crate::format::exact_price(&spec, price(124, FINE_PER_TICK / 4)), "124.25");
 }

@@ -26,13 +26,18 @@ pub struct Admin {
 }
 
 impl Admin {
-    fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+    /// An admin route's JSON answer; any other status than 200 is an error carrying the
+    /// server's answer.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
         let bearer = format!("Bearer {}", self.token);
-        let response =
-            http::request(&self.server, "POST", path, &[("Authorization", &bearer)], Some(&body.to_string()))?;
-        let value: Value = serde_json::from_str(&response.body).unwrap_or(Value::String(response.body.clone()));
+        let body = body.map(Value::to_string);
+        let response = http::request(&self.server, method, path, &[("Authorization", &bearer)], body.as_deref())?;
         anyhow::ensure!(response.status == 200, "{path} answered {}: {}", response.status, response.body);
-        Ok(value)
+        Ok(serde_json::from_str(&response.body)?)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.call("POST", path, Some(body))
     }
 
     /// Creates an account with a fresh ED25519 key; the secret never leaves this process.

@@ -318,15 +318,15 @@ fn main() -> anyhow::Result<()> {
                         anyhow::ensure!(plain, "no asset is named {asset:?}");
                         path.push_str(&format!("&asset={asset}"));
                     }
-                    admin_call(&admin, "GET", &path, None)?
+                    admin.call("GET", &path, None)?
                 }
                 AdminAction::FundInsurance { account, fund: (asset, amount) } => {
                     let body = serde_json::json!({ "accountId": account, "asset": asset, "amount": amount });
-                    admin_call(&admin, "POST", "/admin/v1/insurance", Some(&body))?
+                    admin.call("POST", "/admin/v1/insurance", Some(&body))?
                 }
                 AdminAction::Backstop { account, capacity } => {
                     let body = serde_json::json!({ "accountId": account, "capacity": capacity });
-                    admin_call(&admin, "POST", "/admin/v1/backstop", Some(&body))?
+                    admin.call("POST", "/admin/v1/backstop", Some(&body))?
                 }
             };
             println!("{output}");
@@ -409,21 +409,6 @@ fn main() -> anyhow::Result<()> {
             load(&data_dir, commands, seed, accounts, mix, ack_every, config)
         }
     }
-}
-
-/// An admin route's JSON answer; any other status is an error carrying the server's.
-fn admin_call(
-    admin: &admin::Admin,
-    method: &str,
-    path: &str,
-    body: Option<&serde_json::Value>,
-) -> anyhow::Result<serde_json::Value> {
-    let bearer = format!("Bearer {}", admin.token);
-    let body = body.map(serde_json::Value::to_string);
-    let response =
-        rucksack_node::http::request(&admin.server, method, path, &[("Authorization", &bearer)], body.as_deref())?;
-    anyhow::ensure!(response.status == 200, "{path} answered {}: {}", response.status, response.body);
-    Ok(serde_json::from_str(&response.body)?)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -111,7 +111,7 @@ pub fn update(catalogue: &Catalogue, update: &Update, emitted: Timestamp) -> Opt
                 "e": "liquidation",
                 "E": emitted.0,
                 "q": format::quantity(spec, liquidation.quantity),
-                "p": crate::history::exact_price(spec, liquidation.price),
+                "p": format::exact_price(spec, liquidation.price),
                 "S": liquidation.side.as_str(),
                 "s": spec.symbol.as_str(),
                 "T": liquidation.time.0,
