@@ -12,7 +12,8 @@ use rucksack_types::{
     SelfTradePrevention, Side, Ticks, TimeInForce,
 };
 
-use super::{ACCOUNTS, Op, command_at, elapsed_micros, op, venue};
+use super::ops::{ACCOUNTS, Op, command_at, elapsed_micros, op};
+use super::venue;
 
 /// The standard venue plus four thinly capitalised accounts (5 to 8) holding perpetual
 /// positions about 35 times their equity (a leverage limit of 40) against accounts 1 to 4: long
