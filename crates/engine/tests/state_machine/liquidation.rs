@@ -8,11 +8,10 @@ use rucksack_engine::Engine;
 use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures::{self, BTC_USDC_PERP, SOL_USDC_PERP, USDC};
 use rucksack_types::{
-    AccountId, Command, Event, LiquidationStage, Lots, MarginFlags, MarketSize, NewOrder, OrderSpec,
-    SelfTradePrevention, Side, Ticks, TimeInForce,
+    AccountId, Command, Event, LiquidationStage, Lots, MarketSize, NewOrder, OrderSpec, Side, Ticks, TimeInForce,
 };
 
-use super::ops::{ACCOUNTS, Op, command_at, elapsed_micros, op};
+use super::ops::{ACCOUNTS, Op, command_at, elapsed_micros, op, resting_limit};
 use super::venue;
 
 /// The standard venue plus four thinly capitalised accounts (5 to 8) holding perpetual
@@ -26,17 +25,7 @@ fn leveraged_venue() -> (Engine, Stamp) {
         .chain([(BTC_USDC_PERP, Side::Bid, 18_400, 950_000), (BTC_USDC_PERP, Side::Ask, 18_400, 950_000)]);
     for (k, (market, side, lots, price)) in positions.enumerate() {
         let (trader, counterparty) = (5 + k as u64, 1 + k as u64);
-        let resting = NewOrder {
-            account: AccountId(counterparty),
-            market,
-            side: side.opposite(),
-            client_id: None,
-            self_trade_prevention: SelfTradePrevention::RejectTaker,
-            spec: OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
-            margin: MarginFlags::NONE,
-            reduce_only: false,
-            trigger: None,
-        };
+        let resting = resting_limit(AccountId(counterparty), market, side.opposite(), Lots(lots), Ticks(price));
         let taking = NewOrder {
             account: AccountId(trader),
             side,

@@ -205,6 +205,21 @@ fn side(bid: bool) -> Side {
 }
 
 /// The command an op stands for in `engine`'s state (a shock moves the price it has now).
+/// A plain good-till-cancelled limit order, no margin, no trigger.
+pub(super) fn resting_limit(account: AccountId, market: MarketId, side: Side, lots: Lots, price: Ticks) -> NewOrder {
+    NewOrder {
+        account,
+        market,
+        side,
+        client_id: None,
+        self_trade_prevention: SelfTradePrevention::RejectTaker,
+        spec: OrderSpec::Limit { price, quantity: lots, time_in_force: TimeInForce::Gtc },
+        margin: MarginFlags::NONE,
+        reduce_only: false,
+        trigger: None,
+    }
+}
+
 pub(super) fn command_at(engine: &Engine, op: &Op) -> Command {
     if let Op::Shock { asset, up } = *op {
         let now = engine.risk_state().prices[usize::from(asset)].map_or(1_000_000_000_000, |p| p.price.0);
@@ -221,17 +236,7 @@ pub(super) fn command_at(engine: &Engine, op: &Op) -> Command {
         let mark =
             engine.perp_market(market).and_then(|p| p.mark).map_or(0, |m| m.0 / rucksack_types::perp::FINE_PER_TICK);
         let price = (mark as i64 / 1_000).saturating_mul(1_000 + permille).max(1);
-        return Command::PlaceOrder(NewOrder {
-            account: AccountId(account),
-            market,
-            side: side(bid),
-            client_id: None,
-            self_trade_prevention: SelfTradePrevention::RejectTaker,
-            spec: OrderSpec::Limit { price: Ticks(price), quantity: Lots(lots), time_in_force: TimeInForce::Gtc },
-            margin: MarginFlags::NONE,
-            reduce_only: false,
-            trigger: None,
-        });
+        return Command::PlaceOrder(resting_limit(AccountId(account), market, side(bid), Lots(lots), Ticks(price)));
     }
     command(op)
 }
