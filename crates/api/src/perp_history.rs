@@ -9,13 +9,14 @@ use rucksack_engine::perp::PerpMarket;
 use rucksack_store::{
     FundingPaymentQuery, PositionQuery, PositionState, SettlementQuery, SettlementSource, SortDirection,
 };
-use rucksack_types::{AssetSpec, FinePrice, MarketId, MarketSpec};
+use rucksack_types::{AccountId, Amount, AssetSpec, FinePrice, MarketId, MarketSpec};
 
 use crate::error::ApiError;
 use crate::format;
 use crate::history::{catch_up, page, respond};
 use crate::request::query_params;
 use crate::server::{Shared, Signed};
+use crate::stream::positions::PositionFigures;
 use crate::views::Views;
 
 /// A perpetual market by `symbol`, with its quote asset and state.
@@ -142,6 +143,12 @@ pub async fn settlements(State(state): State<Shared>, request: Signed) -> Respon
     respond(result)
 }
 
+/// The figures of the account's position in `market` as it stands.
+fn live_position(views: &Views, account: AccountId, market: MarketId) -> Option<PositionFigures> {
+    let holding = views.accounts.get(&account)?.perps.iter().find(|h| h.market == market)?;
+    crate::stream::positions::figures(views, account, market, holding.position)
+}
+
 /// `GET /wapi/v1/history/position`: the account's positions, one row per lifetime (opened when
 /// the size left zero, closed when it returned to zero or flipped).
 pub async fn positions(State(state): State<Shared>, request: Signed) -> Response {
@@ -172,16 +179,29 @@ pub async fn positions(State(state): State<Shared>, request: Signed) -> Response
                     let price = |p: Option<FinePrice>| {
                         p.map_or_else(|| "0".to_string(), |p| p.to_decimal_string(spec.tick_size))
                     };
+                    // An open lifetime is the account's position now: its exposure, unrealized
+                    // PnL and margin are the live ones; a closed one has none.
+                    let live = open.then(|| live_position(&views, row.account, row.market)).flatten();
+                    let lots = |lots: i64| format::quantity(&spec, rucksack_types::Lots(lots));
                     Some(json!({
                         "id": format!("{}-{}", row.id.seq.0, row.id.position),
                         "symbol": spec.symbol.as_str(),
                         "state": row.state().as_str(),
-                        "netQuantity": format::quantity(&spec, rucksack_types::Lots(if open { row.size } else { 0 })),
+                        "netQuantity": lots(if open { row.size } else { 0 }),
+                        "netExposureQuantity": lots(live.map_or(0, |f| f.exposure)),
+                        "netExposureNotional": format::amount(quote, live.map_or(Amount::ZERO, |f| f.exposure_notional)),
                         "netCost": crate::perp::quote_amount(quote, perp, if open { row.entry_value } else { 0 }),
                         "entryPrice": price(entry),
                         "markPrice": price(perp.mark),
                         "cumulativePnlRealized": crate::perp::quote_amount(quote, perp, row.realized_pnl),
+                        "unrealizedPnl": format::amount(quote, live.map_or(Amount::ZERO, |f| f.unrealized)),
+                        "imf": live.map_or_else(|| "0".to_string(), |f| f.imf.to_string()),
+                        // Perpetual positions borrow nothing here: no interest accrues on them.
+                        "interest": "0",
                         "fees": format::amount(quote, row.fees),
+                        "closedVolume": lots(row.closed_volume),
+                        "liquidated": lots(row.liquidated),
+                        "liquidationFees": format::amount(quote, row.liquidation_fees),
                         "openedAt": format::naive_datetime(row.opened_at),
                         "closedAt": row.closed_at.map(format::naive_datetime),
                     }))

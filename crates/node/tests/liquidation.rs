@@ -123,6 +123,13 @@ fn a_leveraged_long_is_liquidated_through_the_book_step_by_step_until_its_buffer
     let query = "symbol=SOL_USDC_PERP&fillType=BookLiquidation";
     let filtered = ok(&trader_api, "GET", "/wapi/v1/history/fills", Some(query), None);
     assert_eq!(filtered.as_array().map(Vec::len), Some(system.len()), "{filtered}");
+    // The position's history: what the steps sold is its liquidated volume, and it paid their fees.
+    let positions = ok(&trader_api, "GET", "/wapi/v1/history/position", Some("symbol=SOL_USDC_PERP"), None);
+    let row = &positions[0];
+    assert_eq!(row["state"], "Open", "{positions}");
+    assert!((decimal(&row["liquidated"]) - sold).abs() < 1e-9, "{sold} sold: {positions}");
+    assert_eq!(row["liquidated"], row["closedVolume"], "{positions}");
+    assert!(decimal(&row["liquidationFees"]) > 0.0, "{positions}");
     // The take-profit was cancelled first.
     let open = runtime.block_on(trader.get_open_orders(Some("SOL_USDC_PERP"))).expect("open orders");
     assert!(open.is_empty(), "{open:?}");

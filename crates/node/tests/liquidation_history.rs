@@ -108,6 +108,21 @@ fn backstop_transfers_reach_both_accounts_histories_the_stream_and_the_operator(
     assert!(fills(&trader, "fillType=Adl").is_empty());
     let taken = fills(&first, "fillType=Liquidation");
     assert_eq!((taken.len(), &taken[0]["side"], &taken[0]["quantity"]), (1, &json!("Bid"), &json!("6.67")));
+    // The position history: the trader's lifetime closed, all of it liquidated; the provider's
+    // is open, its exposure live, and nothing of it closed.
+    let history = |client: &ApiClient| ok(client, "GET", "/wapi/v1/history/position", None, None);
+    let closed = history(&trader);
+    let row = &closed[0];
+    let figures = [&row["state"], &row["netQuantity"], &row["closedVolume"], &row["liquidated"]];
+    assert_eq!(figures, [&json!("Closed"), &json!("0.00"), &json!("10.00"), &json!("10.00")], "{closed}");
+    assert_eq!(row["liquidationFees"], "0.000000", "a backstop charges no liquidation fee: {closed}");
+    let opened = history(&first);
+    let row = &opened[0];
+    let figures =
+        [&row["state"], &row["netQuantity"], &row["netExposureQuantity"], &row["closedVolume"], &row["liquidated"]];
+    assert_eq!(figures, [&json!("Open"), &json!("6.67"), &json!("6.67"), &json!("0.00"), &json!("0.00")], "{opened}");
+    assert!(row["imf"].as_str().is_some_and(|imf| imf != "0"), "{opened}");
+    assert!(row["unrealizedPnl"].is_string() && row["netExposureNotional"] != "0.000000", "{opened}");
     let (status, refused) =
         trader.call("GET", "/wapi/v1/history/fills", Some("fillType=Everything"), None).expect("call");
     assert_eq!((status, &refused["code"]), (400, &json!("INVALID_CLIENT_REQUEST")));

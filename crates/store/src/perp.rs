@@ -150,6 +150,13 @@ pub struct PositionRecord {
     /// Trading fees of the lifetime's fills, quote units (negative: rebates). A flipping fill's
     /// fee is split by the lots that closed and opened, the rounding to the new position.
     pub fees: Amount,
+    /// Lots the lifetime's fills and transfers closed.
+    pub closed_volume: i64,
+    /// Of those, the lots the account's own liquidation closed: its book steps, and the
+    /// backstop and auto-deleveraging transfers that took its position.
+    pub liquidated: i64,
+    /// Liquidation fees the lifetime's liquidation steps paid to the insurance fund, quote units.
+    pub liquidation_fees: Amount,
     pub opened_at: Timestamp,
     pub closed_at: Option<Timestamp>,
 }
@@ -196,10 +203,15 @@ pub(crate) const PERP_POSITIONS: Table = Table {
         "fees",
         "opened_at",
         "closed_at",
+        "closed_volume",
+        "liquidated",
+        "liquidation_fees",
     ],
     on_conflict: " ON CONFLICT (seq, position) DO UPDATE SET size = excluded.size, \
                   entry_value = excluded.entry_value, realized_pnl = excluded.realized_pnl, \
-                  fees = excluded.fees, closed_at = excluded.closed_at",
+                  fees = excluded.fees, closed_at = excluded.closed_at, \
+                  closed_volume = excluded.closed_volume, liquidated = excluded.liquidated, \
+                  liquidation_fees = excluded.liquidation_fees",
 };
 
 impl Named for SettlementSource {
@@ -284,6 +296,9 @@ pub(crate) fn position_row(p: &PositionRow, row: &mut Vec<Value>) -> Result<(), 
         r.fees.0.into(),
         int("time", r.opened_at.0)?.into(),
         closed_at.into(),
+        r.closed_volume.into(),
+        r.liquidated.into(),
+        r.liquidation_fees.0.into(),
     ]);
     Ok(())
 }
@@ -302,6 +317,9 @@ pub(crate) fn read_position(row: &Row) -> Result<PositionRow, StoreError> {
         fees: Amount(row.get(8)?),
         opened_at: read_time(row, 9)?,
         closed_at: row.get::<Option<i64>>(10)?.map(|t| unsigned("time", t).map(Timestamp)).transpose()?,
+        closed_volume: row.get(11)?,
+        liquidated: row.get(12)?,
+        liquidation_fees: Amount(row.get(13)?),
     };
     Ok(PositionRow { record, pnl_base: read_wide("a realized PnL", row, 7)? })
 }

@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rucksack_types::{
-    AccountId, Amount, AssetId, Event, MarketId, OrderId, OrderStatus, Seq, Side, SystemOrder, Timestamp, Trade, TxId,
+    AccountId, Amount, AssetId, Event, InsuranceReason, MarketId, OrderId, OrderStatus, Seq, Side, SystemOrder,
+    Timestamp, Trade, TxId,
 };
 
 use crate::StoreError;
@@ -124,6 +125,16 @@ impl Projection {
 
     pub(crate) fn fold(&mut self, command: &Applied) -> Result<(), StoreError> {
         let time = command.time;
+        // Accounts whose liquidation steps this command takes: their positions' reductions in
+        // it are liquidations (a sweep places no order of the account's own).
+        let liquidating: BTreeSet<AccountId> = command
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Liquidation(step) => Some(step.account),
+                _ => None,
+            })
+            .collect();
         for (position, event) in command.events.iter().enumerate() {
             match *event {
                 Event::SystemOrderPlaced(system) => self.system_order = Some(system),
@@ -208,7 +219,8 @@ impl Projection {
                 }
                 Event::PositionChanged { account, market, fee, position: after } => {
                     let place = Place { seq: command.seq, position: position as u64, time };
-                    self.perp.position_changed(place, (account, market), fee, &after)?
+                    let by_liquidation = liquidating.contains(&account);
+                    self.perp.position_changed(place, (account, market), fee, &after, by_liquidation)?
                 }
                 Event::PnlRealized { account, market, realized, fees, funding, .. } => {
                     let place = Place { seq: command.seq, position: position as u64, time };
@@ -218,6 +230,9 @@ impl Projection {
                     .position_transfers
                     .extend(PositionTransferRecord::both_sides(&transfer, command.seq, position as u64, time)?),
                 Event::InsuranceFundChanged(change) => {
+                    if change.reason == InsuranceReason::LiquidationFee {
+                        self.perp.liquidation_fee(change.account, change.change)?;
+                    }
                     self.insurance.push(InsuranceRecord::of(&change, command.seq, position as u64, time))
                 }
                 Event::AssetListed(_)

@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "lending", include_str!("../migrations/sqlite/0002_lending.sql")),
     (3, "perps", include_str!("../migrations/sqlite/0003_perps.sql")),
     (4, "liquidations", include_str!("../migrations/sqlite/0004_liquidations.sql")),
+    (5, "position volumes", include_str!("../migrations/sqlite/0005_position_volumes.sql")),
 ];
 
 pub(crate) async fn open(url: &str) -> Result<SqlitePool, StoreError> {

@@ -14,7 +14,7 @@ use common::{apply_in_batches, everything, gtc, take};
 use rucksack_engine::Engine;
 use rucksack_store::{
     Applied, Fill, FillQuery, FillSource, HistoryStore, InsuranceQuery, InsuranceRecord, OrderQuery, OrderRecord, Page,
-    PositionTransferRecord, SortDirection,
+    PositionQuery, PositionRecord, PositionTransferRecord, SortDirection,
 };
 use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures::{self, SOL, SOL_USDC, SOL_USDC_PERP, USDC};
@@ -161,6 +161,17 @@ async fn every_change(store: &HistoryStore, asset: Option<AssetId>) -> Vec<Insur
     store.insurance_history(&InsuranceQuery { asset, page: everything() }).await.expect("insurance history")
 }
 
+/// The account's position lifetimes, oldest first.
+async fn positions(store: &HistoryStore, account: u64) -> Vec<PositionRecord> {
+    let query = PositionQuery { account: AccountId(account), market: None, state: None, page: everything() };
+    store.positions(&query).await.expect("positions")
+}
+
+/// (closed, liquidated, liquidation fees) of each of the account's lifetimes.
+async fn closed_and_liquidated(store: &HistoryStore, account: u64) -> Vec<(i64, i64, Amount)> {
+    positions(store, account).await.iter().map(|p| (p.closed_volume, p.liquidated, p.liquidation_fees)).collect()
+}
+
 fn trades(fills: &[Fill]) -> Vec<&rucksack_store::FillRecord> {
     fills.iter().filter_map(|f| if let Fill::Trade(t) = f { Some(t) } else { None }).collect()
 }
@@ -197,6 +208,7 @@ async fn on_book_steps_are_system_orders(store: HistoryStore) {
     assert_eq!(fills.len(), all.len(), "no transfers");
     let (book, own): (Vec<&&rucksack_store::FillRecord>, Vec<_>) =
         fills.iter().partition(|f| system.contains(&f.order));
+    let sold: i64 = book.iter().map(|f| f.quantity.0).sum();
     assert!(book.iter().all(|f| f.system_order_type == Some(BOOK) && f.side == Side::Ask && !f.is_maker));
     assert_eq!(own.len(), 1, "the trader's own buy");
     assert_eq!(own[0].system_order_type, None);
@@ -223,6 +235,13 @@ async fn on_book_steps_are_system_orders(store: HistoryStore) {
     assert!(fees.iter().all(|c| c.reason == InsuranceReason::LiquidationFee && c.account == AccountId(TRADER)));
     assert!(fees.len() >= 2 && fees.iter().all(|c| c.change.is_positive()));
     assert_eq!(fees.last().map(|c| c.balance), Some(s.engine.insurance_fund(USDC)));
+
+    // The position's row: every lot the steps sold was liquidated, and their fees are its own.
+    let paid = Amount(fees.iter().map(|c| c.change.0).sum());
+    assert_eq!(closed_and_liquidated(&store, TRADER).await, [(sold, sold, paid)]);
+    assert!(sold > 0 && sold < 1_000, "steps, not all of it");
+    // The seller's short is not liquidated: it did not change.
+    assert_eq!(closed_and_liquidated(&store, 2).await, [(0, 0, Amount::ZERO)]);
 }
 
 /// With nobody bidding, two backstop providers take the position pro rata to capacity: each
@@ -284,6 +303,13 @@ async fn backstop_transfers_are_fills_of_both_accounts(store: HistoryStore) {
     let changes = every_change(&store, None).await;
     assert_eq!(changes, insurance_of(&s.run));
     assert!(changes.iter().any(|c| c.reason == InsuranceReason::BackstopShare && c.account == AccountId(TRADER)));
+
+    // The trader's position went, all of it liquidated; the providers' new longs closed nothing.
+    let [(closed, liquidated, _)] = closed_and_liquidated(&store, TRADER).await[..] else { panic!("one lifetime") };
+    assert_eq!((closed, liquidated), (1_000, 1_000));
+    for provider in [3, 4] {
+        assert_eq!(closed_and_liquidated(&store, provider).await, [(0, 0, Amount::ZERO)]);
+    }
 }
 
 /// Account 6 (short 500 lots, highly leveraged) and account 2 (short 1,000) gain as SOL gaps to
@@ -312,6 +338,13 @@ async fn deficits_and_the_fund(store: HistoryStore) {
         let adl = history(&store, &query(account), FillSource::System(&[ADL])).await;
         assert_eq!(adl, transfers_of(&s.run, account).into_iter().map(Fill::Transfer).collect::<Vec<_>>());
         assert!(matches!(&adl[..], [Fill::Transfer(t)] if t.side == Side::Bid && t.quantity == Lots(500)));
+    }
+
+    // The trader's lots were liquidated; the shorts that took them were reduced, not liquidated.
+    let [(closed, liquidated, _)] = closed_and_liquidated(&store, TRADER).await[..] else { panic!("one lifetime") };
+    assert_eq!((closed, liquidated), (1_000, 1_000));
+    for account in [6, 2] {
+        assert_eq!(closed_and_liquidated(&store, account).await, [(500, 0, Amount::ZERO)], "account {account}");
     }
 
     let changes = every_change(&store, Some(USDC)).await;

@@ -306,6 +306,9 @@ async fn check_positions(store: &HistoryStore, s: &Outcome) {
         entry_value: 900 * 15_000 * f,
         realized_pnl: 100 * 70 * f,
         fees: Amount(one[0].3.0 + one[1].3.0 + closing),
+        closed_volume: 1_000,
+        liquidated: 0,
+        liquidation_fees: Amount::ZERO,
         opened_at: one[0].2,
         closed_at: Some(one[2].2),
     };
@@ -317,6 +320,9 @@ async fn check_positions(store: &HistoryStore, s: &Outcome) {
         entry_value: -500 * 15_000 * f,
         realized_pnl: 0,
         fees: Amount(flip_fee - closing),
+        closed_volume: 0,
+        liquidated: 0,
+        liquidation_fees: Amount::ZERO,
         opened_at: one[2].2,
         closed_at: None,
     };
@@ -331,6 +337,9 @@ async fn check_positions(store: &HistoryStore, s: &Outcome) {
         entry_value: -900 * 15_000 * f,
         realized_pnl: -(100 * 80 + 900 * 100) * f,
         fees: Amount(two.iter().map(|fill| fill.3.0).sum()),
+        closed_volume: 1_000,
+        liquidated: 0,
+        liquidation_fees: Amount::ZERO,
         opened_at: two[0].2,
         closed_at: Some(two[2].2),
     };
@@ -344,6 +353,9 @@ async fn check_positions(store: &HistoryStore, s: &Outcome) {
         entry_value,
         realized_pnl: 0,
         fees: Amount(fills.iter().map(|fill| fill.3.0).sum()),
+        closed_volume: 0,
+        liquidated: 0,
+        liquidation_fees: Amount::ZERO,
         opened_at: fills[0].2,
         closed_at: None,
     };

@@ -52,6 +52,8 @@ pub(crate) struct PerpProjection {
     pub positions: BTreeMap<PositionId, PositionRow>,
     /// The open row of each holding that has one.
     open: BTreeMap<Holder, PositionId>,
+    /// The row each account's liquidation reduced last, which its liquidation fee is for.
+    liquidated_last: BTreeMap<AccountId, PositionId>,
 }
 
 fn overflow<E>(what: &'static str) -> impl FnOnce(E) -> StoreError {
@@ -106,15 +108,17 @@ impl PerpProjection {
         Ok(())
     }
 
-    /// A fill left the holding at `after`, paying `fee`. A holding with no open row opens one
-    /// if the fill left it with a size (history may start while a position is open: it is
-    /// then seen from its next fill on).
+    /// A fill or transfer left the holding at `after`, paying `fee`; `liquidating`: the
+    /// account's own liquidation made it. A holding with no open row opens one if the change
+    /// left it with a size (history may start while a position is open: it is then seen from
+    /// its next fill on).
     pub(crate) fn position_changed(
         &mut self,
         place: Place,
         holder: Holder,
         fee: Amount,
         after: &PerpPosition,
+        liquidating: bool,
     ) -> Result<(), StoreError> {
         let Some(id) = self.open.get(&holder).copied() else {
             if after.size != 0 {
@@ -129,7 +133,15 @@ impl PerpProjection {
         let held = row.record.size;
         let realized = after.realized_pnl.checked_sub(row.pnl_base).ok_or(StoreError::Overflow("a realized PnL"))?;
         row.record.realized_pnl = realized;
-        if after.size != 0 && (after.size > 0) == (held > 0) {
+        let same_side = after.size != 0 && (after.size > 0) == (held > 0);
+        let closed = if same_side { (held.abs() - after.size.abs()).max(0) } else { held.abs() };
+        let volume = || StoreError::Overflow("a position's closed volume");
+        row.record.closed_volume = row.record.closed_volume.checked_add(closed).ok_or_else(volume)?;
+        if liquidating && closed > 0 {
+            row.record.liquidated = row.record.liquidated.checked_add(closed).ok_or_else(volume)?;
+            self.liquidated_last.insert(holder.0, id);
+        }
+        if same_side {
             row.record.size = after.size;
             row.record.entry_value = after.entry_value;
             row.record.fees = row.record.fees.checked_add(fee).map_err(overflow("a position's fees"))?;
@@ -149,6 +161,16 @@ impl PerpProjection {
         Ok(())
     }
 
+    /// A liquidation fee `account` paid: it belongs to the row its liquidation reduced last.
+    pub(crate) fn liquidation_fee(&mut self, account: AccountId, fee: Amount) -> Result<(), StoreError> {
+        let Some(row) = self.liquidated_last.get(&account).and_then(|id| self.positions.get_mut(id)) else {
+            return Ok(());
+        };
+        row.record.liquidation_fees =
+            row.record.liquidation_fees.checked_add(fee).map_err(overflow("a position's liquidation fees"))?;
+        Ok(())
+    }
+
     fn open_row(&mut self, place: Place, (account, market): Holder, fee: Amount, after: &PerpPosition) {
         let id = PositionId { seq: place.seq, position: place.position };
         let record = PositionRecord {
@@ -159,6 +181,9 @@ impl PerpProjection {
             entry_value: after.entry_value,
             realized_pnl: 0,
             fees: fee,
+            closed_volume: 0,
+            liquidated: 0,
+            liquidation_fees: Amount::ZERO,
             opened_at: place.time,
             closed_at: None,
         };

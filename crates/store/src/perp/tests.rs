@@ -13,7 +13,7 @@ fn place(seq: u64) -> Place {
 /// Fills `lots` at `price` into `position` and folds the change with `fee`.
 fn fill(projection: &mut PerpProjection, position: &mut PerpPosition, seq: u64, lots: i64, price: i64, fee: i64) {
     position.fill(lots, Ticks(price)).expect("fits");
-    projection.position_changed(place(seq), HOLDER, Amount(fee), position).expect("folds");
+    projection.position_changed(place(seq), HOLDER, Amount(fee), position, false).expect("folds");
 }
 
 fn rows(projection: &PerpProjection) -> Vec<PositionRow> {
@@ -76,7 +76,7 @@ fn a_fill_to_zero_without_an_open_row_opens_nothing() {
     // History that starts as a position closes: the close is not a lifetime of its own.
     let mut projection = PerpProjection::default();
     let closed = PerpPosition { realized_pnl: 5, ..PerpPosition::default() };
-    projection.position_changed(place(3), HOLDER, Amount(1), &closed).expect("folds");
+    projection.position_changed(place(3), HOLDER, Amount(1), &closed, false).expect("folds");
     assert!(projection.positions.is_empty());
 }
 
@@ -108,4 +108,23 @@ fn settlement_sources_read_back_by_name() {
         assert_eq!(<SettlementSource as crate::columns::Named>::parse(source.as_str()).ok(), Some(source));
     }
     assert_eq!(SettlementSource::from_name("BackstopLiquidation"), None);
+}
+
+#[test]
+fn liquidated_lots_and_their_fee_belong_to_the_lifetime_they_closed() {
+    let mut projection = PerpProjection::default();
+    let mut position = PerpPosition::default();
+    fill(&mut projection, &mut position, 1, 1_000, 100, 10);
+    fill(&mut projection, &mut position, 2, -200, 100, 2);
+    // A liquidation step sells the remaining 800, closing the lifetime; its fee follows.
+    position.fill(-800, Ticks(90)).expect("fits");
+    projection.position_changed(place(3), HOLDER, Amount::ZERO, &position, true).expect("folds");
+    projection.liquidation_fee(HOLDER.0, Amount(72)).expect("attributed");
+    // Another account's fee, with nothing of its liquidated here, changes no row.
+    projection.liquidation_fee(AccountId(99), Amount(5)).expect("ignored");
+    let rows = rows(&projection);
+    let record = &rows[0].record;
+    assert_eq!(record.state(), PositionState::Closed);
+    assert_eq!((record.closed_volume, record.liquidated, record.liquidation_fees), (1_000, 800, Amount(72)));
+    assert_eq!(record.fees, Amount(12), "trading fees stay apart from liquidation fees");
 }
