@@ -360,7 +360,7 @@ fn main() -> anyhow::Result<()> {
                 symbol,
                 clients,
                 traders,
-                orders_per_request: orders_per_request.clamp(1, 50),
+                orders_per_request,
                 seconds: seconds.clamp(1, 300),
                 rate,
                 server_pid,

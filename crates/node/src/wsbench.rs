@@ -1,9 +1,9 @@
 //! `rucksack bench-ws`: WebSocket fan-out under load. Many loopback clients subscribe to one
 //! market's depth, trade and bookTicker streams while traders drive orders (single or in batch
-//! requests) through the real server over signed REST; reports frames delivered per second, the latency from each frame's
-//! `E` (when the engine thread handed the batch over) to its receipt, how long each round of
-//! the fan-out takes to reach its first and its last client, and — given the server's pid — the
-//! server's memory with a client attached that never reads.
+//! requests) through the real server over signed REST; reports frames delivered per second, the
+//! latency from each frame's `E` (when the engine thread handed the batch over) to its receipt,
+//! how long each round of the fan-out takes to reach its first and its last client, and — given
+//! the server's pid — the server's memory with a client attached that never reads.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +23,8 @@ pub struct WsBenchOptions {
     pub symbol: String,
     pub clients: usize,
     pub traders: usize,
-    /// Orders per request: 1 places single orders, more sends batch requests.
+    /// Orders per request: 1 places single orders, more sends batch requests (at most
+    /// [`MAX_ORDERS_PER_REQUEST`]).
     pub orders_per_request: usize,
     pub seconds: u64,
     /// Orders per second offered by all traders together; `None`: as fast as the server takes
@@ -83,6 +84,9 @@ impl Reception {
     }
 }
 
+/// The most orders one batch request may carry.
+pub const MAX_ORDERS_PER_REQUEST: usize = 50;
+
 /// Orders a trader places between two cancel-alls of its resting orders.
 const CANCEL_EVERY: u64 = 1_000;
 
@@ -97,20 +101,18 @@ struct Load {
 /// Places orders around a fixed mid until `stop`, half of them bids, and clears its resting
 /// orders now and then; returns the orders placed.
 fn trade(client: ApiClient, load: Arc<Load>, seed: u64, stop: Arc<AtomicBool>) -> u64 {
-    let Load { symbol, orders: per_request, every } = &*load;
-    let every = *every;
     let mut placed = 0u64;
     let mut due = Instant::now();
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let (mut requests, mut since_cancel) = (0u64, 0u64);
     while !stop.load(Ordering::Relaxed) {
-        if let Some(every) = every {
+        if let Some(every) = load.every {
             due += every;
             if let Some(wait) = due.checked_duration_since(Instant::now()) {
                 std::thread::sleep(wait);
             }
         }
-        let orders: Vec<Value> = (0..*per_request)
+        let orders: Vec<Value> = (0..load.orders)
             .map(|i| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 let offset = (state >> 33) % 200;
@@ -118,7 +120,7 @@ fn trade(client: ApiClient, load: Arc<Load>, seed: u64, stop: Arc<AtomicBool>) -
                 // Bids 99.00-100.99, asks 100.00-101.99: about a third of the orders cross.
                 let cents = if side == "Bid" { 9_900 + offset } else { 10_000 + offset };
                 let price = format!("{}.{:02}", cents / 100, cents % 100);
-                json!({ "symbol": symbol, "side": side, "orderType": "Limit", "price": price, "quantity": "1" })
+                json!({ "symbol": load.symbol, "side": side, "orderType": "Limit", "price": price, "quantity": "1" })
             })
             .collect();
         let placed_now = if let [order] = &orders[..] {
@@ -127,13 +129,13 @@ fn trade(client: ApiClient, load: Arc<Load>, seed: u64, stop: Arc<AtomicBool>) -
             matches!(client.call("POST", "/api/v1/orders", None, Some(&Value::Array(orders))), Ok((200, _)))
         };
         if placed_now {
-            placed += *per_request as u64;
+            placed += load.orders as u64;
         }
         requests += 1;
-        since_cancel += *per_request as u64;
+        since_cancel += load.orders as u64;
         if since_cancel >= CANCEL_EVERY {
             since_cancel = 0;
-            let _ = client.call("DELETE", "/api/v1/orders", None, Some(&json!({ "symbol": symbol })));
+            let _ = client.call("DELETE", "/api/v1/orders", None, Some(&json!({ "symbol": load.symbol })));
         }
     }
     placed
@@ -145,6 +147,7 @@ fn client_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig 
 }
 
 pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
+    let per_request = options.orders_per_request.clamp(1, MAX_ORDERS_PER_REQUEST);
     let funds = [("USDC".to_string(), "100000000".to_string()), ("SOL".to_string(), "1000000".to_string())];
     let mut traders = Vec::new();
     for _ in 0..options.traders.max(1) {
@@ -192,10 +195,10 @@ pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
         let stop = Arc::new(AtomicBool::new(false));
         // Each trader sends one request per `every` to offer `rate` orders per second.
         let every = options.rate.map(|rate| {
-            let per_trader = rate.max(1) as f64 / traders.len() as f64 / options.orders_per_request as f64;
+            let per_trader = rate.max(1) as f64 / traders.len() as f64 / per_request as f64;
             Duration::from_secs_f64(1.0 / per_trader)
         });
-        let load = Arc::new(Load { symbol: options.symbol.clone(), orders: options.orders_per_request.max(1), every });
+        let load = Arc::new(Load { symbol: options.symbol.clone(), orders: per_request, every });
         let workers: Vec<_> = traders
             .into_iter()
             .enumerate()
@@ -241,7 +244,7 @@ pub fn run(options: WsBenchOptions, admin: &Admin) -> anyhow::Result<Value> {
         anyhow::Ok(json!({
             "clients": options.clients,
             "traders": options.traders,
-            "ordersPerRequest": options.orders_per_request,
+            "ordersPerRequest": per_request,
             "offeredOrdersPerSecond": options.rate,
             "streamsPerClient": 3,
             "seconds": elapsed,

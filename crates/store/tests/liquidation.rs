@@ -14,7 +14,7 @@ use common::{apply_in_batches, everything, gtc, take};
 use rucksack_engine::Engine;
 use rucksack_store::{
     Applied, Fill, FillQuery, FillSource, HistoryStore, InsuranceQuery, InsuranceRecord, OrderQuery, OrderRecord, Page,
-    PositionQuery, PositionRecord, PositionTransferRecord, SortDirection,
+    PositionQuery, PositionTransferRecord, SortDirection,
 };
 use rucksack_testkit::Stamp;
 use rucksack_testkit::fixtures::{self, SOL, SOL_USDC, SOL_USDC_PERP, USDC};
@@ -161,15 +161,11 @@ async fn every_change(store: &HistoryStore, asset: Option<AssetId>) -> Vec<Insur
     store.insurance_history(&InsuranceQuery { asset, page: everything() }).await.expect("insurance history")
 }
 
-/// The account's position lifetimes, oldest first.
-async fn positions(store: &HistoryStore, account: u64) -> Vec<PositionRecord> {
-    let query = PositionQuery { account: AccountId(account), market: None, state: None, page: everything() };
-    store.positions(&query).await.expect("positions")
-}
-
-/// (closed, liquidated, liquidation fees) of each of the account's lifetimes.
+/// (closed, liquidated, liquidation fees) of each of the account's lifetimes, oldest first.
 async fn closed_and_liquidated(store: &HistoryStore, account: u64) -> Vec<(i64, i64, Amount)> {
-    positions(store, account).await.iter().map(|p| (p.closed_volume, p.liquidated, p.liquidation_fees)).collect()
+    let query = PositionQuery { account: AccountId(account), market: None, state: None, page: everything() };
+    let positions = store.positions(&query).await.expect("positions");
+    positions.iter().map(|p| (p.closed_volume, p.liquidated, p.liquidation_fees)).collect()
 }
 
 fn trades(fills: &[Fill]) -> Vec<&rucksack_store::FillRecord> {
