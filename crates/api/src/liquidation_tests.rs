@@ -261,6 +261,9 @@ async fn backstop_transfers_are_fills_selected_by_fill_type_and_streamed() {
     assert!(crate::stream::session::request(&x.state, stream.client, subscribe, &mut None).is_empty());
     let mut provider = x.state.hub.join();
     x.state.hub.subscribe(provider.client, Topic::Positions(AccountId(3), None), "account.positionUpdate");
+    // The subscriptions are taken before the transfer: otherwise the provider's snapshot on
+    // subscribe could already show the position the transfer opens.
+    x.settle().await;
     // Half a tick: the price is kept and shown exactly.
     x.move_sol("124.305").await;
     x.liquidate().await;
